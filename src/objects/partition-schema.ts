@@ -1,0 +1,48 @@
+// The Partition's SQLite schema, as one ordered list of migrations.
+//
+// messages.seq is the rowid (AUTOINCREMENT: never reused, so a receipt handle
+// can never name a later message), so (visible_at) indexes come out ordered by
+// (visible_at, seq) for free: a receive reads the first `batch` index entries
+// whose visible_at has passed, whatever the depth of the queue.
+// (leased, visible_at) answers "next delayed message due" and "next lease
+// expiry" for the alarm, and the in-flight/delayed counts, without a scan of
+// visible messages.
+import type { Migration } from "./migrate.js";
+
+export const PARTITION_MIGRATIONS: readonly Migration[] = [
+  [
+    `CREATE TABLE meta (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       incarnation INTEGER NOT NULL DEFAULT 0,
+       dropped INTEGER NOT NULL DEFAULT 0,
+       retention_ms INTEGER NOT NULL DEFAULT 345600000
+     )`,
+    `INSERT INTO meta (id) VALUES (1)`,
+    `CREATE TABLE messages (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       id TEXT NOT NULL,
+       body TEXT NOT NULL,
+       attributes TEXT,
+       md5 TEXT NOT NULL,
+       sent_at INTEGER NOT NULL,
+       visible_at INTEGER NOT NULL,
+       leased INTEGER NOT NULL DEFAULT 0,
+       receive_count INTEGER NOT NULL DEFAULT 0,
+       first_received_at INTEGER
+     )`,
+    `CREATE INDEX messages_by_visibility ON messages (visible_at)`,
+    `CREATE INDEX messages_by_lease ON messages (leased, visible_at)`,
+    `CREATE TABLE counters (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       depth INTEGER NOT NULL DEFAULT 0,
+       sent INTEGER NOT NULL DEFAULT 0,
+       received INTEGER NOT NULL DEFAULT 0,
+       deleted INTEGER NOT NULL DEFAULT 0,
+       expired INTEGER NOT NULL DEFAULT 0,
+       purged INTEGER NOT NULL DEFAULT 0,
+       rows_read INTEGER NOT NULL DEFAULT 0,
+       rows_written INTEGER NOT NULL DEFAULT 0
+     )`,
+    `INSERT INTO counters (id) VALUES (1)`,
+  ],
+];

@@ -1,0 +1,33 @@
+// Stable error codes: the one table that maps a code to its HTTP status and
+// to the name and status Amazon SQS uses for it. The REST API, the SQS adapter
+// and the SDK all read this table, so a code means the same thing everywhere.
+
+export const ERROR_CODES = {
+  InvalidParameterValue: { status: 400, sqs: "InvalidParameterValue", sqsStatus: 400, legacy: "InvalidParameterValue" },
+  MissingParameter: { status: 400, sqs: "MissingParameter", sqsStatus: 400, legacy: "MissingParameter" },
+  MalformedRequest: { status: 400, sqs: "InvalidParameterValue", sqsStatus: 400, legacy: "InvalidParameterValue" },
+  MessageTooLong: { status: 400, sqs: "InvalidParameterValue", sqsStatus: 400, legacy: "InvalidParameterValue" },
+  ReceiptHandleIsInvalid: { status: 400, sqs: "ReceiptHandleIsInvalid", sqsStatus: 404, legacy: "ReceiptHandleIsInvalid" },
+  MessageNotInflight: { status: 400, sqs: "MessageNotInflight", sqsStatus: 400, legacy: "AWS.SimpleQueueService.MessageNotInflight" },
+  QueueDoesNotExist: { status: 404, sqs: "QueueDoesNotExist", sqsStatus: 400, legacy: "AWS.SimpleQueueService.NonExistentQueue" },
+  QueueAlreadyExists: { status: 409, sqs: "QueueNameExists", sqsStatus: 400, legacy: "QueueAlreadyExists" },
+  BatchRequestTooLong: { status: 400, sqs: "BatchRequestTooLong", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchRequestTooLong" },
+  NotFound: { status: 404, sqs: "InvalidAction", sqsStatus: 400, legacy: "InvalidAction" },
+  MethodNotAllowed: { status: 405, sqs: "InvalidAction", sqsStatus: 400, legacy: "InvalidAction" },
+  PayloadTooLarge: { status: 413, sqs: "BatchRequestTooLong", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchRequestTooLong" },
+  Unauthorized: { status: 401, sqs: "InvalidClientTokenId", sqsStatus: 403, legacy: "InvalidClientTokenId" },
+  Forbidden: { status: 403, sqs: "AccessDenied", sqsStatus: 403, legacy: "AccessDenied" },
+  NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
+  InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** The body of every REST error response. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId?: string };
+}

@@ -1,0 +1,53 @@
+// Every bound edgeq enforces, in one place, so the edge validation, the
+// Durable Objects, the SDK and the docs all quote the same numbers.
+// Defaults follow Amazon SQS.
+
+export const QUEUE_NAME_MAX_LENGTH = 80;
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+export const MAX_BATCH_ENTRIES = 10;
+export const MIN_MESSAGE_SIZE_LIMIT = 1024;
+export const MAX_MESSAGE_SIZE = 1024 * 1024; // 1 MiB, body plus attributes
+export const MAX_BATCH_BYTES = 1024 * 1024;
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+export const MAX_ATTRIBUTE_NAME_LENGTH = 256;
+
+export const MAX_VISIBILITY_TIMEOUT = 43_200; // 12 h
+export const MAX_DELAY_SECONDS = 900; // 15 min
+export const MIN_RETENTION_SECONDS = 60;
+export const MAX_RETENTION_SECONDS = 1_209_600; // 14 d
+export const MAX_WAIT_SECONDS = 20;
+
+export const MAX_LIST_QUEUES = 1000;
+export const DEFAULT_LIST_QUEUES = 100;
+
+/** Messages deleted by one retention pass of the alarm; keeps each alarm short. */
+export const RETENTION_CHUNK = 500;
+
+/** How long the Worker trusts its cached copy of a queue's configuration. */
+export const QUEUE_CONFIG_CACHE_MS = 5_000;
+
+export interface QueueAttributes {
+  visibilityTimeout: number;
+  messageRetentionPeriod: number;
+  delaySeconds: number;
+  receiveMessageWaitTimeSeconds: number;
+  maximumMessageSize: number;
+}
+
+export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
+  visibilityTimeout: 30,
+  messageRetentionPeriod: 345_600, // 4 d
+  delaySeconds: 0,
+  receiveMessageWaitTimeSeconds: 0,
+  maximumMessageSize: MAX_MESSAGE_SIZE,
+});
+
+/** Inclusive bounds of each queue attribute, used by validation and docs. */
+export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof QueueAttributes, readonly [number, number]>> = Object.freeze({
+  visibilityTimeout: [0, MAX_VISIBILITY_TIMEOUT],
+  messageRetentionPeriod: [MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS],
+  delaySeconds: [0, MAX_DELAY_SECONDS],
+  receiveMessageWaitTimeSeconds: [0, MAX_WAIT_SECONDS],
+  maximumMessageSize: [MIN_MESSAGE_SIZE_LIMIT, MAX_MESSAGE_SIZE],
+});

@@ -1,0 +1,85 @@
+// Shapes that cross a boundary: Worker <-> Durable Object RPC results and the
+// REST API's JSON. Expected outcomes are values (`{ ok: false, code }`), since
+// custom error fields do not survive Durable Object RPC.
+import type { ErrorCode } from "./errors.js";
+import type { QueueAttributes } from "./limits.js";
+
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  message?: string;
+}
+
+export type Result<T> = ({ ok: true } & T) | Failure;
+
+/** A queue as the Catalog stores it. `incarnation` changes when a name is reused. */
+export interface QueueRecord {
+  name: string;
+  incarnation: number;
+  attributes: QueueAttributes;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A message as the Worker hands it to a Partition (already validated). */
+export interface NewMessage {
+  id: string;
+  body: string;
+  /** JSON-encoded attribute map, or null when the message has none. */
+  attributes: string | null;
+  md5OfBody: string;
+  delaySeconds: number;
+}
+
+export interface SentMessage {
+  id: string;
+  seq: number;
+  sentAt: number;
+}
+
+/** A message leased to one consumer by a receive. `lease` is its receive count. */
+export interface LeasedMessage {
+  seq: number;
+  id: string;
+  body: string;
+  attributes: string | null;
+  md5OfBody: string;
+  sentAt: number;
+  firstReceivedAt: number;
+  receiveCount: number;
+}
+
+/** Names a message and one lease of it: what a receipt handle carries. */
+export interface LeaseRef {
+  seq: number;
+  lease: number;
+}
+
+export type DeleteOutcome = "deleted" | "stale";
+export type VisibilityOutcome = "changed" | "notInflight" | "stale";
+
+export interface PartitionStats {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  oldestSentAt: number | null;
+  sent: number;
+  received: number;
+  deleted: number;
+  expired: number;
+  purged: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+export interface QueueStats {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  oldestMessageAgeSeconds: number;
+  sent: number;
+  received: number;
+  deleted: number;
+  expired: number;
+  purged: number;
+}

@@ -1,0 +1,53 @@
+// The Worker's HTTP front door: request ids, configuration and authentication,
+// then the protocol routes. One onError turns every failure into a stable code.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { ERROR_CODES, type ErrorBody } from "../shared/errors.js";
+import { ApiError } from "./api-error.js";
+import { authenticateBearer } from "./auth.js";
+import { loadConfig } from "./config.js";
+import type { AppEnv } from "./context.js";
+import { rest } from "./rest/routes.js";
+import { QueueService } from "./service.js";
+
+/** JSON can escape each byte of a 1 MiB batch into up to six characters. */
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
+export const app = new Hono<AppEnv>();
+
+app.use(requestId({ headerName: "x-request-id" }));
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.use("/v1/*", bodyLimit({
+  maxSize: MAX_REQUEST_BYTES,
+  onError: () => {
+    throw new ApiError("PayloadTooLarge", `the request body must be at most ${MAX_REQUEST_BYTES} bytes`);
+  },
+}));
+
+app.use("/v1/*", async (c, next) => {
+  const loaded = loadConfig(c.env, new URL(c.req.url));
+  if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
+  c.set("config", loaded.config);
+  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config));
+  c.set("service", new QueueService(c.env, loaded.config));
+  await next();
+});
+
+app.route("/v1", rest);
+
+app.notFound(() => {
+  throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");
+});
+
+app.onError((error, c) => {
+  const apiError = error instanceof ApiError ? error : null;
+  const code = apiError?.code ?? "InternalError";
+  if (!apiError) console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error), stack: (error as Error)?.stack }));
+  const body: ErrorBody = { error: { code, message: apiError?.message ?? "internal error", requestId: c.var.requestId } };
+  const response = c.json(body, ERROR_CODES[code].status as 400);
+  if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
+  return response;
+});

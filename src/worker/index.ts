@@ -1,0 +1,10 @@
+// Worker entry point: the hono app for HTTP, and the Durable Object classes
+// the runtime instantiates by the names wrangler.toml binds.
+import { app } from "./app.js";
+
+export { Catalog } from "../objects/catalog.js";
+export { Partition } from "../objects/partition.js";
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

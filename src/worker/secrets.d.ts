@@ -1,0 +1,16 @@
+// Secrets and optional variables the Worker reads. `wrangler types` only sees
+// what wrangler.toml declares; these come from `wrangler secret put` (deployed)
+// or from `--var` under `npm start` and the test configuration.
+interface EdgeqSecrets {
+  /** "true" only under `npm start` and tests: permits the documented development defaults on loopback. */
+  EDGEQ_DEV_MODE?: string;
+  EDGEQ_ADMIN_KEY_ID?: string;
+  EDGEQ_ADMIN_SECRET?: string;
+  EDGEQ_MASTER_KEY?: string;
+  /** 12-digit account id used in SQS queue URLs and ARNs. */
+  EDGEQ_ACCOUNT_ID?: string;
+}
+interface Env extends EdgeqSecrets {}
+declare namespace Cloudflare {
+  interface Env extends EdgeqSecrets {}
+}
