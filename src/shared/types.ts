@@ -82,4 +82,7 @@ export interface QueueStats {
   deleted: number;
   expired: number;
   purged: number;
+  /** SQLite rows read and written by this queue's partitions, for benchmarks. */
+  rowsRead: number;
+  rowsWritten: number;
 }

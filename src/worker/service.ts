@@ -219,6 +219,8 @@ export class QueueService {
         deleted: stats.deleted,
         expired: stats.expired,
         purged: stats.purged,
+        rowsRead: stats.rowsRead,
+        rowsWritten: stats.rowsWritten,
       };
     });
   }
