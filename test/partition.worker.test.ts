@@ -1,27 +1,256 @@
+// The Partition object inside workerd: leases, long polls, the alarm, retention
+// and the cost of a receive. Time is moved by back-dating rows and running the
+// alarm with runDurableObjectAlarm, not by sleeping.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../src/objects/partition.js";
-import type { NewMessage } from "../src/shared/types.js";
+import type { LeasedMessage, NewMessage, Result } from "../src/shared/types.js";
 
 const ref = { incarnation: 1 };
+const RETENTION = 345_600;
 let counter = 0;
+
 function partition(): DurableObjectStub<Partition> {
-  return env.PARTITION.get(env.PARTITION.idFromName(`test/p${++counter}/0`));
-}
-function message(body: string, delaySeconds = 0): NewMessage {
-  return { id: crypto.randomUUID(), body, attributes: null, md5OfBody: "x", delaySeconds };
+  return env.PARTITION.get(env.PARTITION.idFromName(`partition-test/q${++counter}/0`));
 }
 
-describe("smoke", () => {
-  it("sends and receives", async () => {
+function message(body: string, delaySeconds = 0): NewMessage {
+  return { id: crypto.randomUUID(), body, attributes: null, md5OfBody: "md5", delaySeconds };
+}
+
+function ok<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`expected ok, got ${result.code}`);
+  return result;
+}
+
+async function receive(p: DurableObjectStub<Partition>, maxMessages = 10, visibilityTimeout = 30, waitSeconds = 0): Promise<LeasedMessage[]> {
+  return ok(await p.receive(ref, { maxMessages, visibilityTimeout, waitSeconds })).messages;
+}
+
+/** Moves every timestamp of the partition `ms` into the past, as if that time had gone by. */
+async function travel(p: DurableObjectStub<Partition>, ms: number): Promise<void> {
+  await runInDurableObject(p, (_instance: Partition, state) => {
+    state.storage.sql.exec(
+      "UPDATE messages SET sent_at = sent_at - ?, visible_at = visible_at - ?, first_received_at = first_received_at - ?",
+      ms, ms, ms,
+    );
+  });
+}
+
+async function alarmAt(p: DurableObjectStub<Partition>): Promise<number | null> {
+  return runInDurableObject(p, (_instance: Partition, state) => state.storage.getAlarm());
+}
+
+describe("send and receive", () => {
+  it("leases each message to one receiver for the visibility timeout", async () => {
     const p = partition();
-    const sent = await p.send(ref, 345600, [message("a")]);
-    expect(sent.ok).toBe(true);
-    const got = await p.receive(ref, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 0 });
-    expect(got.ok && got.messages.map((m) => m.body)).toEqual(["a"]);
-    await runInDurableObject(p, async (_instance, state) => {
-      expect(await state.storage.getAlarm()).not.toBeNull();
+    ok(await p.send(ref, RETENTION, [message("a"), message("b"), message("c")]));
+    const first = await receive(p, 2);
+    const second = await receive(p, 10);
+    expect(first.map((m) => m.body)).toEqual(["a", "b"]);
+    expect(second.map((m) => m.body)).toEqual(["c"]);
+    expect(await receive(p)).toEqual([]);
+    expect(first.every((m) => m.receiveCount === 1)).toBe(true);
+  });
+
+  it("makes a message visible again when its lease expires, with a higher receive count", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("again")]));
+    const [leased] = await receive(p, 1, 30);
+    expect(await receive(p)).toEqual([]);
+    await travel(p, 31_000);
+    const [redelivered] = await receive(p);
+    expect(redelivered!.id).toBe(leased!.id);
+    expect(redelivered!.receiveCount).toBe(2);
+    expect(redelivered!.firstReceivedAt).toBe(leased!.firstReceivedAt - 31_000);
+  });
+
+  it("deletes only with the current lease: an older handle never deletes a newer lease", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("x")]));
+    const [old] = await receive(p, 1, 30);
+    await travel(p, 31_000);
+    const [current] = await receive(p, 1, 30);
+    const stale = ok(await p.deleteMessages(ref, [{ seq: old!.seq, lease: old!.receiveCount }]));
+    expect(stale.outcomes).toEqual(["stale"]);
+    expect(ok(await p.stats(ref)).stats.inFlight).toBe(1);
+    const fresh = ok(await p.deleteMessages(ref, [{ seq: current!.seq, lease: current!.receiveCount }]));
+    expect(fresh.outcomes).toEqual(["deleted"]);
+    const again = ok(await p.deleteMessages(ref, [{ seq: current!.seq, lease: current!.receiveCount }]));
+    expect(again.outcomes).toEqual(["stale"]);
+    expect(ok(await p.stats(ref)).stats).toMatchObject({ visible: 0, inFlight: 0, deleted: 1 });
+  });
+
+  it("never reuses a sequence number, so a handle can never name a later message", async () => {
+    const p = partition();
+    const [sent] = ok(await p.send(ref, RETENTION, [message("first")])).messages;
+    const [leased] = await receive(p);
+    ok(await p.deleteMessages(ref, [{ seq: leased!.seq, lease: 1 }]));
+    const [next] = ok(await p.send(ref, RETENTION, [message("second")])).messages;
+    expect(next!.seq).toBeGreaterThan(sent!.seq);
+  });
+
+  it("changes visibility: 0 releases at once, a longer timeout extends the lease, an expired lease is not in flight", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("v1"), message("v2")]));
+    const [a, b] = await receive(p, 2, 30);
+    const result = ok(await p.changeVisibility(ref, [
+      { seq: a!.seq, lease: 1, visibilityTimeout: 0 },
+      { seq: b!.seq, lease: 1, visibilityTimeout: 600 },
+    ]));
+    expect(result.outcomes).toEqual(["changed", "changed"]);
+    const [released] = await receive(p);
+    expect(released!.body).toBe("v1");
+    ok(await p.deleteMessages(ref, [{ seq: released!.seq, lease: released!.receiveCount }]));
+    await travel(p, 60_000);
+    expect(await receive(p)).toEqual([]); // b's lease now runs 600 s, not 30
+    await travel(p, 600_000);
+    const expired = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 1, visibilityTimeout: 10 }]));
+    expect(expired.outcomes).toEqual(["notInflight"]);
+    const wrongLease = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 7, visibilityTimeout: 10 }]));
+    expect(wrongLease.outcomes).toEqual(["stale"]);
+  });
+
+  it("counts visible, in-flight and delayed messages and the oldest message's send time", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("1"), message("2"), message("3", 60)]));
+    await receive(p, 1);
+    const { stats } = ok(await p.stats(ref));
+    expect(stats).toMatchObject({ visible: 1, inFlight: 1, delayed: 1, sent: 3, received: 1 });
+    expect(stats.oldestSentAt).toBeTypeOf("number");
+    const purged = ok(await p.purge(ref));
+    expect(purged.purged).toBe(3);
+    expect(ok(await p.stats(ref)).stats).toMatchObject({ visible: 0, inFlight: 0, delayed: 0, oldestSentAt: null });
+  });
+});
+
+describe("long polling", () => {
+  it("returns as soon as a message is sent during the wait", async () => {
+    const p = partition();
+    const waiting = p.receive(ref, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 20 });
+    ok(await p.send(ref, RETENTION, [message("late")]));
+    const { messages } = ok(await waiting);
+    expect(messages.map((m) => m.body)).toEqual(["late"]);
+  });
+
+  it("returns empty when the wait ends with nothing to receive", async () => {
+    const p = partition();
+    const started = Date.now();
+    const { messages } = ok(await p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 1 }));
+    expect(messages).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("wakes a waiter when a lease expires, and arms the alarm for it while someone waits", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("held")]));
+    await receive(p, 1, 1);
+    const waiting = p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 10 });
+    const { messages } = ok(await waiting);
+    expect(messages.map((m) => m.receiveCount)).toEqual([2]);
+  });
+
+  it("wakes waiters when a delayed message comes due through the alarm", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("delayed", 900)]));
+    const due = await alarmAt(p);
+    expect(due).toBeGreaterThan(Date.now() + 890_000);
+    const waiting = p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 20 });
+    await travel(p, 900_000);
+    expect(await runDurableObjectAlarm(p)).toBe(true);
+    expect(ok(await waiting).messages.map((m) => m.body)).toEqual(["delayed"]);
+  });
+
+  it("two waiters never both lease the same message", async () => {
+    const p = partition();
+    const one = p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 2 });
+    const two = p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 2 });
+    ok(await p.send(ref, RETENTION, [message("only")]));
+    const results = [ok(await one).messages, ok(await two).messages];
+    expect(results.flat().map((m) => m.body)).toEqual(["only"]);
+    expect(ok(await p.stats(ref)).stats).toMatchObject({ inFlight: 1, received: 1 });
+  });
+});
+
+describe("the alarm", () => {
+  it("is armed for the earliest due time and deleted when nothing is due", async () => {
+    const p = partition();
+    expect(await alarmAt(p)).toBeNull();
+    ok(await p.send(ref, 600, [message("soon", 120)]));
+    const due = (await alarmAt(p))!;
+    // the delayed message (120 s) is due before retention (600 s)
+    expect(due - Date.now()).toBeGreaterThan(100_000);
+    expect(due - Date.now()).toBeLessThanOrEqual(120_000);
+    await travel(p, 120_000);
+    await runDurableObjectAlarm(p);
+    const next = (await alarmAt(p))!;
+    expect(next - Date.now()).toBeGreaterThan(400_000); // now retention is next
+    const [leased] = await receive(p);
+    ok(await p.deleteMessages(ref, [{ seq: leased!.seq, lease: leased!.receiveCount }]));
+    expect(await alarmAt(p)).toBeNull();
+  });
+
+  it("removes messages past the retention period in bounded chunks", async () => {
+    const p = partition();
+    const batch = Array.from({ length: 10 }, (_, i) => message(`old-${i}`));
+    for (let i = 0; i < 60; i++) ok(await p.send(ref, 60, batch));
+    ok(await p.send(ref, 60, [message("young")]));
+    await runInDurableObject(p, (_instance: Partition, state) => {
+      state.storage.sql.exec("UPDATE messages SET sent_at = sent_at - 61000 WHERE body != 'young'");
     });
     expect(await runDurableObjectAlarm(p)).toBe(true);
+    const afterOne = ok(await p.stats(ref)).stats;
+    expect(afterOne.expired).toBe(500); // RETENTION_CHUNK
+    expect((await alarmAt(p))!).toBeLessThanOrEqual(Date.now()); // more to do: due now
+    await runDurableObjectAlarm(p);
+    const afterTwo = ok(await p.stats(ref)).stats;
+    expect(afterTwo.expired).toBe(600);
+    expect((await receive(p)).map((m) => m.body)).toEqual(["young"]);
+  });
+
+  it("does not deliver an expired message even before the alarm has removed it", async () => {
+    const p = partition();
+    ok(await p.send(ref, 60, [message("stale")]));
+    await travel(p, 61_000);
+    expect(await receive(p)).toEqual([]);
+  });
+});
+
+describe("cost", () => {
+  it("reads O(batch) rows per receive whatever the depth (10,000 messages)", async () => {
+    const p = partition();
+    const batch = Array.from({ length: 100 }, (_, i) => message(`m${i}`));
+    for (let i = 0; i < 100; i++) ok(await p.send(ref, RETENTION, batch));
+    const rowsRead = await runInDurableObject(p, async (instance: Partition) => {
+      const before = ok(instance.stats(ref)).stats.rowsRead;
+      const got = ok(await instance.receive(ref, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 0 }));
+      expect(got.messages).toHaveLength(10);
+      // the next write carries the receive's own cost into the counters
+      ok(await instance.changeVisibility(ref, [{ seq: got.messages[0]!.seq, lease: 1, visibilityTimeout: 30 }]));
+      return ok(instance.stats(ref)).stats.rowsRead - before;
+    });
+    expect(ok(await p.stats(ref)).stats.visible).toBe(9_990);
+    expect(rowsRead).toBeLessThan(80);
+  });
+});
+
+describe("queue lifetimes", () => {
+  it("refuses requests for a dropped incarnation and starts empty for a new one", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("doomed")]));
+    ok(await p.drop(1));
+    const refused = await p.send(ref, RETENTION, [message("revived?")]);
+    expect(refused).toMatchObject({ ok: false, code: "QueueDoesNotExist" });
+    const next = { incarnation: 2 };
+    expect(ok(await p.receive(next, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 0 })).messages).toEqual([]);
+    expect(await p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 0 })).toMatchObject({ ok: false, code: "QueueDoesNotExist" });
+  });
+
+  it("wipes an older incarnation's messages on first contact from a newer one", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("leftover")]));
+    const fresh = { incarnation: 5 };
+    expect(ok(await p.receive(fresh, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 0 })).messages).toEqual([]);
+    expect(ok(await p.stats(fresh)).stats.visible).toBe(0);
   });
 });
