@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   Forbidden: { status: 403, sqs: "AccessDenied", sqsStatus: 403, legacy: "AccessDenied" },
   NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
+  // Edge guards (src/worker/guards): request rate and per-queue send limits.
+  Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

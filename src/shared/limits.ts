@@ -27,6 +27,20 @@ export const RETENTION_CHUNK = 500;
 /** How long the Worker trusts its cached copy of a queue's configuration. */
 export const QUEUE_CONFIG_CACHE_MS = 5_000;
 
+// Edge guards (src/worker/guards).
+/** How long an isolate trusts a cached access key: the bound on revocation delay everywhere. */
+export const KEY_CACHE_MS = 5_000;
+/** Browser tokens live at most this long; the default when the request names none. */
+export const MAX_TOKEN_TTL_SECONDS = 3_600;
+export const DEFAULT_TOKEN_TTL_SECONDS = 900;
+/** A queue's data key encrypts new messages for this long, then a new version takes over. */
+export const DATA_KEY_ROTATION_SECONDS = 7 * 24 * 3_600;
+/** A repeated Idempotency-Key / MessageDeduplicationId within this window returns the first message id. */
+export const DEDUP_WINDOW_SECONDS = 300;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+/** Upper bound of a queue's sendRateLimit attribute, messages per second (0 means no limit). */
+export const MAX_SEND_RATE_LIMIT = 100_000;
+
 export interface QueueAttributes {
   visibilityTimeout: number;
   messageRetentionPeriod: number;

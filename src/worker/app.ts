@@ -8,6 +8,7 @@ import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
+import { guardRoutes } from "./guards/routes.js";
 import { rest } from "./rest/routes.js";
 import { QueueService } from "./service.js";
 
@@ -31,11 +32,12 @@ app.use("/v1/*", async (c, next) => {
   const loaded = loadConfig(c.env, new URL(c.req.url));
   if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
   c.set("config", loaded.config);
-  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config));
+  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config, c.env));
   c.set("service", new QueueService(c.env, loaded.config));
   await next();
 });
 
+app.route("/v1", guardRoutes);
 app.route("/v1", rest);
 
 app.notFound(() => {

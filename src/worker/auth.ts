@@ -1,17 +1,30 @@
-// Who is calling: `Authorization: Bearer <secret>` for the REST API.
-// Secrets are compared as SHA-256 digests without an early exit, so neither
-// length nor a matching prefix shows in the timing.
+// Who is calling: `Authorization: Bearer <secret>` for the REST API, where the
+// secret is the configured admin secret, a stored access key's secret, or a
+// scoped browser token (`eqt.…`). The admin secret is compared as SHA-256
+// digests without an early exit, so neither length nor a matching prefix shows
+// in the timing; stored secrets are found by their keyed hash.
+// The SQS adapter authenticates with SigV4 through `secretForAccessKey` and
+// `principalForKeyId`, and authorizes with `authorize`; all re-exported here.
 import { equalBytes } from "../shared/receipt.js";
 import { ApiError } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
 import type { Principal } from "./context.js";
+import { principalForSecret } from "./guards/keys.js";
+import { TOKEN_PREFIX, verifyToken } from "./guards/tokens.js";
 
-export async function authenticateBearer(header: string | undefined, config: EdgeConfig): Promise<Principal> {
+export { principalForKeyId, secretForAccessKey } from "./guards/keys.js";
+export { authorize, can, type Action } from "./guards/permissions.js";
+
+export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   if (!match) throw new ApiError("Unauthorized", "send an Authorization: Bearer <secret> header");
-  const [given, expected] = await Promise.all([digest(match[1]!), digest(config.adminSecret)]);
-  if (!equalBytes(given, expected)) throw new ApiError("Unauthorized", "the bearer secret is not valid");
-  return { keyId: config.adminKeyId, admin: true };
+  const given = match[1]!;
+  if (given.startsWith(TOKEN_PREFIX)) return verifyToken(env, config, given);
+  const [givenDigest, adminDigest] = await Promise.all([digest(given), digest(config.adminSecret)]);
+  if (equalBytes(givenDigest, adminDigest)) return { keyId: config.adminKeyId, admin: true };
+  const principal = await principalForSecret(env, config, given);
+  if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
+  return principal;
 }
 
 async function digest(text: string): Promise<Uint8Array> {

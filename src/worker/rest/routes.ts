@@ -6,6 +6,7 @@ import type { MessageAttributes, MessageAttributeValue } from "../../shared/mess
 import type { QueueRecord } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
+import { authorize, canSee } from "../guards/permissions.js";
 import type { Batch, EntryFailure } from "../service.js";
 import { describe, parse } from "../validation.js";
 import { createQueueSchema, deleteSchema, listSchema, receiveSchema, sendSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
@@ -14,6 +15,7 @@ export const rest = new Hono<AppEnv>();
 
 rest.post("/queues", async (c) => {
   const input = parse(createQueueSchema, await jsonBody(c));
+  authorize(c.var.principal, queueName(input.name), "manage");
   const { queue, created } = await c.var.service.createQueue(queueName(input.name), input.attributes ?? {});
   return c.json(queueJson(queue), created ? 201 : 200);
 });
@@ -23,23 +25,25 @@ rest.get("/queues", async (c) => {
   const after = query.cursor ? decodeCursor(query.cursor) : null;
   const { queues, more } = await c.var.service.listQueues(query.prefix ?? "", after, query.limit ?? DEFAULT_LIST_QUEUES);
   const last = queues.at(-1);
-  return c.json({ queues: queues.map(queueJson), cursor: more && last ? encodeCursor(last.name) : null });
+  return c.json({ queues: queues.filter((queue) => canSee(c.var.principal, queue.name)).map(queueJson), cursor: more && last ? encodeCursor(last.name) : null });
 });
 
-rest.get("/queues/:name", async (c) => c.json(queueJson(await c.var.service.getQueue(queueName(c.req.param("name"))))));
+rest.get("/queues/:name", async (c) => c.json(queueJson(await c.var.service.getQueue(visible(c, queueName(c.req.param("name")))))));
 
 rest.patch("/queues/:name", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
   const input = parse(updateQueueSchema, await jsonBody(c));
   return c.json(queueJson(await c.var.service.updateQueue(queueName(c.req.param("name")), input.attributes)));
 });
 
 rest.delete("/queues/:name", async (c) => {
-  if (!c.var.principal.admin) throw new ApiError("Forbidden", "deleting a queue needs an admin credential");
+  authorize(c.var.principal, queueName(c.req.param("name")), "admin");
   await c.var.service.deleteQueue(queueName(c.req.param("name")));
   return c.body(null, 204);
 });
 
 rest.post("/queues/:name/messages", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "send");
   const input = parse(sendSchema, await jsonBody(c));
   const entries = input.messages.map((message) => ({
     body: message.body,
@@ -50,6 +54,7 @@ rest.post("/queues/:name/messages", async (c) => {
 });
 
 rest.post("/queues/:name/messages/receive", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "receive");
   const input = parse(receiveSchema, await jsonBody(c, {}));
   const messages = await c.var.service.receive(queueName(c.req.param("name")), input);
   return c.json({
@@ -67,21 +72,30 @@ rest.post("/queues/:name/messages/receive", async (c) => {
 });
 
 rest.post("/queues/:name/messages/delete", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "delete");
   const input = parse(deleteSchema, await jsonBody(c));
   return batchJson(c, await c.var.service.deleteMessages(queueName(c.req.param("name")), input.receiptHandles));
 });
 
 rest.post("/queues/:name/messages/visibility", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "receive");
   const input = parse(visibilitySchema, await jsonBody(c));
   return batchJson(c, await c.var.service.changeVisibility(queueName(c.req.param("name")), input.entries));
 });
 
 rest.post("/queues/:name/purge", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
   const purged = await c.var.service.purge(queueName(c.req.param("name")));
   return c.json({ purged });
 });
 
-rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.stats(queueName(c.req.param("name")))));
+rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.stats(visible(c, queueName(c.req.param("name"))))));
+
+/** Reading a queue's configuration or counts needs any grant on it. */
+function visible(c: Context<AppEnv>, name: string): string {
+  if (!canSee(c.var.principal, name)) throw new ApiError("Forbidden", `access key ${c.var.principal.keyId} has no permission on queue ${name}`);
+  return name;
+}
 
 /** A batch in which every entry failed is a failed request: 4xx with the first entry's error. */
 function batchJson<S>(c: Context<AppEnv>, batch: Batch<S>) {

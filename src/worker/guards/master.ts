@@ -1,0 +1,82 @@
+// Everything derived from the master key (EDGEQ_MASTER_KEY): one HKDF
+// derivation per purpose, so a key for one job (hashing secrets, signing
+// tokens, wrapping data keys) never serves another. Derived keys are cached
+// per isolate; the master key itself never leaves the Worker.
+
+export type Purpose = "secret-hash" | "token-sign" | "wrap";
+
+const derived = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+
+export function masterDerived(masterKey: string, purpose: Purpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\u0000${masterKey}`;
+  let key = derived.get(cacheKey);
+  if (!key) {
+    key = derive(masterKey, purpose);
+    derived.set(cacheKey, key);
+  }
+  return key;
+}
+
+async function derive(masterKey: string, purpose: Purpose): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", encoder.encode(masterKey), "HKDF", false, ["deriveKey"]);
+  const params = { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edgeq"), info: encoder.encode(`edgeq ${purpose} v1`) };
+  if (purpose === "wrap") {
+    return crypto.subtle.deriveKey(params, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  }
+  return crypto.subtle.deriveKey(params, base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign", "verify"]);
+}
+
+/** Keyed hash of a secret: lets the Keyring index secrets without being able to test guesses offline. */
+export async function hashSecret(masterKey: string, secret: string): Promise<string> {
+  const key = await masterDerived(masterKey, "secret-hash");
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(secret))));
+}
+
+/** AES-256-GCM under the wrapping key; `context` binds the ciphertext to what it belongs to. */
+export async function wrap(masterKey: string, plain: Uint8Array, context: string): Promise<string> {
+  const key = await masterDerived(masterKey, "wrap");
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(context) }, key, plain));
+  return toBase64Url(concat(iv, sealed));
+}
+
+/** Null when the blob was altered, or wrapped under another master key or context. */
+export async function unwrap(masterKey: string, wrapped: string, context: string): Promise<Uint8Array | null> {
+  const bytes = fromBase64Url(wrapped);
+  if (!bytes || bytes.length < 12 + 16) return null;
+  const key = await masterDerived(masterKey, "wrap");
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, 12), additionalData: encoder.encode(context) }, key, bytes.subarray(12)));
+  } catch {
+    return null;
+  }
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function fromBase64Url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  } catch {
+    return null;
+  }
+}
