@@ -8,6 +8,7 @@ import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
+import { restCors } from "./guards/cors.js";
 import { guardRoutes } from "./guards/routes.js";
 import { rest } from "./rest/routes.js";
 import { QueueService } from "./service.js";
@@ -20,6 +21,8 @@ export const app = new Hono<AppEnv>();
 app.use(requestId({ headerName: "x-request-id" }));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.use("/v1/*", restCors);
 
 app.use("/v1/*", bodyLimit({
   maxSize: MAX_REQUEST_BYTES,
