@@ -1,0 +1,37 @@
+// The `edgeq` command tree. Global flags (endpoint, secret, config, --json,
+// timeout) are defined once here and read by every command through
+// optsWithGlobals, so they may be given before or after the command name.
+import { Command } from "commander";
+import { DEFAULT_ENDPOINT } from "./config.js";
+import { integer } from "./context.js";
+import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
+import { queuesCommand } from "./commands/queues.js";
+
+export const VERSION = "0.1.0";
+
+export function buildProgram(): Command {
+  const program = new Command("edgeq")
+    .description("Command-line client for edgeq, a message queue on Cloudflare Workers and Durable Objects.")
+    .version(VERSION)
+    .option("--endpoint <url>", `server URL (env EDGEQ_ENDPOINT; default ${DEFAULT_ENDPOINT})`)
+    .option("--secret <secret>", "key secret, sent as a bearer token (env EDGEQ_SECRET; default on loopback: the dev secret)")
+    .option("--config <file>", "JSON file with endpoint and secret (env EDGEQ_CONFIG; default ~/.config/edgeq/config.json)")
+    .option("--json", "print JSON for scripts instead of tables")
+    .option("--timeout <seconds>", "per-request timeout", integer(1, 3600))
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", `
+Examples:
+  edgeq queues create jobs --visibility-timeout 60
+  edgeq send jobs "resize image 1"
+  edgeq send jobs --file messages.ndjson
+  edgeq receive jobs --max 10 --wait 5 --delete
+  edgeq tail jobs --concurrency 4
+  edgeq queues stats jobs --json
+
+Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
+  program.addCommand(queuesCommand());
+  program.addCommand(sendCommand());
+  program.addCommand(receiveCommand());
+  program.addCommand(tailCommand());
+  return program;
+}

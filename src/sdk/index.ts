@@ -1,0 +1,47 @@
+// The package root (`import { EdgeQ } from "edgeq"`): the fetch-based client.
+// Uses only fetch, AbortController, timers, TextEncoder and crypto, so it runs
+// in browsers, Cloudflare Workers, Deno, Bun and Node 20+.
+export { EdgeQ, type EdgeQOptions, type ListOptions } from "./client.js";
+export { Queue, type ProducerOptions } from "./queue.js";
+export { Consumer, type ConsumeOptions, type ConsumerEvents, type Handler } from "./consumer.js";
+export { Transport, type CallOptions, type RetryOptions, type TransportOptions } from "./transport.js";
+export {
+  BatchRequestTooLongError,
+  EdgeQError,
+  ForbiddenError,
+  InternalError,
+  InvalidParameterValueError,
+  MalformedRequestError,
+  MessageNotInflightError,
+  MessageTooLongError,
+  MethodNotAllowedError,
+  MissingParameterError,
+  NetworkError,
+  NotConfiguredError,
+  NotFoundError,
+  OverLimitError,
+  PayloadTooLargeError,
+  QueueAlreadyExistsError,
+  QueueDoesNotExistError,
+  ReceiptHandleIsInvalidError,
+  ThrottledError,
+  TimeoutError,
+  UnauthorizedError,
+  errorFromCode,
+} from "./errors.js";
+export {
+  Message,
+  type AttributeInput,
+  type BatchResult,
+  type EntryError,
+  type MessageAttributeValue,
+  type MessageData,
+  type QueueAttributes,
+  type QueueInfo,
+  type QueuePage,
+  type QueueStats,
+  type ReceiveOptions,
+  type SendEntry,
+  type SendOptions,
+  type SentMessage,
+} from "./types.js";

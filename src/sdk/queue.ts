@@ -1,0 +1,168 @@
+// A handle on one queue: its messages (send with automatic batching, receive,
+// delete, change visibility), its administration (get, update, purge, stats)
+// and `consume()`. Holds no state of the queue itself; the server does.
+import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from "../shared/limits.js";
+import { Batcher, type EntryOutcome } from "./batcher.js";
+import { Consumer, type ConsumeOptions, type Handler } from "./consumer.js";
+import { errorFromCode } from "./errors.js";
+import { randomKey, type CallOptions, type Transport } from "./transport.js";
+import {
+  Message,
+  type BatchResult,
+  type MessageData,
+  type QueueAttributes,
+  type QueueInfo,
+  type QueueStats,
+  type ReceiveOptions,
+  type SendEntry,
+  type SendOptions,
+  type SentMessage,
+} from "./types.js";
+
+export interface ProducerOptions {
+  /** Wait at most this long for more sends to share a request. Default 5 ms. */
+  lingerMs?: number;
+  /** Send requests in flight at once per queue. Default 8. */
+  maxInFlight?: number;
+}
+
+type Receipt = string | { receiptHandle: string };
+
+const encoder = new TextEncoder();
+
+export class Queue {
+  readonly name: string;
+  readonly #transport: Transport;
+  readonly #path: string;
+  readonly #sends: Batcher<SendEntry, SentMessage>;
+
+  constructor(transport: Transport, name: string, producer: ProducerOptions = {}) {
+    this.name = name;
+    this.#transport = transport;
+    this.#path = `/queues/${encodeURIComponent(name)}`;
+    this.#sends = new Batcher<SendEntry, SentMessage>(
+      { maxEntries: MAX_BATCH_ENTRIES, maxBytes: MAX_BATCH_BYTES, lingerMs: producer.lingerMs ?? 5, maxInFlight: producer.maxInFlight ?? 8 },
+      (entries) => this.#sendOutcomes(entries),
+      entrySize,
+    );
+  }
+
+  /**
+   * Sends one message. Sends made close together share a batch request; the
+   * promise settles with this message's own result or error.
+   */
+  send(body: string, options: SendOptions = {}): Promise<SentMessage> {
+    if (typeof body !== "string" || body.length === 0) {
+      return Promise.reject(new TypeError(`body must be a non-empty string, got ${typeof body === "string" ? "an empty string" : typeof body}; use sendJson() for objects`));
+    }
+    return this.#sends.add({ body, ...options });
+  }
+
+  /** Sends `JSON.stringify(value)`; read it back with `message.json()`. */
+  sendJson(value: unknown, options: SendOptions = {}): Promise<SentMessage> {
+    return this.send(JSON.stringify(value), options);
+  }
+
+  /** Sends now whatever is waiting to be batched, and waits for every send to settle. */
+  flush(): Promise<void> {
+    return this.#sends.flush();
+  }
+
+  /**
+   * Sends many messages in requests of at most 10, returning each entry's
+   * result by its index. A request-level failure (no such queue, bad
+   * credentials) rejects.
+   */
+  async sendBatch(entries: SendEntry[], options: CallOptions = {}): Promise<BatchResult<SentMessage>> {
+    const result: BatchResult<SentMessage> = { successful: [], failed: [] };
+    for (let start = 0; start < entries.length; start += MAX_BATCH_ENTRIES) {
+      const chunk = entries.slice(start, start + MAX_BATCH_ENTRIES);
+      const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: chunk.map(wireEntry) }, { idempotencyKey: randomKey(), ...options });
+      for (const ok of batch.successful) result.successful.push({ ...ok, index: ok.index + start });
+      for (const failed of batch.failed) result.failed.push({ ...failed, index: failed.index + start });
+    }
+    return result;
+  }
+
+  async receive(options: ReceiveOptions = {}): Promise<Message[]> {
+    const { signal, ...request } = options;
+    // A long poll legitimately takes waitSeconds; the timeout covers the rest.
+    const timeoutMs = request.waitSeconds ? request.waitSeconds * 1000 + 30_000 : undefined;
+    const { messages } = await this.#post<{ messages: MessageData[] }>("/messages/receive", request, { signal, timeoutMs });
+    return messages.map((data) => new Message(data));
+  }
+
+  /** Deletes a received message. False when its lease had ended (it may be delivered again). */
+  async delete(receipt: Receipt, options: CallOptions = {}): Promise<boolean> {
+    const batch = await this.deleteBatch([receipt], options);
+    if (batch.failed[0]) throw errorFromCode(batch.failed[0].code, batch.failed[0].message, 400);
+    return batch.successful[0]?.deleted ?? false;
+  }
+
+  deleteBatch(receipts: Receipt[], options: CallOptions = {}): Promise<BatchResult<{ deleted: boolean }>> {
+    return this.#post("/messages/delete", { receiptHandles: receipts.map(handleOf) }, options);
+  }
+
+  /** Hides a received message for `seconds` more from now (0 makes it visible at once). */
+  async changeVisibility(receipt: Receipt, seconds: number, options: CallOptions = {}): Promise<void> {
+    const batch = await this.changeVisibilityBatch([{ receipt, visibilityTimeout: seconds }], options);
+    if (batch.failed[0]) throw errorFromCode(batch.failed[0].code, batch.failed[0].message, 400);
+  }
+
+  changeVisibilityBatch(entries: { receipt: Receipt; visibilityTimeout: number }[], options: CallOptions = {}): Promise<BatchResult<object>> {
+    const wire = entries.map((entry) => ({ receiptHandle: handleOf(entry.receipt), visibilityTimeout: entry.visibilityTimeout }));
+    return this.#post("/messages/visibility", { entries: wire }, options);
+  }
+
+  get(options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#transport.call("GET", this.#path, undefined, options);
+  }
+
+  update(attributes: Partial<QueueAttributes>, options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#transport.call("PATCH", this.#path, { attributes }, options);
+  }
+
+  /** Deletes every message in the queue; returns how many were removed. */
+  async purge(options: CallOptions = {}): Promise<number> {
+    const { purged } = await this.#post<{ purged: number }>("/purge", undefined, options);
+    return purged;
+  }
+
+  stats(options: CallOptions = {}): Promise<QueueStats> {
+    return this.#transport.call("GET", `${this.#path}/stats`, undefined, options);
+  }
+
+  /** Starts a consumer: long polls, runs `handler` with bounded concurrency, deletes on success. */
+  consume(handler: Handler, options: ConsumeOptions = {}): Consumer {
+    return new Consumer(this, handler, options);
+  }
+
+  #post<T>(suffix: string, body: unknown, options: CallOptions): Promise<T> {
+    return this.#transport.call<T>("POST", `${this.#path}${suffix}`, body, options);
+  }
+
+  async #sendOutcomes(entries: SendEntry[]): Promise<EntryOutcome<SentMessage>[]> {
+    const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: entries.map(wireEntry) }, { idempotencyKey: randomKey() });
+    const outcomes: EntryOutcome<SentMessage>[] = [];
+    for (const { index, ...sent } of batch.successful) outcomes[index] = { ok: true, value: sent };
+    for (const failed of batch.failed) outcomes[failed.index] = { ok: false, error: errorFromCode(failed.code, failed.message, 400) };
+    return outcomes;
+  }
+}
+
+function wireEntry(entry: SendEntry) {
+  return { body: entry.body, delaySeconds: entry.delaySeconds, attributes: entry.attributes };
+}
+
+function handleOf(receipt: Receipt): string {
+  return typeof receipt === "string" ? receipt : receipt.receiptHandle;
+}
+
+/** Bytes as the server counts them against a batch's 1 MiB (a little over for attributes). */
+function entrySize(entry: SendEntry): number {
+  let size = encoder.encode(entry.body).length;
+  for (const [name, value] of Object.entries(entry.attributes ?? {})) {
+    size += encoder.encode(name).length + encoder.encode(typeof value === "string" ? `String${value}` : JSON.stringify(value)).length;
+  }
+  return size;
+}
