@@ -19,6 +19,16 @@ const CATALOG_MIGRATIONS: readonly Migration[] = [
     `CREATE TABLE counters (id INTEGER PRIMARY KEY CHECK (id = 1), next_incarnation INTEGER NOT NULL)`,
     `INSERT INTO counters (id, next_incarnation) VALUES (1, 1)`,
   ],
+  // SQS-facing metadata per queue life (tags, stored-only attributes, permissions).
+  [
+    `CREATE TABLE queue_extras (
+       incarnation INTEGER NOT NULL,
+       kind TEXT NOT NULL,
+       key TEXT NOT NULL,
+       value TEXT NOT NULL,
+       PRIMARY KEY (incarnation, kind, key)
+     )`,
+  ],
 ];
 
 interface QueueRow extends Record<string, SqlStorageValue> {
@@ -34,6 +44,19 @@ export interface ListOptions {
   /** Exclusive lower bound: the last name of the previous page. */
   after: string | null;
   limit: number;
+}
+
+/** tag: queue tags; attribute: SQS attributes edgeq stores and reports only; permission: AddPermission labels. */
+export type ExtraKind = "tag" | "attribute" | "permission";
+
+export interface ExtrasChange {
+  set?: Record<string, string>;
+  remove?: string[];
+  /** Refuse to overwrite an existing key (AddPermission labels). */
+  mustBeNew?: boolean;
+  /** Refuse to remove a key that is absent (RemovePermission labels). */
+  mustExist?: boolean;
+  maxEntries?: number;
 }
 
 export class Catalog extends DurableObject<Env> {
@@ -94,6 +117,46 @@ export class Catalog extends DurableObject<Env> {
     if (!queue) return notFound(name);
     runSql(this.#sql, "DELETE FROM queues WHERE name = ?", name);
     return { ok: true, queue };
+  }
+
+  /** Key/value metadata of one kind for the queue's current life; see `updateQueueExtras`. */
+  queueExtras(name: string, kind: ExtraKind): Result<{ values: Record<string, string> }> {
+    const queue = this.#find(name);
+    if (!queue) return notFound(name);
+    return { ok: true, values: this.#extras(queue.incarnation, kind) };
+  }
+
+  /**
+   * Sets and removes entries atomically. Keyed by incarnation, so a queue
+   * recreated under the same name starts without its predecessor's tags.
+   */
+  updateQueueExtras(name: string, kind: ExtraKind, change: ExtrasChange): Result<{ values: Record<string, string> }> {
+    const queue = this.#find(name);
+    if (!queue) return notFound(name);
+    const values = this.#extras(queue.incarnation, kind);
+    for (const key of Object.keys(change.set ?? {})) {
+      if (change.mustBeNew && key in values) return { ok: false, code: "InvalidParameterValue", message: `Value ${key} for parameter Label is invalid. Reason: Already exists.` };
+    }
+    for (const key of change.remove ?? []) {
+      if (change.mustExist && !(key in values)) return { ok: false, code: "InvalidParameterValue", message: `Value ${key} for parameter Label is invalid. Reason: can't find label.` };
+    }
+    const next = { ...values, ...change.set };
+    for (const key of change.remove ?? []) delete next[key];
+    if (change.maxEntries !== undefined && Object.keys(next).length > change.maxEntries) {
+      return { ok: false, code: "InvalidParameterValue", message: `Too many ${kind}s for queue ${name}: at most ${change.maxEntries}, would be ${Object.keys(next).length}.` };
+    }
+    for (const key of change.remove ?? []) {
+      runSql(this.#sql, "DELETE FROM queue_extras WHERE incarnation = ? AND kind = ? AND key = ?", queue.incarnation, kind, key);
+    }
+    for (const [key, value] of Object.entries(change.set ?? {})) {
+      runSql(this.#sql, "INSERT INTO queue_extras (incarnation, kind, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (incarnation, kind, key) DO UPDATE SET value = excluded.value", queue.incarnation, kind, key, value);
+    }
+    return { ok: true, values: next };
+  }
+
+  #extras(incarnation: number, kind: ExtraKind): Record<string, string> {
+    const rows = runSql<{ key: string; value: string }>(this.#sql, "SELECT key, value FROM queue_extras WHERE incarnation = ? AND kind = ? ORDER BY key", incarnation, kind).toArray();
+    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
   }
 
   #find(name: string): QueueRecord | null {

@@ -19,6 +19,23 @@ export const ERROR_CODES = {
   Forbidden: { status: 403, sqs: "AccessDenied", sqsStatus: 403, legacy: "AccessDenied" },
   NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
+  // SQS protocol adapter (src/worker/sqs): SigV4, batches and actions edgeq does not serve yet.
+  MissingAuthenticationToken: { status: 401, sqs: "MissingAuthenticationToken", sqsStatus: 403, legacy: "MissingAuthenticationToken" },
+  IncompleteSignature: { status: 400, sqs: "IncompleteSignature", sqsStatus: 400, legacy: "IncompleteSignature" },
+  InvalidClientTokenId: { status: 401, sqs: "InvalidClientTokenId", sqsStatus: 403, legacy: "InvalidClientTokenId" },
+  SignatureDoesNotMatch: { status: 401, sqs: "SignatureDoesNotMatch", sqsStatus: 403, legacy: "SignatureDoesNotMatch" },
+  RequestExpired: { status: 401, sqs: "RequestExpired", sqsStatus: 400, legacy: "RequestExpired" },
+  InvalidAction: { status: 400, sqs: "InvalidAction", sqsStatus: 400, legacy: "InvalidAction" },
+  InvalidAddress: { status: 404, sqs: "InvalidAddress", sqsStatus: 404, legacy: "InvalidAddress" },
+  InvalidAttributeName: { status: 400, sqs: "InvalidAttributeName", sqsStatus: 400, legacy: "InvalidAttributeName" },
+  InvalidAttributeValue: { status: 400, sqs: "InvalidAttributeValue", sqsStatus: 400, legacy: "InvalidAttributeValue" },
+  InvalidMessageContents: { status: 400, sqs: "InvalidMessageContents", sqsStatus: 400, legacy: "InvalidMessageContents" },
+  UnsupportedOperation: { status: 400, sqs: "UnsupportedOperation", sqsStatus: 400, legacy: "AWS.SimpleQueueService.UnsupportedOperation" },
+  TooManyEntriesInBatchRequest: { status: 400, sqs: "TooManyEntriesInBatchRequest", sqsStatus: 400, legacy: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest" },
+  EmptyBatchRequest: { status: 400, sqs: "EmptyBatchRequest", sqsStatus: 400, legacy: "AWS.SimpleQueueService.EmptyBatchRequest" },
+  BatchEntryIdsNotDistinct: { status: 400, sqs: "BatchEntryIdsNotDistinct", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct" },
+  InvalidBatchEntryId: { status: 400, sqs: "InvalidBatchEntryId", sqsStatus: 400, legacy: "AWS.SimpleQueueService.InvalidBatchEntryId" },
+  OverLimit: { status: 403, sqs: "OverLimit", sqsStatus: 403, legacy: "OverLimit" },
   // Edge guards (src/worker/guards): request rate and per-queue send limits.
   Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },
 } as const;

@@ -12,6 +12,7 @@ import { restCors } from "./guards/cors.js";
 import { guardRoutes } from "./guards/routes.js";
 import { rest } from "./rest/routes.js";
 import { QueueService } from "./service.js";
+import { handleSqs } from "./sqs/handler.js";
 
 /** JSON can escape each byte of a 1 MiB batch into up to six characters. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
@@ -42,6 +43,11 @@ app.use("/v1/*", async (c, next) => {
 
 app.route("/v1", guardRoutes);
 app.route("/v1", rest);
+
+// Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
+// named by the QueueUrl parameter, so the path is only where clients post.
+app.on(["POST", "GET"], "/", handleSqs);
+app.post("/:account{[0-9]{12}}/:queue", handleSqs);
 
 app.notFound(() => {
   throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");

@@ -7,6 +7,7 @@ import { DEFAULT_ATTRIBUTES, MAX_BATCH_BYTES, QUEUE_CONFIG_CACHE_MS, type QueueA
 import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
 import { decodeReceipt, encodeReceipt, receiptKey, type ReceiptHandle } from "../shared/receipt.js";
 import type { LeaseRef, NewMessage, QueueRecord, QueueStats } from "../shared/types.js";
+import type { ExtraKind, ExtrasChange } from "../objects/catalog.js";
 import { ApiError, unwrap } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
 
@@ -280,6 +281,15 @@ export class QueueService {
 
   #remember(queue: QueueRecord): void {
     queueCache.set(this.#cacheKey(queue.name), { queue, expires: Date.now() + QUEUE_CONFIG_CACHE_MS });
+  }
+
+  /** SQS-facing metadata (tags, stored-only attributes, permissions) of the queue's current life. */
+  async queueExtras(name: string, kind: ExtraKind): Promise<Record<string, string>> {
+    return unwrap(await this.#catalog().queueExtras(name, kind)).values;
+  }
+
+  async updateQueueExtras(name: string, kind: ExtraKind, change: ExtrasChange): Promise<Record<string, string>> {
+    return unwrap(await this.#catalog().updateQueueExtras(name, kind, change)).values;
   }
 }
 

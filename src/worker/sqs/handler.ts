@@ -1,0 +1,87 @@
+// The Amazon SQS front door on `POST /`: read the body once, verify SigV4
+// against it, parse either protocol into one action call, and answer in the
+// caller's protocol, errors included (JSON `__type` plus the
+// `x-amzn-query-error` header the SDKs read, or the query protocol's
+// `<ErrorResponse>`). It catches everything itself: the REST onError never
+// sees an SQS request.
+import type { Context } from "hono";
+import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
+import { ApiError } from "../api-error.js";
+import { loadConfig } from "../config.js";
+import type { AppEnv } from "../context.js";
+import { QueueService } from "../service.js";
+import type { Action, ActionResult } from "./action.js";
+import { MESSAGE_ACTIONS } from "./message-actions.js";
+import { detectProtocol, JSON_CONTENT_TYPE, parseSqsRequest, type Protocol } from "./protocol.js";
+import { QUEUE_ACTIONS } from "./queue-actions.js";
+import { SEND_ACTIONS } from "./send-actions.js";
+import { verifySigV4 } from "./sigv4.js";
+import { xmlError, xmlSuccess } from "./xml.js";
+
+/** A 1 MiB batch can grow several times when JSON escapes it or a form percent-encodes it. */
+export const MAX_SQS_REQUEST_BYTES = 8 * 1024 * 1024;
+
+const ACTIONS: Record<string, Action> = { ...QUEUE_ACTIONS, ...SEND_ACTIONS, ...MESSAGE_ACTIONS };
+
+export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
+  const requestId = c.var.requestId ?? crypto.randomUUID();
+  const protocol = detectProtocol(c.req.raw.headers);
+  let action = "Unknown";
+  try {
+    const url = new URL(c.req.url);
+    const declared = Number(c.req.header("content-length") ?? 0);
+    if (declared > MAX_SQS_REQUEST_BYTES) throw tooLarge();
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.length > MAX_SQS_REQUEST_BYTES) throw tooLarge();
+
+    const loaded = loadConfig(c.env, url);
+    if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
+    const { config } = loaded;
+    const caller = await verifySigV4({ method: c.req.method, url, headers: c.req.raw.headers, body }, (keyId) =>
+      keyId === config.adminKeyId ? config.adminSecret : null);
+
+    const request = parseSqsRequest(protocol, c.req.raw.headers, url, new TextDecoder().decode(body));
+    action = request.action;
+    const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    if (!run) throw new ApiError("InvalidAction", `The action ${action} is not valid for this endpoint.`);
+    const result = await run({
+      service: new QueueService(c.env, config),
+      naming: { origin: url.origin, accountId: config.accountId, region: caller.region },
+      callerKeyId: caller.accessKeyId,
+      input: request.input,
+    });
+    return success(protocol, action, result, requestId);
+  } catch (error) {
+    if (!(error instanceof ApiError)) {
+      console.error(JSON.stringify({ level: "error", requestId, action, error: String(error), stack: (error as Error)?.stack }));
+    }
+    const code: ErrorCode = error instanceof ApiError ? error.code : "InternalError";
+    const message = error instanceof ApiError ? error.message : "We encountered an internal error. Please try again.";
+    return failure(protocol, code, message, requestId);
+  }
+}
+
+function success(protocol: Protocol, action: string, result: ActionResult, requestId: string): Response {
+  const headers = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
+  if (protocol === "json") {
+    return new Response(JSON.stringify(result ?? {}), { status: 200, headers: { ...headers, "content-type": JSON_CONTENT_TYPE } });
+  }
+  return new Response(xmlSuccess(action, result, requestId), { status: 200, headers: { ...headers, "content-type": "text/xml" } });
+}
+
+export function failure(protocol: Protocol, code: ErrorCode, message: string, requestId: string): Response {
+  const entry = ERROR_CODES[code];
+  const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
+  const headers = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
+  if (protocol === "json") {
+    return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
+      status: entry.sqsStatus,
+      headers: { ...headers, "content-type": JSON_CONTENT_TYPE, "x-amzn-query-error": `${entry.legacy};${fault}` },
+    });
+  }
+  return new Response(xmlError(fault, entry.legacy, message, requestId), { status: entry.sqsStatus, headers: { ...headers, "content-type": "text/xml" } });
+}
+
+function tooLarge(): ApiError {
+  return new ApiError("PayloadTooLarge", `The request body must be at most ${MAX_SQS_REQUEST_BYTES} bytes.`);
+}
