@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { DEFAULT_ENDPOINT } from "./config.js";
 import { integer } from "./context.js";
+import { keysCommand, tokensCommand } from "./commands/credentials.js";
 import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
 import { queuesCommand } from "./commands/queues.js";
 
@@ -27,11 +28,15 @@ Examples:
   edgeq receive jobs --max 10 --wait 5 --delete
   edgeq tail jobs --concurrency 4
   edgeq queues stats jobs --json
+  edgeq keys create --grant "jobs=send,receive,delete" --description worker
+  edgeq tokens create jobs --actions send --expires-in 600
 
 Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(queuesCommand());
   program.addCommand(sendCommand());
   program.addCommand(receiveCommand());
   program.addCommand(tailCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(tokensCommand());
   return program;
 }

@@ -1,6 +1,7 @@
 // The entry point: `new EdgeQ({ endpoint, secret })`. Administers queues
-// (create, get, list with async iteration over pages, update, delete) and
-// hands out Queue handles, one per name so that sends to a queue share batches.
+// (create, get, list with async iteration over pages, update, delete), keys
+// and browser tokens, and hands out Queue handles, one per name so that sends to a queue share batches.
+import { Keys, mintToken, type Grant, type ScopedToken } from "./credentials.js";
 import { Queue, type ProducerOptions } from "./queue.js";
 import { Transport, type CallOptions, type TransportOptions } from "./transport.js";
 import type { QueueAttributes, QueueInfo, QueuePage } from "./types.js";
@@ -21,10 +22,18 @@ export class EdgeQ {
   readonly #transport: Transport;
   readonly #producer: ProducerOptions;
   readonly #queues = new Map<string, Queue>();
+  /** Access keys (admin credentials only). */
+  readonly keys: Keys;
 
   constructor(options: EdgeQOptions) {
     this.#transport = new Transport(options);
     this.#producer = options.producer ?? {};
+    this.keys = new Keys(this.#transport);
+  }
+
+  /** A short-lived token for a browser, scoped to a queue (or prefix) and actions within this key's own. */
+  createToken(grant: Grant & { expiresIn?: number }, options: CallOptions = {}): Promise<ScopedToken> {
+    return mintToken(this.#transport, grant, options);
   }
 
   get endpoint(): string {

@@ -3,6 +3,7 @@
 // in browsers, Cloudflare Workers, Deno, Bun and Node 20+.
 export { EdgeQ, type EdgeQOptions, type ListOptions } from "./client.js";
 export { Queue, type ProducerOptions } from "./queue.js";
+export { Keys, type AccessKey, type Action, type CreateKeyInput, type Grant, type ScopedToken } from "./credentials.js";
 export { Consumer, type ConsumeOptions, type ConsumerEvents, type Handler } from "./consumer.js";
 export { Transport, type CallOptions, type RetryOptions, type TransportOptions } from "./transport.js";
 export {
