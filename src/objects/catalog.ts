@@ -3,9 +3,10 @@
 // earlier queue of the same name. Messages live in Partition objects; the
 // Catalog only knows which queues exist and how they are configured.
 import { DurableObject } from "cloudflare:workers";
-import type { QueueAttributes } from "../shared/limits.js";
-import type { QueueRecord, Result } from "../shared/types.js";
+import { DEFAULT_ATTRIBUTES, DRAIN_CHECK_MS, type QueueAttributes } from "../shared/limits.js";
+import type { PartitionStats, QueueRecord, Result } from "../shared/types.js";
 import { migrate, runSql, type Migration } from "./migrate.js";
+import { partitionName, settingsFor, spanAfter, splitDecision } from "./partition-map.js";
 
 const CATALOG_MIGRATIONS: readonly Migration[] = [
   [
@@ -29,6 +30,11 @@ const CATALOG_MIGRATIONS: readonly Migration[] = [
        PRIMARY KEY (incarnation, kind, key)
      )`,
   ],
+  // Partitioning (issue 5): span = partitions that may hold messages; last_split_at rate-limits splits.
+  [
+    `ALTER TABLE queues ADD COLUMN span INTEGER NOT NULL DEFAULT 1`,
+    `ALTER TABLE queues ADD COLUMN last_split_at INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];
 
 interface QueueRow extends Record<string, SqlStorageValue> {
@@ -37,6 +43,8 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   attributes: string;
   created_at: number;
   updated_at: number;
+  span: number;
+  last_split_at: number;
 }
 
 export interface ListOptions {
@@ -69,7 +77,7 @@ export class Catalog extends DurableObject<Env> {
   }
 
   /** Idempotent when the attributes are equal; QueueAlreadyExists when they differ. */
-  createQueue(name: string, attributes: QueueAttributes): Result<{ queue: QueueRecord; created: boolean }> {
+  async createQueue(name: string, attributes: QueueAttributes): Promise<Result<{ queue: QueueRecord; created: boolean }>> {
     const existing = this.#find(name);
     if (existing) {
       if (sameAttributes(existing.attributes, attributes)) return { ok: true, queue: existing, created: false };
@@ -81,10 +89,12 @@ export class Catalog extends DurableObject<Env> {
     ).one();
     runSql(
       this.#sql,
-      "INSERT INTO queues (name, incarnation, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-      name, incarnation, JSON.stringify(attributes), now, now,
+      "INSERT INTO queues (name, incarnation, attributes, created_at, updated_at, span) VALUES (?, ?, ?, ?, ?, ?)",
+      name, incarnation, JSON.stringify(attributes), now, now, attributes.partitions,
     );
-    return { ok: true, queue: { name, incarnation, attributes, createdAt: now, updatedAt: now }, created: true };
+    const queue = { name, incarnation, attributes, createdAt: now, updatedAt: now, span: attributes.partitions };
+    await this.#configurePartitions(queue, 0);
+    return { ok: true, queue, created: true };
   }
 
   getQueue(name: string): Result<{ queue: QueueRecord }> {
@@ -102,13 +112,85 @@ export class Catalog extends DurableObject<Env> {
     return { queues: rows.slice(0, options.limit).map(toRecord), more: rows.length > options.limit };
   }
 
-  updateQueue(name: string, changes: Partial<QueueAttributes>): Result<{ queue: QueueRecord }> {
+  /**
+   * Changes attributes and pushes them to every partition that may hold
+   * messages. Raising `partitions` takes effect at once; lowering it leaves the
+   * partitions above the new count draining until the alarm finds them empty.
+   */
+  async updateQueue(name: string, changes: Partial<QueueAttributes>): Promise<Result<{ queue: QueueRecord }>> {
+    const found = this.#find(name);
+    if (!found) return notFound(name);
+    const attributes = { ...found.attributes, ...changes };
+    const queue = { ...found, attributes, updatedAt: Date.now(), span: spanAfter(found.span, attributes.partitions) };
+    this.#store(queue);
+    await this.#configurePartitions(queue, 0);
+    return { ok: true, queue: publicRecord(queue) };
+  }
+
+  /** A partition measured a send rate above its queue's split threshold. */
+  async reportLoad(name: string, incarnation: number, index: number, rate: number): Promise<{ partitions: number | null }> {
     const queue = this.#find(name);
-    if (!queue) return notFound(name);
-    const attributes = { ...queue.attributes, ...changes };
+    if (!queue || index >= queue.attributes.partitions) return { partitions: null };
     const now = Date.now();
-    runSql(this.#sql, "UPDATE queues SET attributes = ?, updated_at = ? WHERE name = ?", JSON.stringify(attributes), now, name);
-    return { ok: true, queue: { ...queue, attributes, updatedAt: now } };
+    const partitions = splitDecision(queue, incarnation, rate, now);
+    if (partitions === null) return { partitions: null };
+    const grown = { ...queue, attributes: { ...queue.attributes, partitions }, span: spanAfter(queue.span, partitions), lastSplitAt: now };
+    this.#store(grown);
+    console.log(JSON.stringify({ level: "info", event: "queue-split", queue: name, from: queue.attributes.partitions, to: partitions, rate: Math.round(rate) }));
+    await this.#configurePartitions(grown, queue.attributes.partitions);
+    return { partitions };
+  }
+
+  /** Shrinks the span of queues whose draining partitions have emptied. */
+  override async alarm(): Promise<void> {
+    const draining = runSql<QueueRow>(this.#sql, "SELECT * FROM queues WHERE span > json_extract(attributes, '$.partitions')").toArray().map(toRecord);
+    let still = false;
+    for (const queue of draining) {
+      let span = queue.span;
+      while (span > queue.attributes.partitions) {
+        const { stats } = unwrapStats(await this.#partition(queue, span - 1).stats({ incarnation: queue.incarnation }));
+        if (!stats || stats.depth > 0 || !stats.draining) break;
+        span--;
+      }
+      // Re-read: the queue may have changed while the partitions answered.
+      const current = this.#find(queue.name);
+      if (current && current.incarnation === queue.incarnation && current.span === queue.span) {
+        this.#store({ ...current, span: Math.max(span, current.attributes.partitions) });
+      }
+      still ||= span > queue.attributes.partitions;
+    }
+    if (still) await this.ctx.storage.setAlarm(Date.now() + DRAIN_CHECK_MS);
+  }
+
+  /** Pushes settings to partitions [from, span) and arms the drain check when some are draining. */
+  async #configurePartitions(queue: QueueRecord, from: number): Promise<void> {
+    const indexes = Array.from({ length: queue.span - from }, (_, i) => from + i);
+    await Promise.all(indexes.map(async (index) => {
+      const result = await this.#partition(queue, index).configure({ incarnation: queue.incarnation }, settingsFor(queue, index));
+      if (!result.ok) throw new Error(`partition ${index} of ${queue.name} refused its configuration: ${result.code}`);
+    }));
+    if (queue.span > queue.attributes.partitions && (await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + DRAIN_CHECK_MS);
+    }
+  }
+
+  #partition(queue: QueueRecord, index: number) {
+    return this.env.PARTITION.get(this.env.PARTITION.idFromName(partitionName(this.#account(), queue.name, index)));
+  }
+
+  /** The Catalog is named by its account id (see QueueService). */
+  #account(): string {
+    const name = this.ctx.id.name;
+    if (!name) throw new Error("Catalog must be addressed by name (idFromName(accountId))");
+    return name;
+  }
+
+  #store(queue: QueueRecord & { lastSplitAt?: number }): void {
+    runSql(
+      this.#sql,
+      "UPDATE queues SET attributes = ?, updated_at = ?, span = ?, last_split_at = COALESCE(?, last_split_at) WHERE name = ? AND incarnation = ?",
+      JSON.stringify(queue.attributes), queue.updatedAt, queue.span, queue.lastSplitAt ?? null, queue.name, queue.incarnation,
+    );
   }
 
   /** Removes the queue; the caller then drops its partitions by incarnation. */
@@ -159,20 +241,32 @@ export class Catalog extends DurableObject<Env> {
     return Object.fromEntries(rows.map((row) => [row.key, row.value]));
   }
 
-  #find(name: string): QueueRecord | null {
+  #find(name: string): (QueueRecord & { lastSplitAt: number }) | null {
     const row = runSql<QueueRow>(this.#sql, "SELECT * FROM queues WHERE name = ?", name).toArray()[0];
     return row ? toRecord(row) : null;
   }
 }
 
-function toRecord(row: QueueRow): QueueRecord {
+function toRecord(row: QueueRow): QueueRecord & { lastSplitAt: number } {
   return {
     name: row.name,
     incarnation: row.incarnation,
-    attributes: JSON.parse(row.attributes) as QueueAttributes,
+    // Attributes added later (e.g. partitions) take their defaults for older rows.
+    attributes: { ...DEFAULT_ATTRIBUTES, ...(JSON.parse(row.attributes) as Partial<QueueAttributes>) },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    span: row.span,
+    lastSplitAt: row.last_split_at,
   };
+}
+
+/** The record without Catalog-internal bookkeeping, as callers see it. */
+function publicRecord({ lastSplitAt: _, ...queue }: QueueRecord & { lastSplitAt?: number }): QueueRecord {
+  return queue;
+}
+
+function unwrapStats(result: Result<{ stats: PartitionStats }>): { stats: PartitionStats | null } {
+  return { stats: result.ok ? result.stats : null };
 }
 
 function sameAttributes(a: QueueAttributes, b: QueueAttributes): boolean {

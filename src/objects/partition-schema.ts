@@ -45,4 +45,14 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
      )`,
     `INSERT INTO counters (id) VALUES (1)`,
   ],
+  // Partitioning (issue 5): a draining partition accepts no sends but is still
+  // received from; split_threshold is the send rate (messages/s) above which it
+  // asks the Catalog for more partitions (0: never).
+  [
+    `ALTER TABLE meta ADD COLUMN draining INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN split_threshold INTEGER NOT NULL DEFAULT 0`,
+    // The current load window: when it started and the sent counter at that moment.
+    `ALTER TABLE meta ADD COLUMN load_window_start INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN load_window_sent INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];

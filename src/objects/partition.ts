@@ -5,7 +5,7 @@
 // One alarm drives all timed work (retention, delayed messages becoming due,
 // waking long-pollers when leases expire); it is re-armed after every write.
 import { DurableObject } from "cloudflare:workers";
-import { RETENTION_CHUNK } from "../shared/limits.js";
+import { LOAD_WINDOW_MS, RETENTION_CHUNK } from "../shared/limits.js";
 import type {
   DeleteOutcome,
   Failure,
@@ -23,6 +23,15 @@ import { PARTITION_MIGRATIONS } from "./partition-schema.js";
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
   incarnation: number;
+}
+
+/** What the Catalog pushes to each partition of a queue when its configuration changes. */
+export interface PartitionSettings {
+  retentionSeconds: number;
+  /** Outside the queue's current partition range: accept no sends, deliver what is left. */
+  draining: boolean;
+  /** Messages/s above which this partition asks the Catalog for more partitions; 0 never. */
+  splitThreshold: number;
 }
 
 export interface ReceiveOptions {
@@ -48,6 +57,10 @@ interface MetaRow extends Row {
   incarnation: number;
   dropped: number;
   retention_ms: number;
+  draining: number;
+  split_threshold: number;
+  load_window_start: number;
+  load_window_sent: number;
 }
 
 export class Partition extends DurableObject<Env> {
@@ -56,6 +69,9 @@ export class Partition extends DurableObject<Env> {
   #waiters = new Set<() => void>();
   #rowsRead = 0;
   #rowsWritten = 0;
+  #waitsById = new Map<string, () => void>();
+  /** A measured send rate waiting for the alarm to report it to the Catalog. */
+  #loadReport: { rate: number; incarnation: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,6 +85,8 @@ export class Partition extends DurableObject<Env> {
   async send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[]): Promise<Result<{ messages: SentMessage[] }>> {
     const refused = this.#admit(ref, retentionSeconds);
     if (refused) return refused;
+    const meta = this.#meta();
+    if (meta.draining === 1) return { ok: false, code: "PartitionDraining", message: "This partition is draining; send to another." };
     const now = Date.now();
     const sent: SentMessage[] = [];
     let visibleNow = false;
@@ -82,6 +100,7 @@ export class Partition extends DurableObject<Env> {
       sent.push({ id: message.id, seq: row!.seq, sentAt: now });
     }
     this.#count({ depth: sent.length, sent: sent.length });
+    this.#measureLoad(ref, meta, now);
     await this.#schedule();
     if (visibleNow) this.#wake();
     return { ok: true, messages: sent };
@@ -160,10 +179,43 @@ export class Partition extends DurableObject<Env> {
     return { ok: true, purged };
   }
 
-  /** Applies a queue attribute change that existing messages obey (retention). */
-  async configure(ref: PartitionRef, retentionSeconds: number): Promise<Result<object>> {
-    const refused = this.#admit(ref, retentionSeconds);
+  /**
+   * Waits, without leasing anything, until this partition has a visible
+   * message (true) or the wait ends or is cancelled (false). A receive that
+   * spans partitions waits on all of them this way, then leases from the one
+   * that answered, so no losing waiter ever hides a message behind a lease.
+   */
+  async awaitMessages(ref: PartitionRef, waitSeconds: number, waitId: string): Promise<Result<{ available: boolean }>> {
+    const refused = this.#admit(ref);
     if (refused) return refused;
+    const deadline = Date.now() + waitSeconds * 1000;
+    let cancelled = false;
+    this.#waitsById.set(waitId, () => (cancelled = true));
+    try {
+      for (;;) {
+        if (this.#refusal(ref) || cancelled) return { ok: true, available: false };
+        if (this.#hasVisible()) return { ok: true, available: true };
+        if (Date.now() >= deadline) return { ok: true, available: false };
+        await this.#waitForMessages(deadline);
+      }
+    } finally {
+      this.#waitsById.delete(waitId);
+    }
+  }
+
+  /** Ends an `awaitMessages` wait whose receive was answered by another partition. */
+  cancelWait(waitId: string): void {
+    const cancel = this.#waitsById.get(waitId);
+    if (!cancel) return;
+    cancel();
+    this.#wake();
+  }
+
+  /** Applies the queue's configuration as the Catalog sees it (retention, draining, split threshold). */
+  async configure(ref: PartitionRef, settings: PartitionSettings): Promise<Result<object>> {
+    const refused = this.#admit(ref, settings.retentionSeconds);
+    if (refused) return refused;
+    this.#exec("UPDATE meta SET draining = ?, split_threshold = ? WHERE id = 1", settings.draining ? 1 : 0, settings.splitThreshold);
     await this.#schedule();
     return { ok: true };
   }
@@ -192,6 +244,8 @@ export class Partition extends DurableObject<Env> {
         purged: counters.purged!,
         rowsRead: counters.rows_read!,
         rowsWritten: counters.rows_written!,
+        depth: counters.depth!,
+        draining: this.#meta().draining === 1,
       },
     };
   }
@@ -213,6 +267,7 @@ export class Partition extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    await this.#reportLoad();
     const { retention_ms } = this.#meta();
     const cutoff = Date.now() - retention_ms;
     const expired = this.#exec<{ seq: number }>(
@@ -250,7 +305,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   #meta(): MetaRow {
-    return this.#sql.exec<MetaRow>("SELECT incarnation, dropped, retention_ms FROM meta WHERE id = 1").one();
+    return this.#sql.exec<MetaRow>("SELECT incarnation, dropped, retention_ms, draining, split_threshold, load_window_start, load_window_sent FROM meta WHERE id = 1").one();
   }
 
   #lease(maxMessages: number, visibilityTimeout: number): LeasedMessage[] {
@@ -279,6 +334,44 @@ export class Partition extends DurableObject<Env> {
       firstReceivedAt: row.first_received_at ?? now,
       receiveCount: row.receive_count + 1,
     }));
+  }
+
+  #hasVisible(): boolean {
+    const now = Date.now();
+    return this.#exec("SELECT 1 FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT 1", now, now - this.#meta().retention_ms).length > 0;
+  }
+
+  /**
+   * Counts sends over fixed windows; a window above the split threshold
+   * queues one report to the Catalog, which the alarm delivers (so a send
+   * never waits on the Catalog, and the Catalog hears from a hot partition at
+   * most once a window).
+   */
+  #measureLoad(ref: PartitionRef, meta: MetaRow, now: number): void {
+    const elapsed = now - meta.load_window_start;
+    if (elapsed < LOAD_WINDOW_MS) return;
+    const { sent } = this.#sql.exec<{ sent: number }>("SELECT sent FROM counters WHERE id = 1").one();
+    this.#exec("UPDATE meta SET load_window_start = ?, load_window_sent = ? WHERE id = 1", now, sent);
+    if (meta.load_window_start === 0) return; // first window: nothing measured yet
+    const rate = ((sent - meta.load_window_sent) * 1000) / elapsed;
+    if (meta.split_threshold > 0 && rate > meta.split_threshold) this.#loadReport = { rate, incarnation: ref.incarnation };
+  }
+
+  async #reportLoad(): Promise<void> {
+    const report = this.#loadReport;
+    const name = this.ctx.id.name;
+    this.#loadReport = null;
+    if (!report || !name) return;
+    const [account, ...rest] = name.split("/");
+    const index = Number(rest.pop());
+    const queue = rest.join("/");
+    const catalog = this.env.CATALOG.get(this.env.CATALOG.idFromName(account!));
+    try {
+      await catalog.reportLoad(queue, report.incarnation, index, report.rate);
+    } catch (error) {
+      // Not retried on purpose: a partition that is still hot measures and reports again next window.
+      console.error(JSON.stringify({ level: "warn", event: "load-report-failed", partition: name, error: String(error) }));
+    }
   }
 
   #waitForMessages(deadline: number): Promise<void> {
@@ -321,6 +414,7 @@ export class Partition extends DurableObject<Env> {
     }
     const [oldest] = this.#exec<{ sent_at: number }>("SELECT sent_at FROM messages ORDER BY seq LIMIT 1");
     if (oldest) due.push(oldest.sent_at + this.#meta().retention_ms);
+    if (this.#loadReport) due.push(now);
     const next = due.length > 0 ? Math.min(...due) : null;
     if (next === this.#alarmAt) return;
     this.#alarmAt = next;

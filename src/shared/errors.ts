@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   QueueDoesNotExist: { status: 404, sqs: "QueueDoesNotExist", sqsStatus: 400, legacy: "AWS.SimpleQueueService.NonExistentQueue" },
   QueueAlreadyExists: { status: 409, sqs: "QueueNameExists", sqsStatus: 400, legacy: "QueueAlreadyExists" },
   BatchRequestTooLong: { status: 400, sqs: "BatchRequestTooLong", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchRequestTooLong" },
+  /** Internal between Worker and Partition: the Worker resends elsewhere; never reaches a client. */
+  PartitionDraining: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   NotFound: { status: 404, sqs: "InvalidAction", sqsStatus: 400, legacy: "InvalidAction" },
   MethodNotAllowed: { status: 405, sqs: "InvalidAction", sqsStatus: 400, legacy: "InvalidAction" },
   PayloadTooLarge: { status: 413, sqs: "BatchRequestTooLong", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchRequestTooLong" },
@@ -19,6 +21,8 @@ export const ERROR_CODES = {
   Forbidden: { status: 403, sqs: "AccessDenied", sqsStatus: 403, legacy: "AccessDenied" },
   NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
+  // Edge guards (src/worker/guards): request rate and per-queue send limits.
+  Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },
   // SQS protocol adapter (src/worker/sqs): SigV4, batches and actions edgeq does not serve yet.
   MissingAuthenticationToken: { status: 401, sqs: "MissingAuthenticationToken", sqsStatus: 403, legacy: "MissingAuthenticationToken" },
   IncompleteSignature: { status: 400, sqs: "IncompleteSignature", sqsStatus: 400, legacy: "IncompleteSignature" },
@@ -36,8 +40,6 @@ export const ERROR_CODES = {
   BatchEntryIdsNotDistinct: { status: 400, sqs: "BatchEntryIdsNotDistinct", sqsStatus: 400, legacy: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct" },
   InvalidBatchEntryId: { status: 400, sqs: "InvalidBatchEntryId", sqsStatus: 400, legacy: "AWS.SimpleQueueService.InvalidBatchEntryId" },
   OverLimit: { status: 403, sqs: "OverLimit", sqsStatus: 403, legacy: "OverLimit" },
-  // Edge guards (src/worker/guards): request rate and per-queue send limits.
-  Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -41,12 +41,26 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 /** Upper bound of a queue's sendRateLimit attribute, messages per second (0 means no limit). */
 export const MAX_SEND_RATE_LIMIT = 100_000;
 
+/** Partitions of one queue: each is a Durable Object (about 1,000 requests/s each). */
+export const MAX_PARTITIONS = 32;
+/** Messages/s per partition above which the Catalog doubles a queue's partitions (0 turns it off). */
+export const DEFAULT_SPLIT_THRESHOLD = 2_000;
+export const MAX_SPLIT_THRESHOLD = 1_000_000;
+/** A partition measures its send rate over windows of this length. */
+export const LOAD_WINDOW_MS = 10_000;
+/** After a split the Catalog waits this long before splitting the same queue again. */
+export const SPLIT_COOLDOWN_MS = 30_000;
+/** How often the Catalog checks whether draining partitions are empty. */
+export const DRAIN_CHECK_MS = 10_000;
+
 export interface QueueAttributes {
   visibilityTimeout: number;
   messageRetentionPeriod: number;
   delaySeconds: number;
   receiveMessageWaitTimeSeconds: number;
   maximumMessageSize: number;
+  partitions: number;
+  splitThreshold: number;
 }
 
 export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
@@ -55,6 +69,8 @@ export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   delaySeconds: 0,
   receiveMessageWaitTimeSeconds: 0,
   maximumMessageSize: MAX_MESSAGE_SIZE,
+  partitions: 1,
+  splitThreshold: DEFAULT_SPLIT_THRESHOLD,
 });
 
 /** Inclusive bounds of each queue attribute, used by validation and docs. */
@@ -64,4 +80,6 @@ export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof QueueAttributes, readonly [
   delaySeconds: [0, MAX_DELAY_SECONDS],
   receiveMessageWaitTimeSeconds: [0, MAX_WAIT_SECONDS],
   maximumMessageSize: [MIN_MESSAGE_SIZE_LIMIT, MAX_MESSAGE_SIZE],
+  partitions: [1, MAX_PARTITIONS],
+  splitThreshold: [0, MAX_SPLIT_THRESHOLD],
 });

@@ -17,6 +17,12 @@ export interface QueueRecord {
   name: string;
   incarnation: number;
   attributes: QueueAttributes;
+  /**
+   * Partitions that may hold messages: [0, span). Sends go to
+   * [0, attributes.partitions); the rest are draining and shrink the span
+   * once empty.
+   */
+  span: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -70,6 +76,9 @@ export interface PartitionStats {
   purged: number;
   rowsRead: number;
   rowsWritten: number;
+  /** Messages stored, whatever their state. */
+  depth: number;
+  draining: boolean;
 }
 
 export interface QueueStats {

@@ -3,13 +3,16 @@
 // queue's limits, signs and verifies receipt handles, and talks to the Catalog
 // and Partition objects. Protocol adapters only parse and format around it.
 import type { ErrorCode } from "../shared/errors.js";
-import { DEFAULT_ATTRIBUTES, MAX_BATCH_BYTES, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
+import { DEFAULT_ATTRIBUTES, MAX_BATCH_BYTES, MAX_PARTITIONS, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
 import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
 import { decodeReceipt, encodeReceipt, receiptKey, type ReceiptHandle } from "../shared/receipt.js";
-import type { LeaseRef, NewMessage, QueueRecord, QueueStats } from "../shared/types.js";
+import type { LeaseRef, NewMessage, PartitionStats, QueueRecord, QueueStats, Result, SentMessage } from "../shared/types.js";
+import { partitionName } from "../objects/partition-map.js";
 import type { ExtraKind, ExtrasChange } from "../objects/catalog.js";
 import { ApiError, unwrap } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
+import { openReceived, sealMessages } from "./guards/envelope.js";
+import { receiveAcross, sendPartition, spanIndexes, type PartitionStub } from "./partitions.js";
 
 export interface SendEntry {
   body: string;
@@ -88,11 +91,9 @@ export class QueueService {
   }
 
   async updateQueue(name: string, changes: Partial<QueueAttributes>): Promise<QueueRecord> {
+    // The Catalog pushes the change to the partitions (retention, draining, split threshold).
     const { queue } = unwrap(await this.#catalog().updateQueue(name, changes));
     this.#remember(queue);
-    if (changes.messageRetentionPeriod !== undefined) {
-      unwrap(await this.#partition(queue, 0).configure(ref(queue), queue.attributes.messageRetentionPeriod));
-    }
     return queue;
   }
 
@@ -102,7 +103,7 @@ export class QueueService {
     // The catalog entry is gone, so the name is reusable at once; the drop
     // frees the messages. Should it fail, the next incarnation of the name
     // wipes them on first contact, and retention removes them otherwise.
-    await this.#partition(queue, 0).drop(queue.incarnation);
+    await Promise.all(spanIndexes(queue).map((index) => this.#partition(queue, index).drop(queue.incarnation)));
   }
 
   async send(name: string, entries: SendEntry[]): Promise<Batch<SendSuccess>> {
@@ -132,7 +133,7 @@ export class QueueService {
         throw new ApiError("BatchRequestTooLong", `the messages of a batch may total at most ${MAX_BATCH_BYTES} bytes, got ${batchBytes}`);
       }
       if (accepted.length === 0) return { successful: [], failed };
-      const { messages } = unwrap(await this.#partition(queue, 0).send(ref(queue), queue.attributes.messageRetentionPeriod, accepted.map((a) => a.message)));
+      const messages = await this.#sendToPartition(queue, await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message)));
       const successful = messages.map((sent, i) => ({
         index: accepted[i]!.index,
         id: sent.id,
@@ -145,17 +146,17 @@ export class QueueService {
 
   async receive(name: string, request: ReceiveRequest): Promise<ReceivedMessage[]> {
     return this.#withQueue(name, async (queue) => {
-      const { messages } = unwrap(await this.#partition(queue, 0).receive(ref(queue), {
+      const received = await receiveAcross(queue, (index) => this.#partition(queue, index), {
         maxMessages: request.maxMessages ?? 1,
         visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
         waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
-      }));
+      });
       const key = await this.#receiptKey();
-      return Promise.all(messages.map(async (message) => ({
+      return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
         id: message.id,
         body: message.body,
         receiptHandle: await encodeReceipt(key, this.#scope(queue), {
-          incarnation: queue.incarnation, partition: 0, seq: message.seq, lease: message.receiveCount,
+          incarnation: queue.incarnation, partition, seq: message.seq, lease: message.receiveCount,
         }),
         receiveCount: message.receiveCount,
         sentAt: message.sentAt,
@@ -171,7 +172,7 @@ export class QueueService {
     return this.#withQueue(name, async (queue) => {
       const { valid, failed } = await this.#decodeAll(queue, receiptHandles.map((receiptHandle) => ({ receiptHandle })));
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
-      const outcomes = current.length === 0 ? [] : unwrap(await this.#partition(queue, 0).deleteMessages(ref(queue), current.map(({ handle }) => lease(handle)))).outcomes;
+      const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.deleteMessages(ref(queue), group.map(({ handle }) => lease(handle))));
       const deleted = new Map(current.map((entry, i) => [entry.index, outcomes[i] === "deleted"]));
       const successful = valid.map(({ index }) => ({ index, deleted: deleted.get(index) ?? false }));
       return { successful, failed };
@@ -188,7 +189,7 @@ export class QueueService {
       for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push(stale(entry.index));
       const successful: { index: number }[] = [];
       if (current.length > 0) {
-        const { outcomes } = unwrap(await this.#partition(queue, 0).changeVisibility(ref(queue), current.map(({ handle, entry }) => ({
+        const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.changeVisibility(ref(queue), group.map(({ handle, entry }) => ({
           ...lease(handle), visibilityTimeout: entry.visibilityTimeout,
         }))));
         outcomes.forEach((outcome, i) => {
@@ -204,12 +205,15 @@ export class QueueService {
   }
 
   async purge(name: string): Promise<number> {
-    return this.#withQueue(name, async (queue) => unwrap(await this.#partition(queue, 0).purge(ref(queue))).purged);
+    return this.#withQueue(name, async (queue) => {
+      const results = await Promise.all(spanIndexes(queue).map(async (index) => unwrap(await this.#partition(queue, index).purge(ref(queue))).purged));
+      return results.reduce((sum, purged) => sum + purged, 0);
+    });
   }
 
   async stats(name: string): Promise<QueueStats> {
     return this.#withQueue(name, async (queue) => {
-      const { stats } = unwrap(await this.#partition(queue, 0).stats(ref(queue)));
+      const stats = sumStats(await Promise.all(spanIndexes(queue).map(async (index) => unwrap(await this.#partition(queue, index).stats(ref(queue))).stats)));
       return {
         visible: stats.visible,
         inFlight: stats.inFlight,
@@ -242,13 +246,48 @@ export class QueueService {
     }
   }
 
+  /**
+   * Sends one batch to one partition. A partition that has started draining
+   * (the partition count was lowered after this isolate cached the queue)
+   * refuses, and the batch goes to a partition of the fresh configuration.
+   */
+  async #sendToPartition(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    let current = queue;
+    let refused: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const index = sendPartition(current, refused);
+      const result = await this.#partition(current, index).send(ref(current), current.attributes.messageRetentionPeriod, messages);
+      if (result.ok) return result.messages;
+      if (result.code !== "PartitionDraining" || attempt === 3) throw new ApiError(result.code, result.message ?? result.code);
+      refused = index;
+      queueCache.delete(this.#cacheKey(current.name));
+      current = await this.getQueue(current.name);
+    }
+  }
+
+  /** Calls each partition named by the handles once, in parallel; outcomes come back in entry order. */
+  async #perPartition<E extends { handle: ReceiptHandle }, O>(
+    queue: QueueRecord,
+    entries: E[],
+    call: (stub: PartitionStub, group: E[]) => Promise<Result<{ outcomes: O[] }>>,
+  ): Promise<O[]> {
+    const groups = new Map<number, number[]>();
+    entries.forEach((entry, i) => groups.set(entry.handle.partition, [...(groups.get(entry.handle.partition) ?? []), i]));
+    const outcomes: O[] = new Array(entries.length);
+    await Promise.all([...groups].map(async ([partition, positions]) => {
+      const result = unwrap(await call(this.#partition(queue, partition), positions.map((i) => entries[i]!)));
+      positions.forEach((position, i) => (outcomes[position] = result.outcomes[i]!));
+    }));
+    return outcomes;
+  }
+
   async #decodeAll<E extends { receiptHandle: string }>(queue: QueueRecord, entries: E[]) {
     const key = await this.#receiptKey();
     const valid: { index: number; entry: E; handle: ReceiptHandle }[] = [];
     const failed: EntryFailure[] = [];
     for (const [index, entry] of entries.entries()) {
       const handle = await decodeReceipt(key, this.#scope(queue), entry.receiptHandle);
-      if (handle) valid.push({ index, entry, handle });
+      if (handle && handle.partition < MAX_PARTITIONS) valid.push({ index, entry, handle });
       else failed.push({ index, code: "ReceiptHandleIsInvalid", message: `receipt handle ${index} is not a valid receipt handle for queue ${queue.name}` });
     }
     return { valid, failed };
@@ -259,7 +298,7 @@ export class QueueService {
   }
 
   #partition(queue: QueueRecord, index: number) {
-    return this.#env.PARTITION.get(this.#env.PARTITION.idFromName(`${this.#config.accountId}/${queue.name}/${index}`));
+    return this.#env.PARTITION.get(this.#env.PARTITION.idFromName(partitionName(this.#config.accountId, queue.name, index)));
   }
 
   #receiptKey(): Promise<CryptoKey> {
@@ -295,6 +334,17 @@ export class QueueService {
 
 function ref(queue: QueueRecord) {
   return { incarnation: queue.incarnation };
+}
+
+function sumStats(all: PartitionStats[]): PartitionStats {
+  const oldest = all.map((stats) => stats.oldestSentAt).filter((at): at is number => at !== null);
+  const sum = (key: keyof PartitionStats) => all.reduce((total, stats) => total + (stats[key] as number), 0);
+  return {
+    visible: sum("visible"), inFlight: sum("inFlight"), delayed: sum("delayed"),
+    oldestSentAt: oldest.length > 0 ? Math.min(...oldest) : null,
+    sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
+    rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
+  };
 }
 
 function lease(handle: ReceiptHandle): LeaseRef {

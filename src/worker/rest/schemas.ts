@@ -19,6 +19,8 @@ export const queueAttributesSchema = z
     delaySeconds: bounded("delaySeconds"),
     receiveMessageWaitTimeSeconds: bounded("receiveMessageWaitTimeSeconds"),
     maximumMessageSize: bounded("maximumMessageSize"),
+    partitions: bounded("partitions"),
+    splitThreshold: bounded("splitThreshold"),
   })
   .partial()
   .strict();
