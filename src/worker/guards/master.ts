@@ -27,6 +27,18 @@ async function derive(masterKey: string, purpose: Purpose): Promise<CryptoKey> {
   return crypto.subtle.deriveKey(params, base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign", "verify"]);
 }
 
+const masterIds = new Map<string, number>();
+
+/** A short per-isolate name for a master key, so caches of derived material never mix two master keys. */
+export function masterId(masterKey: string): number {
+  let id = masterIds.get(masterKey);
+  if (id === undefined) {
+    id = masterIds.size + 1;
+    masterIds.set(masterKey, id);
+  }
+  return id;
+}
+
 /** Keyed hash of a secret: lets the Keyring index secrets without being able to test guesses offline. */
 export async function hashSecret(masterKey: string, secret: string): Promise<string> {
   const key = await masterDerived(masterKey, "secret-hash");
