@@ -1,0 +1,107 @@
+// Debian's python3-boto3 (botocore 1.29) and aws CLI (`awscli` 2.9), both of
+// which speak the query protocol, against a real edgeq server: create, send,
+// receive, delete (the JSON protocol is covered by the AWS SDK v3 tests). `.ci/run` installs both; a missing tool fails the test
+// with a message saying how to install it, rather than skipping silently.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { DEV_KEY_ID, DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
+
+const run = promisify(execFile);
+
+let server: RunningServer;
+
+const awsEnv = () => ({
+  ...process.env,
+  AWS_ACCESS_KEY_ID: DEV_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: DEV_SECRET,
+  AWS_DEFAULT_REGION: "us-east-1",
+  AWS_REGION: "us-east-1",
+  AWS_CONFIG_FILE: "/nonexistent/edgeq-test-config",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/edgeq-test-credentials",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_PAGER: "",
+});
+
+beforeAll(async () => {
+  server = await startServer();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Debian's packages install to /usr/bin; prefer them over other copies on PATH. */
+async function findTool(candidates: string[], probe: string[], install: string): Promise<string> {
+  for (const candidate of candidates) {
+    if (candidate.startsWith("/") && !existsSync(candidate)) continue;
+    try {
+      await run(candidate, probe, { env: awsEnv(), timeout: 30_000 });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`${install} is not installed on this machine; install it with \`apt-get install -y ${install}\` (.ci/run does this)`);
+}
+
+it("boto3 (query protocol) creates a queue, sends, receives and deletes a message", async () => {
+  const python = await findTool(["/usr/bin/python3", "python3"], ["-c", "import boto3"], "python3-boto3");
+  const script = `
+import json, sys, boto3
+sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="${DEV_KEY_ID}", aws_secret_access_key="${DEV_SECRET}")
+url = sqs.create_queue(QueueName="sqs-boto3-e2e", Attributes={"VisibilityTimeout": "20"})["QueueUrl"]
+sent = sqs.send_message(QueueUrl=url, MessageBody="from boto3",
+                        MessageAttributes={"n": {"DataType": "Number", "StringValue": "7"}})
+got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2, MessageAttributeNames=["All"],
+                          AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+sqs.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
+after = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+try:
+    sqs.get_queue_url(QueueName="sqs-boto3-absent")
+    missing = None
+except sqs.exceptions.QueueDoesNotExist as error:
+    missing = error.response["Error"]["Code"]
+print(json.dumps({"url": url, "sentId": sent["MessageId"], "id": got["MessageId"], "body": got["Body"],
+                  "n": got["MessageAttributes"]["n"]["StringValue"], "count": got["Attributes"]["ApproximateReceiveCount"],
+                  "md5": got["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"], "after": len(after), "missing": missing}))
+`;
+  const { stdout } = await run(python, ["-c", script, server.url], { env: awsEnv(), timeout: 60_000 });
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  expect(result).toEqual({
+    url: `${server.url}/000000000000/sqs-boto3-e2e`,
+    sentId: result.id,
+    id: expect.any(String),
+    body: "from boto3",
+    n: "7",
+    count: "1",
+    md5: true,
+    after: 0,
+    missing: "AWS.SimpleQueueService.NonExistentQueue",
+  });
+});
+
+it("the aws CLI (query protocol) creates a queue, sends, receives and deletes a message", async () => {
+  const aws = await findTool(["/usr/bin/aws", "aws"], ["--version"], "awscli");
+  const cli = async (...args: string[]) => {
+    const { stdout } = await run(aws, ["sqs", ...args, "--endpoint-url", server.url, "--output", "json"], { env: awsEnv(), timeout: 60_000 });
+    return stdout.trim() === "" ? null : JSON.parse(stdout);
+  };
+  const { QueueUrl } = await cli("create-queue", "--queue-name", "sqs-cli-e2e");
+  expect(QueueUrl).toBe(`${server.url}/000000000000/sqs-cli-e2e`);
+  const sent = await cli("send-message", "--queue-url", QueueUrl, "--message-body", "from the cli & <xml>",
+    "--message-attributes", JSON.stringify({ kind: { DataType: "String", StringValue: "cli" } }));
+  expect(sent.MessageId).toEqual(expect.any(String));
+  const received = await cli("receive-message", "--queue-url", QueueUrl, "--wait-time-seconds", "2", "--message-attribute-names", "All", "--attribute-names", "All");
+  const message = received.Messages[0];
+  expect(message).toMatchObject({ MessageId: sent.MessageId, Body: "from the cli & <xml>", MD5OfMessageAttributes: sent.MD5OfMessageAttributes });
+  expect(message.MessageAttributes.kind).toEqual({ DataType: "String", StringValue: "cli" });
+  expect(message.Attributes.ApproximateReceiveCount).toBe("1");
+  await cli("delete-message", "--queue-url", QueueUrl, "--receipt-handle", message.ReceiptHandle);
+  const attributes = await cli("get-queue-attributes", "--queue-url", QueueUrl, "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible");
+  expect(attributes.Attributes).toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
+  const failure = await cli("get-queue-url", "--queue-name", "sqs-cli-absent").then(() => null, (error: { stderr: string }) => error.stderr);
+  expect(failure).toContain("AWS.SimpleQueueService.NonExistentQueue");
+});
