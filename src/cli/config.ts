@@ -30,8 +30,11 @@ export class UsageError extends Error {
 }
 
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
-  const file = readConfigFile(flags.config ?? env.EDGEQ_CONFIG, flags.config !== undefined || env.EDGEQ_CONFIG !== undefined, env);
-  const endpoint = flags.endpoint ?? env.EDGEQ_ENDPOINT ?? file.endpoint ?? DEFAULT_ENDPOINT;
+  // An empty variable (`EDGEQ_ENDPOINT= edgeq ...`) counts as unset.
+  const fromEnv = (name: string) => env[name] || undefined;
+  const configPath = flags.config ?? fromEnv("EDGEQ_CONFIG");
+  const file = readConfigFile(configPath, configPath !== undefined, env);
+  const endpoint = flags.endpoint ?? fromEnv("EDGEQ_ENDPOINT") ?? file.endpoint ?? DEFAULT_ENDPOINT;
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -39,7 +42,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     throw new UsageError(`endpoint must be a URL such as ${DEFAULT_ENDPOINT}, got "${endpoint}"`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`endpoint must be http:// or https://, got "${endpoint}"`);
-  const secret = flags.secret ?? env.EDGEQ_SECRET ?? file.secret ?? (isLoopback(url.hostname) ? DEV_SECRET : undefined);
+  const secret = flags.secret ?? fromEnv("EDGEQ_SECRET") ?? file.secret ?? (isLoopback(url.hostname) ? DEV_SECRET : undefined);
   if (!secret) throw new UsageError(`no secret for ${endpoint}: pass --secret, set EDGEQ_SECRET, or add "secret" to the config file`);
   return { endpoint, secret, json: flags.json ?? false, timeoutMs: (flags.timeout ?? 30) * 1000 };
 }
