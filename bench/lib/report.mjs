@@ -1,0 +1,26 @@
+// The terminal table and the ratios to the baseline: throughput as
+// edgeq / baseline, single-message latency as the p50 difference in ms.
+const fmt = (value, digits = 0) => (value === null || value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits));
+const lat = (s) => (s ? `${fmt(s.p50, 1)}/${fmt(s.p95, 1)}/${fmt(s.p99, 1)}` : "-");
+
+export function ratio(edgeq, baseline) {
+  return baseline > 0 ? Math.round((edgeq / baseline) * 100) / 100 : null;
+}
+
+export function table(result) {
+  const rows = [["scenario", "edgeq msg/s", "baseline msg/s", "ratio", "edgeq p50/p95/p99 ms", "baseline p50/p95/p99 ms", "rows r/w per msg"]];
+  for (const s of result.scenarios) {
+    const rowsPerMsg = s.edgeq.rowsRead === undefined ? "-" : `${fmt(s.edgeq.rowsRead, 1)}/${fmt(s.edgeq.rowsWritten, 1)}`;
+    rows.push([s.name, fmt(s.edgeq.msgsPerSec), fmt(s.baseline.msgsPerSec), fmt(s.ratio, 2), lat(s.edgeq.latency), lat(s.baseline.latency), rowsPerMsg]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  const line = (row) => `| ${row.map((cell, i) => String(cell).padEnd(widths[i])).join(" | ")} |`;
+  const out = [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)];
+  const l = result.latencyC1;
+  out.push("");
+  out.push(`single-message send at concurrency 1: p50 edgeq ${fmt(l.edgeq.p50, 2)} ms, baseline ${fmt(l.baseline.p50, 2)} ms, difference ${fmt(l.differenceMs, 2)} ms`);
+  const g = result.costGrowth;
+  out.push(`rows read per receive: ${fmt(g.shallow.rowsPerReceive, 1)} at depth ${g.shallow.depth}, ${fmt(g.deep.rowsPerReceive, 1)} at depth ${g.deep.depth}`);
+  out.push(`server: ${result.meta.server}; partitions: ${result.meta.partitions ?? "n/a (attribute not supported by this server)"}`);
+  return out.join("\n");
+}

@@ -1,0 +1,80 @@
+// Starts an edgeq server for a benchmark or crash run: `self` is the
+// self-hosted server (`npm start`, src/server), `dev` is `wrangler dev`. Each
+// gets a free loopback port and its own process group, and is stopped by PID.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * @param {{ mode?: "self" | "dev", stateDir?: string, port?: number, timeoutMs?: number }} options
+ */
+export async function startServer({ mode = "self", stateDir, port, timeoutMs = 90_000 } = {}) {
+  port ??= await freePort();
+  stateDir ??= mkdtempSync(join(tmpdir(), "edgeq-bench-"));
+  const args =
+    mode === "dev"
+      ? [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--var", "EDGEQ_DEV_MODE:true", "--show-interactive-dev-session=false", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
+      : [join(ROOT, "scripts/start.mjs"), "--port", String(port), "--persist-to", stateDir];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // own process group: stop() reaches workerd too
+  });
+  let log = "";
+  child.stdout.on("data", (chunk) => (log += chunk));
+  child.stderr.on("data", (chunk) => (log += chunk));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const url = `http://127.0.0.1:${port}`;
+  const server = {
+    url,
+    port,
+    stateDir,
+    mode,
+    pid: child.pid,
+    output: () => log,
+    exited,
+    signal(signal) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) server.signal(signal);
+      const timer = setTimeout(() => server.signal("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${mode} server exited with ${child.exitCode}:\n${log}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await server.stop("SIGKILL");
+  throw new Error(`${mode} server did not become healthy in ${timeoutMs} ms:\n${log}`);
+}

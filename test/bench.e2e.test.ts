@@ -1,0 +1,35 @@
+// `npm run bench -- --quick` as CI runs it: it must finish and write a JSON
+// report with every scenario for both edgeq and the baseline. Speed is never
+// asserted here; docs/performance.md holds the measured numbers.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+
+it("npm run bench -- --quick completes and writes a valid JSON report", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "edgeq-bench-test-")), "report.json");
+  const child = spawn("npm", ["run", "bench", "--", "--quick", "--out", out], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+  let log = "";
+  child.stdout.on("data", (chunk) => (log += chunk));
+  child.stderr.on("data", (chunk) => (log += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  expect(code, log).toBe(0);
+  expect(log).toContain("| send b10");
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  expect(report.meta).toMatchObject({ quick: true, server: "self" });
+  expect(report.scenarios.map((s: { name: string }) => s.name)).toEqual([
+    "send b1", "receive+delete b1", "end-to-end b1", "send b10", "receive+delete b10", "end-to-end b10",
+  ]);
+  for (const scenario of report.scenarios) {
+    for (const side of [scenario.edgeq, scenario.baseline]) {
+      expect(side.messages).toBe(report.meta.messages);
+      expect(side.msgsPerSec).toBeGreaterThan(0);
+    }
+    expect(typeof scenario.ratio).toBe("number");
+  }
+  expect(report.scenarios[0].edgeq.rowsWritten).toBeGreaterThan(0);
+  expect(report.latencyC1.edgeq.count).toBeGreaterThan(0);
+  expect(report.costGrowth.shallow.rowsPerReceive).toBeGreaterThan(0);
+  expect(report.costGrowth.deep.depth).toBeGreaterThan(report.costGrowth.shallow.depth);
+}, 240_000);
