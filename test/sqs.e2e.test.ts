@@ -13,7 +13,7 @@ import {
 import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_KEY_ID, DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
+import { DEV_KEY_ID, DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
 let sqs: SQSClient;
@@ -377,5 +377,31 @@ describe("authentication", () => {
     wrong.destroy();
     expect(error.name).toBe("SignatureDoesNotMatch");
     expect(error.$metadata.httpStatusCode).toBe(403);
+  });
+});
+
+describe("authorization", () => {
+  it("signs with a stored access key and holds it to its grants", async () => {
+    const producerQueue = await createQueue("sqs-e2e-grants-orders");
+    await createQueue("sqs-e2e-grants-other");
+    const rest = restClient(server.url);
+    const created = await rest("POST", "/v1/keys", { description: "producer", grants: [{ queue: "sqs-e2e-grants-orders", actions: ["send"] }] });
+    expect(created.status).toBe(201);
+    const producer = new SQSClient({
+      endpoint: server.url, region: "us-east-1", maxAttempts: 1,
+      credentials: { accessKeyId: created.body.id, secretAccessKey: created.body.secret },
+    });
+    try {
+      await producer.send(new SendMessageCommand({ QueueUrl: producerQueue, MessageBody: "allowed" }));
+      const denied = await rejection(producer.send(new ReceiveMessageCommand({ QueueUrl: producerQueue })));
+      expect(denied.name).toBe("AccessDenied");
+      expect(denied.$metadata.httpStatusCode).toBe(403);
+      const listed = await producer.send(new ListQueuesCommand({ QueueNamePrefix: "sqs-e2e-grants-" }));
+      expect(listed.QueueUrls).toEqual([producerQueue]);
+      const received = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: producerQueue }))).Messages![0]!;
+      expect(received.Body).toBe("allowed");
+    } finally {
+      producer.destroy();
+    }
   });
 });

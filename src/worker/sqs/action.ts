@@ -3,6 +3,8 @@
 // carries no result element). Protocol details stay in handler.ts.
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
 import { ApiError } from "../api-error.js";
+import type { Principal } from "../context.js";
+import { authorize, canSee, type Action as Permission } from "../guards/permissions.js";
 import type { QueueService } from "../service.js";
 import { requiredString, type Input } from "./params.js";
 import { queueNameFromUrl, type QueueNaming } from "./urls.js";
@@ -10,17 +12,28 @@ import { queueNameFromUrl, type QueueNaming } from "./urls.js";
 export interface ActionContext {
   service: QueueService;
   naming: QueueNaming;
-  /** The SigV4 access key id of the caller; reported as the SenderId system attribute. */
-  callerKeyId: string;
+  /** The SigV4-authenticated caller; its key id is reported as the SenderId system attribute. */
+  principal: Principal;
   input: Input;
 }
 
 export type ActionResult = Record<string, unknown> | null;
 export type Action = (context: ActionContext) => Promise<ActionResult>;
 
-/** The queue named by the request's QueueUrl: the only way a request picks its queue. */
-export function queueOf(context: ActionContext): string {
-  return queueNameFromUrl(context.naming, requiredString(context.input, "QueueUrl"));
+/**
+ * The queue named by the request's QueueUrl (the only way a request picks its
+ * queue), once the caller is allowed to do `permission` on it; "see" is any
+ * grant on the queue, enough to read its URL, attributes and tags.
+ */
+export function queueOf(context: ActionContext, permission: Permission | "admin" | "see"): string {
+  const name = queueNameFromUrl(context.naming, requiredString(context.input, "QueueUrl"));
+  authorizeQueue(context.principal, name, permission);
+  return name;
+}
+
+export function authorizeQueue(principal: Principal, name: string, permission: Permission | "admin" | "see"): void {
+  if (permission !== "see") return authorize(principal, name, permission);
+  if (!canSee(principal, name)) throw new ApiError("Forbidden", `access key ${principal.keyId} has no permission on queue ${name}`);
 }
 
 /** One `Failed` entry of a batch response. */

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
 import { ApiError } from "../api-error.js";
+import { principalForKeyId, secretForAccessKey } from "../auth.js";
 import { loadConfig } from "../config.js";
 import type { AppEnv } from "../context.js";
 import { QueueService } from "../service.js";
@@ -38,7 +39,9 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
     const { config } = loaded;
     const caller = await verifySigV4({ method: c.req.method, url, headers: c.req.raw.headers, body }, (keyId) =>
-      keyId === config.adminKeyId ? config.adminSecret : null);
+      secretForAccessKey(c.env, config, keyId));
+    const principal = await principalForKeyId(c.env, config, caller.accessKeyId);
+    if (!principal) throw new ApiError("InvalidClientTokenId", "The security token included in the request is invalid.");
 
     const request = parseSqsRequest(protocol, c.req.raw.headers, url, new TextDecoder().decode(body));
     action = request.action;
@@ -47,7 +50,7 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     const result = await run({
       service: new QueueService(c.env, config),
       naming: { origin: url.origin, accountId: config.accountId, region: caller.region },
-      callerKeyId: caller.accessKeyId,
+      principal,
       input: request.input,
     });
     return success(protocol, action, result, requestId);

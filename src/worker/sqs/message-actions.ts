@@ -13,7 +13,7 @@ const SYSTEM_ATTRIBUTES = ["SenderId", "SentTimestamp", "ApproximateReceiveCount
 
 async function receiveMessage(context: ActionContext) {
   const { input } = context;
-  const name = queueOf(context);
+  const name = queueOf(context, "receive");
   const maxMessages = optionalInt(input, "MaxNumberOfMessages", 1, MAX_BATCH_ENTRIES);
   const visibilityTimeout = optionalInt(input, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT);
   const waitSeconds = optionalInt(input, "WaitTimeSeconds", 0, MAX_WAIT_SECONDS);
@@ -31,7 +31,7 @@ async function receiveMessage(context: ActionContext) {
 
 async function toSqsMessage(context: ActionContext, message: ReceivedMessage, systemNames: Set<string>, attributeNames: string[]) {
   const values: Record<(typeof SYSTEM_ATTRIBUTES)[number], string> = {
-    SenderId: context.callerKeyId,
+    SenderId: context.principal.keyId,
     SentTimestamp: String(message.sentAt),
     ApproximateReceiveCount: String(message.receiveCount),
     ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
@@ -64,7 +64,7 @@ function selectAttributes(attributes: MessageAttributes, names: string[]): Messa
 }
 
 async function deleteMessage(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "delete");
   const handle = requiredString(context.input, "ReceiptHandle");
   const { failed } = await context.service.deleteMessages(name, [handle]);
   if (failed.length > 0) throw invalidHandle(handle);
@@ -72,7 +72,7 @@ async function deleteMessage(context: ActionContext) {
 }
 
 async function deleteMessageBatch(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "delete");
   const entries = batchEntries(context.input, "DeleteMessageBatchRequestEntry", MAX_BATCH_ENTRIES);
   const Failed: ReturnType<typeof failedEntry>[] = [];
   const valid: { id: string; handle: string }[] = [];
@@ -86,7 +86,7 @@ async function deleteMessageBatch(context: ActionContext) {
 }
 
 async function changeMessageVisibility(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "receive");
   const handle = requiredString(context.input, "ReceiptHandle");
   const visibilityTimeout = requiredInt(context.input, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT);
   const { failed } = await context.service.changeVisibility(name, [{ receiptHandle: handle, visibilityTimeout }]);
@@ -95,7 +95,7 @@ async function changeMessageVisibility(context: ActionContext) {
 }
 
 async function changeMessageVisibilityBatch(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "receive");
   const entries = batchEntries(context.input, "ChangeMessageVisibilityBatchRequestEntry", MAX_BATCH_ENTRIES);
   const Failed: ReturnType<typeof failedEntry>[] = [];
   const valid: { id: string; receiptHandle: string; visibilityTimeout: number }[] = [];

@@ -4,7 +4,8 @@
 import { MAX_LIST_QUEUES, QUEUE_NAME_PATTERN, type QueueAttributes } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { Action, ActionContext } from "./action.js";
-import { queueOf } from "./action.js";
+import { canSee } from "../guards/permissions.js";
+import { authorizeQueue, queueOf } from "./action.js";
 import { needsStats, parseQueueAttributes, renderAttributes, requestedAttributes } from "./attributes.js";
 import { invalid, missing, optionalInt, optionalString, requiredString, stringList, stringMap } from "./params.js";
 import { queueArn, queueDoesNotExist, queueUrl } from "./urls.js";
@@ -19,6 +20,7 @@ async function createQueue(context: ActionContext) {
   if (!QUEUE_NAME_PATTERN.test(name)) {
     throw invalid("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.");
   }
+  authorizeQueue(context.principal, name, "manage");
   const attributes = parseQueueAttributes(stringMap(input, "Attributes"));
   const tags = checkTags({ ...stringMap(input, "tags"), ...stringMap(input, "Tags") });
   const existing = await service.getQueue(name).catch((error: unknown) => {
@@ -45,6 +47,7 @@ async function getQueueUrl(context: ActionContext) {
   const name = requiredString(input, "QueueName");
   const owner = optionalString(input, "QueueOwnerAWSAccountId");
   if ((owner !== undefined && owner !== naming.accountId) || !QUEUE_NAME_PATTERN.test(name)) throw queueDoesNotExist();
+  authorizeQueue(context.principal, name, "see");
   await service.getQueue(name);
   return { QueueUrl: queueUrl(naming, name) };
 }
@@ -57,7 +60,8 @@ async function listQueues(context: ActionContext) {
   const after = token === undefined ? null : decodeToken(token);
   const { queues, more } = await service.listQueues(prefix, after, maxResults ?? MAX_LIST_QUEUES);
   const result: Record<string, unknown> = {};
-  if (queues.length > 0) result.QueueUrls = queues.map((queue) => queueUrl(naming, queue.name));
+  const visible = queues.filter((queue) => canSee(context.principal, queue.name));
+  if (visible.length > 0) result.QueueUrls = visible.map((queue) => queueUrl(naming, queue.name));
   // Without MaxResults SQS answers at most 1000 queues and no token.
   if (more && maxResults !== undefined) result.NextToken = btoa(queues.at(-1)!.name);
   return result;
@@ -65,7 +69,7 @@ async function listQueues(context: ActionContext) {
 
 async function getQueueAttributes(context: ActionContext) {
   const { service, naming } = context;
-  const name = queueOf(context);
+  const name = queueOf(context, "see");
   const wanted = requestedAttributes(stringList(context.input, "AttributeNames"));
   const queue = await service.getQueue(name);
   if (wanted.size === 0) return {};
@@ -80,7 +84,7 @@ async function getQueueAttributes(context: ActionContext) {
 
 async function setQueueAttributes(context: ActionContext) {
   const { service } = context;
-  const name = queueOf(context);
+  const name = queueOf(context, "manage");
   const attributes = parseQueueAttributes(stringMap(context.input, "Attributes"));
   if (Object.keys(attributes.core).length > 0) await service.updateQueue(name, attributes.core);
   else await service.getQueue(name);
@@ -89,17 +93,17 @@ async function setQueueAttributes(context: ActionContext) {
 }
 
 async function deleteQueue(context: ActionContext) {
-  await context.service.deleteQueue(queueOf(context));
+  await context.service.deleteQueue(queueOf(context, "admin"));
   return null;
 }
 
 async function purgeQueue(context: ActionContext) {
-  await context.service.purge(queueOf(context));
+  await context.service.purge(queueOf(context, "manage"));
   return null;
 }
 
 async function tagQueue(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "manage");
   const tags = checkTags(stringMap(context.input, "Tags"));
   if (Object.keys(tags).length === 0) throw missing("Tags");
   await context.service.updateQueueExtras(name, "tag", { set: tags, maxEntries: MAX_TAGS });
@@ -107,7 +111,7 @@ async function tagQueue(context: ActionContext) {
 }
 
 async function untagQueue(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "manage");
   const keys = stringList(context.input, "TagKeys");
   if (keys.length === 0) throw missing("TagKeys");
   await context.service.updateQueueExtras(name, "tag", { remove: keys });
@@ -115,13 +119,13 @@ async function untagQueue(context: ActionContext) {
 }
 
 async function listQueueTags(context: ActionContext) {
-  const tags = await context.service.queueExtras(queueOf(context), "tag");
+  const tags = await context.service.queueExtras(queueOf(context, "see"), "tag");
   return Object.keys(tags).length > 0 ? { Tags: tags } : {};
 }
 
 async function addPermission(context: ActionContext) {
   const { input } = context;
-  const name = queueOf(context);
+  const name = queueOf(context, "manage");
   const label = requiredString(input, "Label");
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(label)) throw invalid("Label", label, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.");
   const accounts = stringList(input, "AWSAccountIds");
@@ -135,7 +139,7 @@ async function addPermission(context: ActionContext) {
 }
 
 async function removePermission(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "manage");
   const label = requiredString(context.input, "Label");
   await context.service.updateQueueExtras(name, "permission", { remove: [label], mustExist: true });
   return null;
@@ -143,7 +147,7 @@ async function removePermission(context: ActionContext) {
 
 async function listDeadLetterSourceQueues(context: ActionContext) {
   optionalInt(context.input, "MaxResults", 1, MAX_LIST_QUEUES);
-  await context.service.getQueue(queueOf(context));
+  await context.service.getQueue(queueOf(context, "see"));
   // No queue can name a dead-letter queue yet (RedrivePolicy is unsupported), so none has sources.
   return { queueUrls: [] };
 }

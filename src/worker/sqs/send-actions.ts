@@ -16,7 +16,7 @@ interface PreparedEntry {
 }
 
 async function sendMessage(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "send");
   const prepared = await prepare(context.input);
   const { successful, failed } = await context.service.send(name, [prepared.entry]);
   const sent = successful[0];
@@ -30,7 +30,7 @@ async function sendMessage(context: ActionContext) {
 }
 
 async function sendMessageBatch(context: ActionContext) {
-  const name = queueOf(context);
+  const name = queueOf(context, "send");
   const entries = batchEntries(context.input, "SendMessageBatchRequestEntry", MAX_BATCH_ENTRIES);
   const Failed: ReturnType<typeof failedEntry>[] = [];
   const ready: { id: string; prepared: PreparedEntry }[] = [];
