@@ -1,5 +1,5 @@
 // The built `edgeq` binary against a real server: send a 5,000-line file,
-// receive, tail (stopped with Ctrl-C), purge, delete, and the error paths a
+// receive, tail (stopped with Ctrl-C), purge, delete, serve, and the error paths a
 // user meets first (wrong endpoint, wrong key, usage mistakes): a non-zero
 // exit status and one line naming what was wrong.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -58,7 +58,7 @@ describe("edgeq CLI", () => {
     const sent = await run(["send", "cli-bulk", "--file", file]);
     expect(sent).toMatchObject({ code: 0, stdout: "sent 5000 messages to cli-bulk\n" });
     expect(await stats("cli-bulk")).toMatchObject({ visible: 5000, sent: 5000 });
-  });
+  }, 120_000); // 500 requests; the shared 2-core machine can make this slow, never wrong
 
   it("receives as a table or JSON, and --delete acknowledges", async () => {
     await run(["queues", "create", "cli-recv"]);
@@ -146,10 +146,31 @@ describe("edgeq CLI", () => {
     expect(result.stderr).toMatch(/^edgeq: Unauthorized/);
   });
 
+  it("serves: `edgeq serve` runs a server the other commands can use, and drains on SIGTERM", async () => {
+    const port = await freePort();
+    const child = start(["serve", "--port", String(port), "--data-dir", join(work, "served")]);
+    let stdout = "";
+    const listening = new Promise<void>((resolve) => child.stdout!.on("data", (chunk) => {
+      stdout += chunk;
+      if (stdout.includes("edgeq listening on")) resolve();
+    }));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    try {
+      await listening;
+      expect(stdout).toContain(`edgeq listening on http://127.0.0.1:${port}`);
+      const created = await run(["--json", "queues", "create", "cli-served"], { EDGEQ_ENDPOINT: `http://127.0.0.1:${port}` });
+      expect(created.code).toBe(0);
+      expect(JSON.parse(created.stdout).name).toBe("cli-served");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  });
+
   it("has help for every command", async () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["queues", "send", "receive", "tail", "keys", "tokens"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
+    for (const command of ["queues", "send", "receive", "tail", "keys", "tokens", "serve"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
     expect((await run(["queues", "--help"])).stdout).toMatch(/delete \[options\] <name>\s+delete a queue/);
   });
 });

@@ -7,6 +7,7 @@ import { integer } from "./context.js";
 import { keysCommand, tokensCommand } from "./commands/credentials.js";
 import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
 import { queuesCommand } from "./commands/queues.js";
+import { serveCommand } from "./commands/serve.js";
 
 export const VERSION = "0.1.0";
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", `
 Examples:
+  edgeq serve --port 8787 --data-dir ./edgeq-data
   edgeq queues create jobs --visibility-timeout 60
   edgeq send jobs "resize image 1"
   edgeq send jobs --file messages.ndjson
@@ -38,5 +40,6 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(tailCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokensCommand());
+  program.addCommand(serveCommand());
   return program;
 }
