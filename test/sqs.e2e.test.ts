@@ -257,6 +257,7 @@ describe("messages", () => {
       [Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, MessageBody: "x" })), "TooManyEntriesInBatchRequest"],
       [[{ Id: "same", MessageBody: "x" }, { Id: "same", MessageBody: "y" }], "BatchEntryIdsNotDistinct"],
       [[{ Id: "not valid!", MessageBody: "x" }], "InvalidBatchEntryId"],
+      [Array.from({ length: 10 }, (_, i) => ({ Id: `big${i}`, MessageBody: "x".repeat(110 * 1024) })), "BatchRequestTooLong"],
     ];
     for (const [Entries, name] of cases) {
       const error = await rejection(sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: Entries as any })));
