@@ -4,6 +4,7 @@
 // KV and cache blobs) contains either, while the running and the stopped
 // server both still hold the message.
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restClient, startServer, type RunningServer } from "./helpers/server.js";
@@ -33,6 +34,72 @@ function filesContaining(dir: string, needle: string): string[] {
     return content.includes(bytes) || content.includes(utf16);
   });
 }
+
+/** Sends a request and drops the connection the moment the response starts: the caller never learns the outcome. */
+function sendAndLoseResponse(url: string, path: string, body: unknown, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
+      res.destroy();
+      req.destroy();
+      resolve();
+    });
+    req.on("error", (error) => ((error as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(error)));
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe("a retried send whose response was lost", () => {
+  it("yields exactly one message", async () => {
+    const call = restClient(server.url);
+    const queue = `lost-${Date.now().toString(36)}`;
+    expect((await call("POST", "/v1/queues", { name: queue })).status).toBe(201);
+    const key = { "idempotency-key": crypto.randomUUID(), authorization: "Bearer local-dev-secret" };
+    await sendAndLoseResponse(server.url, `/v1/queues/${queue}/messages`, { messages: [{ body: "pay invoice 42" }] }, key);
+    const retried = await call("POST", `/v1/queues/${queue}/messages`, { messages: [{ body: "pay invoice 42" }] }, key);
+    expect(retried.status).toBe(200);
+    const received = await call("POST", `/v1/queues/${queue}/messages/receive`, { maxMessages: 10 });
+    expect(received.body.messages.map((m: { id: string }) => m.id)).toEqual([retried.body.successful[0].id]);
+    const stats = await call("GET", `/v1/queues/${queue}/stats`);
+    expect(stats.body.sent).toBe(1);
+  });
+});
+
+/** The server's JSON log line for `requestId`, waiting on the child's output events (the log may trail the response). */
+function logLine(running: RunningServer, requestId: string): Promise<Record<string, unknown>> {
+  const find = () => running.output().split("\n").filter((l) => l.includes(requestId) && l.includes("{"))
+    .map((l) => { try { return JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>; } catch { return null; } })
+    .find((l) => l?.event === "request");
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const line = find();
+      if (!line) return;
+      cleanup();
+      resolve(line);
+    };
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`no log line for ${requestId} in:\n${running.output().slice(-2000)}`)); }, 10_000);
+    const cleanup = () => {
+      clearTimeout(timer);
+      running.child.stdout!.off("data", check);
+      running.child.stderr!.off("data", check);
+    };
+    running.child.stdout!.on("data", check);
+    running.child.stderr!.on("data", check);
+    check();
+  });
+}
+
+describe("usage logs", () => {
+  it("writes one JSON line per request carrying the request id returned in x-request-id", async () => {
+    const call = restClient(server.url);
+    const response = await call("GET", "/v1/queues/no-such-queue-here/stats");
+    expect(response.status).toBe(404);
+    const requestId = response.headers.get("x-request-id")!;
+    expect(requestId).toBeTruthy();
+    expect(response.body.error.requestId).toBe(requestId);
+    const line = await logLine(server, requestId);
+    expect(line).toMatchObject({ event: "request", requestId, queue: "no-such-queue-here", action: "stats", status: 404, keyId: "local", method: "GET" });
+  });
+});
 
 describe("canary at rest", () => {
   it("never writes a message body or attribute value to disk in the clear", async () => {

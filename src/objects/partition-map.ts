@@ -21,6 +21,8 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     retentionSeconds: queue.attributes.messageRetentionPeriod,
     draining: index >= queue.attributes.partitions,
     splitThreshold: queue.attributes.splitThreshold,
+    // Each partition enforces its share of the queue's send limit (guards, issue 4).
+    sendRateLimit: (queue.attributes.sendRateLimit ?? 0) / queue.attributes.partitions,
   };
 }
 

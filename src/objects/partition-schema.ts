@@ -55,4 +55,20 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
     `ALTER TABLE meta ADD COLUMN load_window_start INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE meta ADD COLUMN load_window_sent INTEGER NOT NULL DEFAULT 0`,
   ],
+  // Guards (issue 4): the send token bucket (send_rate messages/s, refilled
+  // lazily from send_tokens at send_tokens_at), and the authoritative request
+  // dedup record: a keyed digest of an Idempotency-Key or
+  // MessageDeduplicationId (never the key itself) -> the first message sent.
+  [
+    `ALTER TABLE meta ADD COLUMN send_rate REAL NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN send_tokens REAL NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN send_tokens_at INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE dedup (
+       dedup_id TEXT PRIMARY KEY,
+       message_id TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       sent_at INTEGER NOT NULL
+     )`,
+    `CREATE INDEX dedup_by_time ON dedup (sent_at)`,
+  ],
 ];

@@ -18,6 +18,7 @@ import type {
   VisibilityOutcome,
 } from "../shared/types.js";
 import { migrate, runSql } from "./migrate.js";
+import { forgetDedup, sendGuard } from "./partition-guards.js";
 import { PARTITION_MIGRATIONS } from "./partition-schema.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
@@ -32,6 +33,8 @@ export interface PartitionSettings {
   draining: boolean;
   /** Messages/s above which this partition asks the Catalog for more partitions; 0 never. */
   splitThreshold: number;
+  /** Messages/s this partition accepts (its share of the queue's sendRateLimit); 0 no limit. */
+  sendRateLimit?: number;
 }
 
 export interface ReceiveOptions {
@@ -88,9 +91,17 @@ export class Partition extends DurableObject<Env> {
     const meta = this.#meta();
     if (meta.draining === 1) return { ok: false, code: "PartitionDraining", message: "This partition is draining; send to another." };
     const now = Date.now();
+    const guard = sendGuard((query, ...bindings) => this.#exec(query, ...bindings), messages, now);
+    if (!guard.ok) return guard;
     const sent: SentMessage[] = [];
     let visibleNow = false;
+    let inserted = 0;
     for (const message of messages) {
+      const repeat = guard.repeatOf(message);
+      if (repeat) {
+        sent.push(repeat);
+        continue;
+      }
       const visibleAt = now + message.delaySeconds * 1000;
       visibleNow ||= visibleAt <= now;
       const [row] = this.#exec<{ seq: number }>(
@@ -98,8 +109,10 @@ export class Partition extends DurableObject<Env> {
         message.id, message.body, message.attributes, message.md5OfBody, now, visibleAt,
       );
       sent.push({ id: message.id, seq: row!.seq, sentAt: now });
+      guard.remember(message, sent.at(-1)!);
+      inserted++;
     }
-    this.#count({ depth: sent.length, sent: sent.length });
+    this.#count({ depth: inserted, sent: inserted });
     this.#measureLoad(ref, meta, now);
     await this.#schedule();
     if (visibleNow) this.#wake();
@@ -216,6 +229,7 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#admit(ref, settings.retentionSeconds);
     if (refused) return refused;
     this.#exec("UPDATE meta SET draining = ?, split_threshold = ? WHERE id = 1", settings.draining ? 1 : 0, settings.splitThreshold);
+    this.#exec("UPDATE meta SET send_rate = ? WHERE id = 1", settings.sendRateLimit ?? 0);
     await this.#schedule();
     return { ok: true };
   }
@@ -395,6 +409,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   #deleteAllMessages(): number {
+    forgetDedup((query, ...bindings) => this.#exec(query, ...bindings));
     return this.#exec("DELETE FROM messages RETURNING seq").length;
   }
 

@@ -61,6 +61,8 @@ export interface QueueAttributes {
   maximumMessageSize: number;
   partitions: number;
   splitThreshold: number;
+  /** Messages per second the whole queue accepts (0: no limit); enforced in the partitions, each its share. */
+  sendRateLimit: number;
 }
 
 export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
@@ -71,6 +73,7 @@ export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   maximumMessageSize: MAX_MESSAGE_SIZE,
   partitions: 1,
   splitThreshold: DEFAULT_SPLIT_THRESHOLD,
+  sendRateLimit: 0,
 });
 
 /** Inclusive bounds of each queue attribute, used by validation and docs. */
@@ -82,4 +85,5 @@ export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof QueueAttributes, readonly [
   maximumMessageSize: [MIN_MESSAGE_SIZE_LIMIT, MAX_MESSAGE_SIZE],
   partitions: [1, MAX_PARTITIONS],
   splitThreshold: [0, MAX_SPLIT_THRESHOLD],
+  sendRateLimit: [0, MAX_SEND_RATE_LIMIT],
 });

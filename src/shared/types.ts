@@ -35,6 +35,8 @@ export interface NewMessage {
   attributes: string | null;
   md5OfBody: string;
   delaySeconds: number;
+  /** Idempotency-Key / MessageDeduplicationId: a repeat within the dedup window returns the first message. */
+  dedupId?: string;
 }
 
 export interface SentMessage {

@@ -10,7 +10,9 @@ import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
 import { restCors } from "./guards/cors.js";
+import { limitRequest, retryAfterSeconds } from "./guards/ratelimit.js";
 import { guardRoutes } from "./guards/routes.js";
+import { usage } from "./guards/usage.js";
 import { rest } from "./rest/routes.js";
 import { QueueService } from "./service.js";
 import { handleSqs } from "./sqs/handler.js";
@@ -21,6 +23,7 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ headerName: "x-request-id" }));
+app.use(usage);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
@@ -45,6 +48,11 @@ app.use("/v1/*", async (c, next) => {
   await next();
 });
 
+app.use("/v1/*", async (c, next) => {
+  await limitRequest(c.env, c.var.principal);
+  await next();
+});
+
 app.route("/v1", guardRoutes);
 app.route("/v1", rest);
 
@@ -64,5 +72,6 @@ app.onError((error, c) => {
   const body: ErrorBody = { error: { code, message: apiError?.message ?? "internal error", requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
+  if (code === "Throttled") response.headers.set("retry-after", String(retryAfterSeconds(apiError!.message)));
   return response;
 });

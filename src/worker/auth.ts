@@ -4,7 +4,8 @@
 // digests without an early exit, so neither length nor a matching prefix shows
 // in the timing; stored secrets are found by their keyed hash.
 // The SQS adapter authenticates with SigV4 through `secretForAccessKey` and
-// `principalForKeyId`, and authorizes with `authorize`; all re-exported here.
+// `principalForKeyId`, authorizes with `authorize`, throttles with
+// `limitRequest` and names queue and action with `noteUsage`; all re-exported here.
 import { equalBytes } from "../shared/receipt.js";
 import { ApiError } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
@@ -14,6 +15,8 @@ import { TOKEN_PREFIX, verifyToken } from "./guards/tokens.js";
 
 export { principalForKeyId, secretForAccessKey } from "./guards/keys.js";
 export { authorize, can, type Action } from "./guards/permissions.js";
+export { limitRequest } from "./guards/ratelimit.js";
+export { noteUsage } from "./guards/usage.js";
 
 export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");

@@ -11,6 +11,7 @@ import { partitionName } from "../objects/partition-map.js";
 import type { ExtraKind, ExtrasChange } from "../objects/catalog.js";
 import { ApiError, unwrap } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
+import { sendOnce } from "./guards/dedup.js";
 import { openReceived, sealMessages } from "./guards/envelope.js";
 import { receiveAcross, sendPartition, spanIndexes, type PartitionStub } from "./partitions.js";
 
@@ -18,6 +19,8 @@ export interface SendEntry {
   body: string;
   delaySeconds?: number;
   attributes?: MessageAttributes;
+  /** Idempotency-Key (REST, per entry) or MessageDeduplicationId (SQS): see guards/dedup.ts. */
+  dedupId?: string;
 }
 
 export interface EntryFailure {
@@ -126,6 +129,7 @@ export class QueueService {
             attributes: entry.attributes && Object.keys(entry.attributes).length > 0 ? JSON.stringify(entry.attributes) : null,
             md5OfBody: await md5Hex(entry.body),
             delaySeconds: entry.delaySeconds ?? queue.attributes.delaySeconds,
+            ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
           },
         });
       }
@@ -133,7 +137,8 @@ export class QueueService {
         throw new ApiError("BatchRequestTooLong", `the messages of a batch may total at most ${MAX_BATCH_BYTES} bytes, got ${batchBytes}`);
       }
       if (accepted.length === 0) return { successful: [], failed };
-      const messages = await this.#sendToPartition(queue, await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message)));
+      const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
+      const messages = await sendOnce(this.#env, this.#config, queue, sealed, (fresh) => this.#sendToPartition(queue, fresh));
       const successful = messages.map((sent, i) => ({
         index: accepted[i]!.index,
         id: sent.id,

@@ -6,6 +6,7 @@ import type { MessageAttributes, MessageAttributeValue } from "../../shared/mess
 import type { QueueRecord } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
+import { withIdempotencyKey } from "../guards/dedup.js";
 import { authorize, canSee } from "../guards/permissions.js";
 import type { Batch, EntryFailure } from "../service.js";
 import { describe, parse } from "../validation.js";
@@ -50,7 +51,7 @@ rest.post("/queues/:name/messages", async (c) => {
     delaySeconds: message.delaySeconds,
     attributes: message.attributes ? toAttributes(message.attributes) : undefined,
   }));
-  return batchJson(c, await c.var.service.send(queueName(c.req.param("name")), entries));
+  return batchJson(c, await c.var.service.send(queueName(c.req.param("name")), withIdempotencyKey(entries, c.req.header("idempotency-key"))));
 });
 
 rest.post("/queues/:name/messages/receive", async (c) => {

@@ -21,6 +21,7 @@ export const queueAttributesSchema = z
     maximumMessageSize: bounded("maximumMessageSize"),
     partitions: bounded("partitions"),
     splitThreshold: bounded("splitThreshold"),
+    sendRateLimit: bounded("sendRateLimit"),
   })
   .partial()
   .strict();

@@ -1,0 +1,101 @@
+// Request dedup: a send repeated with the same Idempotency-Key within the
+// window returns the first message ids and enqueues nothing new, whether the
+// KV fast path answers or misses (the Partition is the authority), and the
+// caller's key is never stored as given.
+import { env, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: { ...AUTH, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }));
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function depth(name: string) {
+  const stats = (await call("GET", `/v1/queues/${name}/stats`)).body;
+  return stats.visible + stats.inFlight + stats.delayed;
+}
+
+async function clearDedupCache() {
+  const listed = await env.DEDUP_CACHE.list({ prefix: "dedup/" });
+  await Promise.all(listed.keys.map((key) => env.DEDUP_CACHE.delete(key.name)));
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("Idempotency-Key", () => {
+  it("returns the first ids for a repeated send, from the KV cache and from the Partition alike", async () => {
+    const name = unique("idem");
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const body = { messages: [{ body: "a" }, { body: "b" }] };
+    const key = { "idempotency-key": `order-${crypto.randomUUID()}` };
+    const first = await call("POST", `/v1/queues/${name}/messages`, body, key);
+    const ids = first.body.successful.map((s: { id: string }) => s.id);
+    expect(ids).toHaveLength(2);
+    const again = await call("POST", `/v1/queues/${name}/messages`, body, key);
+    expect(again.body.successful.map((s: { id: string }) => s.id)).toEqual(ids);
+    await clearDedupCache(); // a KV miss: another location, or not yet replicated
+    const authoritative = await call("POST", `/v1/queues/${name}/messages`, body, key);
+    expect(authoritative.body.successful.map((s: { id: string }) => s.id)).toEqual(ids);
+    expect(await depth(name)).toBe(2);
+    // A different key is a different send.
+    await call("POST", `/v1/queues/${name}/messages`, body, { "idempotency-key": "another" });
+    expect(await depth(name)).toBe(4);
+  });
+
+  it("enqueues exactly once when the retry races the original", async () => {
+    const name = unique("race");
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const key = { "idempotency-key": crypto.randomUUID() };
+    const sends = await Promise.all(Array.from({ length: 5 }, () => call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "once" }] }, key)));
+    expect(new Set(sends.map((s) => s.body.successful[0].id)).size).toBe(1);
+    expect(await depth(name)).toBe(1);
+  });
+
+  it("sends again once the window has passed", async () => {
+    const name = unique("window");
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const key = { "idempotency-key": crypto.randomUUID() };
+    const first = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    vi.useFakeTimers({ now: Date.now() + 301_000, toFake: ["Date"] });
+    const later = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    expect(later.body.successful[0].id).not.toBe(first.body.successful[0].id);
+    expect(await depth(name)).toBe(2);
+  });
+
+  it("stores only a keyed digest of the key, and rejects a malformed key naming the header", async () => {
+    const name = unique("digest");
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const secretish = `customer-4711-${crypto.randomUUID()}`;
+    expect((await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, { "idempotency-key": secretish })).status).toBe(200);
+    const stored = await runInDurableObject(env.PARTITION.get(env.PARTITION.idFromName(`000000000000/${name}/0`)), (_instance, state) =>
+      state.storage.sql.exec<{ dedup_id: string }>("SELECT dedup_id FROM dedup").toArray());
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.dedup_id).not.toContain("customer");
+    const cached = await env.DEDUP_CACHE.list({ prefix: "dedup/" });
+    expect(cached.keys.length).toBeGreaterThan(0);
+    expect(cached.keys.some((k) => k.name.includes("customer"))).toBe(false);
+    const bad = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, { "idempotency-key": "x".repeat(129) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("Idempotency-Key header must be 1 to 128");
+  });
+
+  it("forgets dedup records when the queue name is reused", async () => {
+    const name = unique("reuse");
+    const key = { "idempotency-key": crypto.randomUUID() };
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const first = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    expect((await call("DELETE", `/v1/queues/${name}`)).status).toBe(204);
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const second = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    expect(second.body.successful[0].id).not.toBe(first.body.successful[0].id);
+    expect(await depth(name)).toBe(1);
+  });
+});
