@@ -11,6 +11,7 @@ import {
   type MessageAttributeValue,
 } from "@aws-sdk/client-sqs";
 import { AwsClient } from "aws4fetch";
+import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_KEY_ID, DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
@@ -406,3 +407,46 @@ describe("authorization", () => {
     }
   });
 });
+
+describe("hostile input", () => {
+  const ACTIONS = [
+    "CreateQueue", "GetQueueUrl", "ListQueues", "GetQueueAttributes", "SetQueueAttributes", "DeleteQueue", "PurgeQueue",
+    "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch", "TagQueue", "UntagQueue", "ListQueueTags", "AddPermission", "RemovePermission",
+    "ListDeadLetterSourceQueues", "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks", "NoSuchAction",
+  ];
+  const FIELDS = ["QueueUrl", "QueueName", "Attributes", "MessageBody", "MessageAttributes", "Entries", "ReceiptHandle",
+    "VisibilityTimeout", "MaxNumberOfMessages", "WaitTimeSeconds", "Tags", "TagKeys", "AttributeNames", "Label", "NextToken", "MaxResults"];
+
+  it("answers random JSON and query requests with 2xx or 4xx in the right format, never 5xx", async () => {
+    await createQueue("sqs-e2e-fuzz");
+    const aws = new AwsClient({ accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET, service: "sqs", region: "us-east-1" });
+    const value = fc.oneof(
+      fc.constant(`${server.url}/000000000000/sqs-e2e-fuzz`),
+      fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
+      fc.array(fc.anything(), { maxLength: 12 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.anything(), { maxKeys: 4 }),
+    );
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...ACTIONS), fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 5 }), fc.boolean(),
+      async (action, input, json) => {
+        const response = json
+          ? await aws.fetch(`${server.url}/`, {
+            method: "POST",
+            headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` },
+            body: JSON.stringify(input),
+          })
+          : await aws.fetch(`${server.url}/`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ Action: action, ...Object.fromEntries(Object.entries(input).map(([k, v]) => [k, JSON.stringify(v) ?? ""])) }).toString(),
+          });
+        const text = await response.text();
+        expect(response.status, text).toBeLessThan(500);
+        if (json) expect(() => JSON.parse(text)).not.toThrow();
+        else expect(text.startsWith("<?xml")).toBe(true);
+        if (response.status >= 400 && json) expect(response.headers.get("x-amzn-query-error")).toMatch(/;Sender$/);
+      },
+    ), { numRuns: 300 });
+  });
+});
+
