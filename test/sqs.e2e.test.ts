@@ -331,6 +331,15 @@ describe("wire format", () => {
     expect(received).toContain("<Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>");
     const attributes = await (await form({ Action: "GetQueueAttributes", QueueUrl: url, "AttributeName.1": "VisibilityTimeout" })).text();
     expect(attributes).toContain("<GetQueueAttributesResult><Attribute><Name>VisibilityTimeout</Name><Value>12</Value></Attribute></GetQueueAttributesResult>");
+    // Older clients GET with the query string, or POST to the queue URL itself; the QueueUrl parameter still decides.
+    const listed = await (await aws.fetch(`${server.url}/?Action=ListQueues&QueueNamePrefix=sqs-e2e-query&Version=2012-11-05`)).text();
+    expect(listed).toContain(`<ListQueuesResult><QueueUrl>${url}</QueueUrl></ListQueuesResult>`);
+    const atPath = await aws.fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ Action: "GetQueueAttributes", QueueUrl: url, "AttributeName.1": "DelaySeconds" }).toString(),
+    });
+    expect(await atPath.text()).toContain("<Name>DelaySeconds</Name><Value>0</Value>");
     const missing = await form({ Action: "GetQueueUrl", QueueName: "sqs-e2e-absent" });
     expect(missing.status).toBe(400);
     const error = await missing.text();
