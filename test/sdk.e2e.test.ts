@@ -119,6 +119,28 @@ describe("consumer against the real server", () => {
 });
 
 describe("client against the real server", () => {
+  it("a send whose response is lost is retried with the same Idempotency-Key and enqueued once", async () => {
+    await edgeq.createQueue("sdk-e2e-idempotent");
+    // The network loses the answer to the first send: the server did enqueue, the client saw an error.
+    let lose = 1;
+    const lossy = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      if (String(input).endsWith("/messages") && lose-- > 0) {
+        await response.text();
+        throw new TypeError("fetch failed: connection reset after the request was sent");
+      }
+      return response;
+    }) as typeof fetch;
+    const flaky = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET, fetch: lossy, baseDelayMs: 10 });
+    const queue = flaky.queue("sdk-e2e-idempotent");
+    const sent = await Promise.all([queue.send("charge card 1"), queue.send("charge card 2")]);
+    expect(lose).toBe(-1);
+    const got = await drain("sdk-e2e-idempotent", 3, 3_000);
+    expect(got.map((message) => message.body).sort()).toEqual(["charge card 1", "charge card 2"]);
+    expect(got.map((message) => message.id).sort()).toEqual(sent.map((result) => result.id).sort());
+    expect((await edgeq.queue("sdk-e2e-idempotent").stats()).sent).toBe(2);
+  });
+
   it("rebuilds the server's errors as classes with the request id of the response", async () => {
     const error = await edgeq.getQueue("sdk-e2e-missing").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueDoesNotExistError);
