@@ -119,6 +119,20 @@ describe("consumer against the real server", () => {
 });
 
 describe("client against the real server", () => {
+  it("waits out 429 Throttled as Retry-After says, and every send lands once", async () => {
+    await edgeq.createQueue("sdk-e2e-throttled", { sendRateLimit: 10 });
+    const retries: { delayMs: number; code: string }[] = [];
+    const patient = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET, retries: 10, onRetry: ({ delayMs, error }) => retries.push({ delayMs, code: error.code }) });
+    const queue = patient.queue("sdk-e2e-throttled");
+    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => queue.send(`m${i}`)));
+    expect(new Set(sent.map((result) => result.id)).size).toBe(40);
+    const throttled = retries.filter((retry) => retry.code === "Throttled");
+    expect(throttled.length).toBeGreaterThan(0);
+    // Retry-After is whole seconds; the SDK waited exactly that, not a jittered backoff.
+    expect(throttled.every((retry) => retry.delayMs >= 1_000 && retry.delayMs % 1_000 === 0)).toBe(true);
+    expect((await queue.stats()).sent).toBe(40);
+  });
+
   it("a send whose response is lost is retried with the same Idempotency-Key and enqueued once", async () => {
     await edgeq.createQueue("sdk-e2e-idempotent");
     // The network loses the answer to the first send: the server did enqueue, the client saw an error.
