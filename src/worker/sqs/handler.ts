@@ -10,6 +10,8 @@ import { ApiError } from "../api-error.js";
 import { principalForKeyId, secretForAccessKey } from "../auth.js";
 import { loadConfig } from "../config.js";
 import type { AppEnv } from "../context.js";
+import { limitRequest, retryAfterSeconds } from "../guards/ratelimit.js";
+import { noteUsage } from "../guards/usage.js";
 import { QueueService } from "../service.js";
 import type { Action, ActionResult } from "./action.js";
 import { MESSAGE_ACTIONS } from "./message-actions.js";
@@ -42,9 +44,13 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
       secretForAccessKey(c.env, config, keyId));
     const principal = await principalForKeyId(c.env, config, caller.accessKeyId);
     if (!principal) throw new ApiError("InvalidClientTokenId", "The security token included in the request is invalid.");
+    c.set("config", config);
+    c.set("principal", principal);
+    await limitRequest(c.env, principal);
 
     const request = parseSqsRequest(protocol, c.req.raw.headers, url, new TextDecoder().decode(body));
     action = request.action;
+    noteUsage(c.req.raw, { action, queue: usageQueue(request.input) });
     const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
     if (!run) throw new ApiError("InvalidAction", `The action ${action} is not valid for this endpoint.`);
     const result = await run({
@@ -75,7 +81,8 @@ function success(protocol: Protocol, action: string, result: ActionResult, reque
 export function failure(protocol: Protocol, code: ErrorCode, message: string, requestId: string): Response {
   const entry = ERROR_CODES[code];
   const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
-  const headers = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
+  const headers: Record<string, string> = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
+  if (code === "Throttled") headers["retry-after"] = String(retryAfterSeconds(message));
   if (protocol === "json") {
     return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
       status: entry.sqsStatus,
@@ -83,6 +90,13 @@ export function failure(protocol: Protocol, code: ErrorCode, message: string, re
     });
   }
   return new Response(xmlError(fault, entry.legacy, message, requestId), { status: entry.sqsStatus, headers: { ...headers, "content-type": "text/xml" } });
+}
+
+/** The queue a request names, for the usage record only; routing still goes through queueOf. */
+function usageQueue(input: Record<string, unknown>): string | undefined {
+  if (typeof input.QueueName === "string") return input.QueueName;
+  if (typeof input.QueueUrl !== "string") return undefined;
+  return /\/\d{12}\/([^/?#]+)\/?$/.exec(input.QueueUrl)?.[1];
 }
 
 function tooLarge(): ApiError {
