@@ -105,3 +105,22 @@ describe("encryption at rest", () => {
     expect(failed[0]!.reason).toContain("does not unwrap");
   });
 });
+
+describe("sealed form", () => {
+  it("round-trips typed, binary and custom attributes and stays close to the counted size", async () => {
+    const queue: QueueRecord = { name: unique("pack"), incarnation: 1, attributes: { ...DEFAULT_ATTRIBUTES }, createdAt: 0, updatedAt: 0 };
+    const attributes = JSON.stringify({
+      quoted: { dataType: "String", stringValue: '"'.repeat(300_000) },
+      n: { dataType: "Number.int", stringValue: "42" },
+      blob: { dataType: "Binary.png", binaryValue: btoa(String.fromCharCode(0, 255, 128, 7)) },
+      "uni.code": { dataType: "String", stringValue: "€ 🦀" },
+    });
+    const body = "b".repeat(600_000);
+    const [sealed] = await sealMessages(env, config(), queue, [{ id: "m", body, attributes, md5OfBody: "", delaySeconds: 0 }]);
+    // base64 of (body + attribute bytes + a few length prefixes + IV + tag): JSON escaping would add 300,000 more bytes.
+    expect(sealed!.body.length).toBeLessThan(Math.ceil(((600_000 + 300_000 + 200) * 4) / 3) + 200);
+    const { opened } = await openMessages(env, config(), [{ seq: 1, id: "m", body: sealed!.body, attributes: null, md5OfBody: "", sentAt: 0, firstReceivedAt: 0, receiveCount: 1 }]);
+    expect(opened[0]!.body).toBe(body);
+    expect(JSON.parse(opened[0]!.attributes!)).toEqual(JSON.parse(attributes));
+  });
+});

@@ -87,25 +87,90 @@ function aad(config: EdgeConfig, scope: string, version: number, messageId: stri
   return encoder.encode(`edgeq message v1/${config.accountId}/${scope}/${version}/${messageId}`);
 }
 
-/** u32 body length, body (UTF-8), attributes JSON (UTF-8, empty when none). */
+/**
+ * u32 body length, body (UTF-8), then the attributes: nothing when there are
+ * none, or ATTRIBUTES_PACKED and each attribute as length-prefixed name, type
+ * and value (UTF-8 text, or the raw bytes of a Binary value), so the sealed
+ * form stays within a few bytes of the size SQS counts (JSON would escape
+ * quotes and double a value; base64 of a 1 MiB message must fit a 2 MB row).
+ * Attributes of another shape are kept as their JSON (ATTRIBUTES_JSON).
+ */
+const ATTRIBUTES_PACKED = 1;
+const ATTRIBUTES_JSON = 2;
+
+interface AttributeValue {
+  dataType: string;
+  stringValue?: string;
+  binaryValue?: string;
+}
+
 function pack(body: string, attributes: string | null): Uint8Array {
-  const bodyBytes = encoder.encode(body);
-  const header = new Uint8Array(4);
-  new DataView(header.buffer).setUint32(0, bodyBytes.length);
-  return concat(header, bodyBytes, encoder.encode(attributes ?? ""));
+  const parts: Uint8Array[] = [...field(encoder.encode(body))];
+  if (attributes !== null) {
+    const map = JSON.parse(attributes) as Record<string, AttributeValue>;
+    const packable = Object.values(map).every((value) => typeof value?.dataType === "string" && (typeof value.stringValue === "string") !== (typeof value.binaryValue === "string"));
+    if (!packable) {
+      parts.push(new Uint8Array([ATTRIBUTES_JSON]), encoder.encode(attributes));
+    } else {
+      parts.push(new Uint8Array([ATTRIBUTES_PACKED]));
+      for (const [name, value] of Object.entries(map)) {
+        const valueBytes = value.binaryValue !== undefined ? Uint8Array.from(atob(value.binaryValue), (c) => c.charCodeAt(0)) : encoder.encode(value.stringValue!);
+        parts.push(...field(encoder.encode(name)), ...field(encoder.encode(value.dataType)), new Uint8Array([value.binaryValue !== undefined ? 1 : 0]), ...field(valueBytes));
+      }
+    }
+  }
+  return concat(...parts);
 }
 
 function unpack(plain: Uint8Array): { body: string; attributes: string | null } | null {
-  if (plain.length < 4) return null;
-  const length = new DataView(plain.buffer, plain.byteOffset, plain.byteLength).getUint32(0);
-  if (4 + length > plain.length) return null;
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  let offset = 0;
+  const take = (length: number): Uint8Array => {
+    if (offset + length > plain.length) throw new RangeError("truncated");
+    const bytes = plain.subarray(offset, offset + length);
+    offset += length;
+    return bytes;
+  };
+  const takeField = (): Uint8Array => {
+    if (offset + 4 > plain.length) throw new RangeError("truncated");
+    const length = view.getUint32(offset);
+    offset += 4;
+    return take(length);
+  };
   try {
-    const body = decoder.decode(plain.subarray(4, 4 + length));
-    const attributes = decoder.decode(plain.subarray(4 + length));
-    return { body, attributes: attributes === "" ? null : attributes };
+    const body = decoder.decode(takeField());
+    if (offset === plain.length) return { body, attributes: null };
+    const kind = take(1)[0];
+    if (kind === ATTRIBUTES_JSON) return { body, attributes: decoder.decode(plain.subarray(offset)) };
+    if (kind !== ATTRIBUTES_PACKED) return null;
+    const map: Record<string, AttributeValue> = {};
+    while (offset < plain.length) {
+      const name = decoder.decode(takeField());
+      const dataType = decoder.decode(takeField());
+      const binary = take(1)[0] === 1;
+      const value = takeField();
+      map[name] = binary ? { dataType, binaryValue: toBase64(value) } : { dataType, stringValue: decoder.decode(value) };
+    }
+    return { body, attributes: JSON.stringify(map) };
   } catch {
     return null;
   }
+}
+
+function u32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value);
+  return bytes;
+}
+
+function field(bytes: Uint8Array): [Uint8Array, Uint8Array] {
+  return [u32(bytes.length), bytes];
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 function keyring(env: Env, config: EdgeConfig) {
