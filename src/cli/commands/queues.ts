@@ -2,19 +2,22 @@
 /// <reference types="node" />
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import { ATTRIBUTE_BOUNDS, type QueueAttributes } from "../../shared/limits.js";
+import { ATTRIBUTE_BOUNDS, type NumericAttributes, type QueueAttributes } from "../../shared/limits.js";
 import type { QueueInfo } from "../../sdk/index.js";
 import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
 import { formatTime, printFields, printJson, printLine, printTable } from "../output.js";
 
 /** Flag name -> attribute, shared by create and update. */
-const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof QueueAttributes, help: string][] = [
+const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof NumericAttributes, help: string][] = [
   ["--visibility-timeout <seconds>", "visibilityTimeout", "seconds a received message stays hidden"],
   ["--retention <seconds>", "messageRetentionPeriod", "seconds a message is kept"],
   ["--delay <seconds>", "delaySeconds", "default delivery delay of new messages"],
   ["--receive-wait <seconds>", "receiveMessageWaitTimeSeconds", "default long-poll wait of a receive"],
   ["--max-message-size <bytes>", "maximumMessageSize", "largest message accepted"],
+  ["--partitions <count>", "partitions", "Partition objects the queue is spread over"],
+  ["--split-threshold <depth>", "splitThreshold", "backlog per partition that adds a partition (0: never)"],
+  ["--send-rate-limit <per-second>", "sendRateLimit", "messages per second accepted; more answer 429 Throttled (0: no limit)"],
 ];
 
 function withAttributeFlags(command: Command): Command {
@@ -25,8 +28,8 @@ function withAttributeFlags(command: Command): Command {
   return command;
 }
 
-function attributesFrom(options: Record<string, unknown>): Partial<QueueAttributes> {
-  const attributes: Partial<QueueAttributes> = {};
+function attributesFrom(options: Record<string, unknown>): Partial<NumericAttributes> {
+  const attributes: Partial<NumericAttributes> = {};
   for (const [flag, attribute] of ATTRIBUTE_FLAGS) {
     const key = flag.slice(2, flag.indexOf(" ")).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
     if (typeof options[key] === "number") attributes[attribute] = options[key];
