@@ -23,6 +23,17 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ headerName: "x-request-id" }));
+
+// A path that is not valid percent-encoded UTF-8 (e.g. %ed%a0%80) makes the
+// router's decoding throw URIError later: refuse it here as the client's error.
+app.use("*", async (c, next) => {
+  try {
+    decodeURIComponent(new URL(c.req.url).pathname);
+  } catch {
+    throw new ApiError("MalformedRequest", "the request path must be valid percent-encoded UTF-8");
+  }
+  await next();
+});
 app.use(usage);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
