@@ -6,6 +6,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/worker/config.js";
 import { principalForKeyId, secretForAccessKey } from "../src/worker/auth.js";
+import { app } from "../src/worker/app.js";
 
 const ADMIN = "local-dev-secret";
 let counter = 0;
@@ -108,5 +109,22 @@ describe("access keys", () => {
     expect(await principalForKeyId(env, loaded.config, key.id)).toMatchObject({ keyId: key.id, admin: false });
     expect((await call("DELETE", `/v1/keys/${key.id}`, ADMIN)).status).toBe(204);
     expect(await secretForAccessKey(env, loaded.config, key.id)).toBeNull();
+  });
+
+  it("bounds uncached credential lookups per client, so guessed secrets cannot flood the Keyring", async () => {
+    const key = await createKey({ grants: [{ queue: "g", actions: ["send"] }] });
+    expect((await call("GET", "/v1/queues", key.secret)).status).toBe(200); // now cached in this isolate
+    const clients: string[] = [];
+    // The Rate Limiting binding as the platform answers once a client is over its limit.
+    const exhausted = { limit: async ({ key: k }: { key: string }) => (clients.push(k), { success: false }) } as unknown as RateLimit;
+    const limited = { ...env, LOOKUP_RATE_LIMIT: exhausted };
+    const get = (secret: string) => app.fetch(new Request("http://localhost/v1/queues", { headers: { authorization: `Bearer ${secret}`, "cf-connecting-ip": "203.0.113.9" } }), limited);
+    const guess = await get("guessed-secret-1");
+    expect(guess.status).toBe(429);
+    expect(guess.headers.get("retry-after")).toBe("10");
+    expect(clients).toEqual(["lookup:203.0.113.9"]);
+    expect((await get(ADMIN)).status).toBe(200);
+    expect((await get(key.secret)).status).toBe(200);
+    expect(clients).toHaveLength(1);
   });
 });

@@ -10,7 +10,7 @@ import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
 import { restCors } from "./guards/cors.js";
-import { limitRequest, retryAfterSeconds } from "./guards/ratelimit.js";
+import { clientAddress, limitRequest, retryAfterSeconds } from "./guards/ratelimit.js";
 import { guardRoutes } from "./guards/routes.js";
 import { usage } from "./guards/usage.js";
 import { rest } from "./rest/routes.js";
@@ -54,7 +54,7 @@ app.use("/v1/*", async (c, next) => {
   const loaded = loadConfig(c.env, new URL(c.req.url));
   if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
   c.set("config", loaded.config);
-  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config, c.env));
+  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers)));
   c.set("service", new QueueService(c.env, loaded.config));
   await next();
 });

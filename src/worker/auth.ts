@@ -11,21 +11,23 @@ import { ApiError } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
 import type { Principal } from "./context.js";
 import { principalForSecret } from "./guards/keys.js";
+import { limitLookups } from "./guards/ratelimit.js";
 import { TOKEN_PREFIX, verifyToken } from "./guards/tokens.js";
 
 export { principalForKeyId, secretForAccessKey } from "./guards/keys.js";
 export { authorize, can, type Action } from "./guards/permissions.js";
-export { limitRequest } from "./guards/ratelimit.js";
+export { clientAddress, limitLookups, limitRequest } from "./guards/ratelimit.js";
 export { noteUsage } from "./guards/usage.js";
 
-export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env): Promise<Principal> {
+/** `client` (guards/ratelimit.ts `clientAddress`) bounds how many uncached secret lookups one caller can cause. */
+export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env, client = "local"): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   if (!match) throw new ApiError("Unauthorized", "send an Authorization: Bearer <secret> header");
   const given = match[1]!;
   if (given.startsWith(TOKEN_PREFIX)) return verifyToken(env, config, given);
   const [givenDigest, adminDigest] = await Promise.all([digest(given), digest(config.adminSecret)]);
   if (equalBytes(givenDigest, adminDigest)) return { keyId: config.adminKeyId, admin: true };
-  const principal = await principalForSecret(env, config, given);
+  const principal = await principalForSecret(env, config, given, () => limitLookups(env, client));
   if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
   return principal;
 }

@@ -62,16 +62,22 @@ export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string):
   if (!revoked.ok) throw new ApiError(revoked.code, revoked.message ?? revoked.code);
 }
 
+/**
+ * Runs before a lookup the isolate cache cannot answer, so unknown secrets
+ * cannot flood the Keyring object (guards/ratelimit.ts `limitLookups`).
+ */
+export type BeforeLookup = () => Promise<void>;
+
 /** The principal whose secret this is, or null. The configured admin secret is checked by auth.ts. */
-export async function principalForSecret(env: Env, config: EdgeConfig, secret: string): Promise<Principal | null> {
+export async function principalForSecret(env: Env, config: EdgeConfig, secret: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
   const hash = await hashSecret(config.masterKey, secret);
-  return (await resolve(`${config.accountId}:s:${hash}`, () => keyring(env, config).keyBySecretHash(hash)))?.principal ?? null;
+  return (await resolve(`${config.accountId}:s:${hash}`, () => keyring(env, config).keyBySecretHash(hash), beforeLookup))?.principal ?? null;
 }
 
 /** The principal of an access key id (the configured admin id included), or null when unknown or revoked. */
-export async function principalForKeyId(env: Env, config: EdgeConfig, id: string): Promise<Principal | null> {
+export async function principalForKeyId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
   if (id === config.adminKeyId) return { keyId: id, admin: true };
-  return (await byId(env, config, id))?.principal ?? null;
+  return (await byId(env, config, id, beforeLookup))?.principal ?? null;
 }
 
 /**
@@ -79,23 +85,24 @@ export async function principalForKeyId(env: Env, config: EdgeConfig, id: string
  * the configured admin secret, or a stored key's secret unwrapped with the
  * master key. Null when the id is unknown or revoked.
  */
-export async function secretForAccessKey(env: Env, config: EdgeConfig, accessKeyId: string): Promise<string | null> {
+export async function secretForAccessKey(env: Env, config: EdgeConfig, accessKeyId: string, beforeLookup?: BeforeLookup): Promise<string | null> {
   if (accessKeyId === config.adminKeyId) return config.adminSecret;
-  const stored = (await byId(env, config, accessKeyId))?.stored;
+  const stored = (await byId(env, config, accessKeyId, beforeLookup))?.stored;
   if (!stored) return null;
   const plain = await unwrap(config.masterKey, stored.wrappedSecret, secretContext(config, stored.id));
   return plain ? new TextDecoder().decode(plain) : null;
 }
 
-function byId(env: Env, config: EdgeConfig, id: string): Promise<Resolved | null> {
+function byId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
   if (!/^EQ[A-Z2-7]{18}$/.test(id)) return Promise.resolve(null);
-  return resolve(`${config.accountId}:i:${id}`, () => keyring(env, config).keyById(id));
+  return resolve(`${config.accountId}:i:${id}`, () => keyring(env, config).keyById(id), beforeLookup);
 }
 
 /** Unknown secrets are not cached, so a key works the moment it is created. */
-async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>): Promise<Resolved | null> {
+async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
   const hit = cache.get(cacheKey);
   if (hit && hit.expires > Date.now()) return hit.value;
+  await beforeLookup?.();
   const stored = await load();
   if (!stored) {
     cache.delete(cacheKey);

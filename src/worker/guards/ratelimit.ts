@@ -16,6 +16,23 @@ export async function limitRequest(env: Env, principal: Principal): Promise<void
   }
 }
 
+/**
+ * Credential lookups the isolate cache cannot answer (new or unknown secrets
+ * and key ids) per client address, with LOOKUP_RATE_LIMIT: guessing secrets
+ * costs a Keyring call each, so this bounds what one client can make it do.
+ */
+export async function limitLookups(env: Env, client: string): Promise<void> {
+  const { success } = await env.LOOKUP_RATE_LIMIT.limit({ key: `lookup:${client}` });
+  if (!success) {
+    throw new ApiError("Throttled", `too many credential lookups from ${client}; retry after ${EDGE_RATE_PERIOD_SECONDS} seconds`);
+  }
+}
+
+/** The caller's address as Cloudflare reports it; one shared bucket where it is absent (local runs). */
+export function clientAddress(headers: Headers): string {
+  return headers.get("cf-connecting-ip") ?? "local";
+}
+
 /** The wait a Throttled error names ("retry after N seconds"), for the Retry-After header. */
 export function retryAfterSeconds(message: string): number {
   const match = /retry after (\d+) seconds?/.exec(message);
