@@ -150,11 +150,16 @@ describe("edgeq CLI", () => {
     const port = await freePort();
     const child = start(["serve", "--port", String(port), "--data-dir", join(work, "served")]);
     let stdout = "";
-    const listening = new Promise<void>((resolve) => child.stdout!.on("data", (chunk) => {
-      stdout += chunk;
-      if (stdout.includes("edgeq listening on")) resolve();
-    }));
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const listening = new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("edgeq listening on")) resolve();
+      });
+      void exited.then((code) => reject(new Error(`edgeq serve exited with ${code} before listening:\n${stdout}${stderr}`)));
+    });
     try {
       await listening;
       expect(stdout).toContain(`edgeq listening on http://127.0.0.1:${port}`);
@@ -165,7 +170,7 @@ describe("edgeq CLI", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
-  });
+  }, 120_000); // bundles the Worker and boots workerd, as the test server helper allows 60 s for
 
   it("has help for every command", async () => {
     const help = await run(["--help"]);
