@@ -30,20 +30,21 @@ describe("self-hosted server (npm start)", () => {
     expect(received.body.messages.map((m: { body: string }) => m.body)).toEqual(["hello"]);
   });
 
-  it("SIGTERM lets an in-flight long poll finish, then exits 0", async () => {
+  // stop() signals the whole process group, as a terminal's Ctrl-C does: workerd receives it too.
+  it.each(["SIGTERM", "SIGINT"] as const)("%s lets an in-flight long poll finish, then exits 0", async (signal) => {
     const server = await start();
     const call = restClient(server.url);
     await call("POST", "/v1/queues", { name: "srv-drain" });
     const poll = call("POST", "/v1/queues/srv-drain/messages/receive", { waitSeconds: 2 });
     await new Promise((resolve) => setTimeout(resolve, 300)); // let the poll reach the partition
     const startedAt = Date.now();
-    const exitCode = await server.stop("SIGTERM");
+    const exitCode = await server.stop(signal);
     const answer = await poll;
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ messages: [] });
     expect(exitCode).toBe(0);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_000); // it waited for the poll rather than cutting it
-    expect(server.output()).toContain("SIGTERM, finishing in-flight requests");
+    expect(server.output()).toContain(`${signal}, finishing in-flight requests`);
   });
 
   it("SIGKILL loses no acknowledged message; a restart on the same data dir has them all", async () => {

@@ -27,11 +27,26 @@ function install(): void {
   installed = true;
   const original = childProcess.spawn;
   const wrapped = function (this: unknown, ...args: unknown[]) {
-    const child = (original as (...a: unknown[]) => ChildProcess).apply(this, args);
     const options = args.find((arg): arg is SpawnOptions => typeof arg === "object" && arg !== null && !Array.isArray(arg));
     const instance = options?.env?.[RUNTIME_MARKER];
-    if (instance) watchers.get(instance)?.(child);
+    const watcher = instance ? watchers.get(instance) : undefined;
+    if (watcher) args = shieldFromInterrupt(args);
+    const child = (original as (...a: unknown[]) => ChildProcess).apply(this, args);
+    watcher?.(child);
     return child;
   };
   childProcess.spawn = wrapped as typeof childProcess.spawn;
+}
+
+/**
+ * Ctrl-C sends SIGINT to the whole foreground process group, workerd included,
+ * and workerd dies on it mid-request. Started through `sh` with SIGINT ignored
+ * (an ignored signal stays ignored across exec; the PID stays the same), it
+ * leaves SIGINT to the server, which answers with a SIGTERM drain. SIGKILL to
+ * the group still reaches it.
+ */
+function shieldFromInterrupt(args: unknown[]): unknown[] {
+  const [command, argv, ...rest] = args;
+  if (process.platform === "win32" || typeof command !== "string" || !Array.isArray(argv)) return args;
+  return ["/bin/sh", ["-c", 'trap "" INT; exec "$0" "$@"', command, ...argv], ...rest];
 }
