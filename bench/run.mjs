@@ -135,7 +135,7 @@ function parseArgs(args) {
   const opts = {
     quick,
     server: "self",
-    messages: quick ? 300 : 5000,
+    messages: quick ? 300 : 2000,
     concurrency: quick ? 4 : 8,
     bodySize: 256,
     batches: [1, 10],
