@@ -3,6 +3,7 @@
 // request limit at the edge (Workers Rate Limiting binding).
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { AwsClient } from "aws4fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/worker/app.js";
 
@@ -82,5 +83,25 @@ describe("per-key request limit at the edge", () => {
   it("counts requests per key with the real binding", async () => {
     const result = await env.KEY_RATE_LIMIT.limit({ key: `key:${unique("probe")}` });
     expect(result.success).toBe(true);
+  });
+});
+
+describe("throttling on the SQS protocol", () => {
+  it("answers ThrottlingException for a send over the queue's limit and enqueues nothing", async () => {
+    const name = unique("sqs-limited");
+    expect((await call("POST", "/v1/queues", { name, attributes: { sendRateLimit: 1 } })).status).toBe(201);
+    expect((await call("POST", `/v1/queues/${name}/messages`, batch(10))).status).toBe(200);
+    const aws = new AwsClient({ accessKeyId: "local", secretAccessKey: "local-dev-secret", service: "sqs", region: "us-east-1" });
+    const request = await aws.sign("http://localhost/", {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage" },
+      body: JSON.stringify({ QueueUrl: `http://localhost/000000000000/${name}`, MessageBody: "one too many" }),
+    });
+    const response = await exports.default.fetch(request);
+    const body = (await response.json()) as { __type: string; message: string };
+    expect(body.__type).toContain("ThrottlingException");
+    expect(response.headers.get("x-amzn-query-error")).toContain("RequestThrottled");
+    const stats = await call("GET", `/v1/queues/${name}/stats`);
+    expect(stats.body.visible).toBe(10);
   });
 });
