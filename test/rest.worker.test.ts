@@ -135,7 +135,8 @@ describe("errors", () => {
     const cases: [unknown, string][] = [
       [{ messages: [] }, "messages must have at least 1 entries, got 0"],
       [{ messages: Array.from({ length: 11 }, () => ({ body: "x" })) }, "messages must have at most 10 entries, got 11"],
-      [{ messages: [{ body: "x", delaySeconds: 901 }] }, "messages[0].delaySeconds must be an integer between 0 and 900, got 901"],
+      [{ messages: [{ body: "x", delaySeconds: 1_209_601 }] }, "messages[0].delaySeconds must be an integer between 0 and 1209600, got 1209601"],
+      [{ messages: [{ body: "x", delaySeconds: 400_000 }] }, "messages[0]: delaySeconds is 400000; it must be at most the queue's messageRetentionPeriod (345600 s)"],
       [{ messages: [{ body: "" }] }, "messages[0].body must not be empty"],
       [{ messages: [{ body: "bad \u0001 char" }] }, "U+0001"],
     ];

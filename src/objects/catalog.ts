@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_ATTRIBUTES, DRAIN_CHECK_MS, type QueueAttributes } from "../shared/limits.js";
 import type { PartitionStats, QueueRecord, Result } from "../shared/types.js";
 import { migrate, runSql, type Migration } from "./migrate.js";
+import { cancelMoveTask, listMoveTasks, MOVE_TASK_MIGRATION, startMoveTask, type MoveContext, type MoveTaskView } from "./move-tasks.js";
 import { partitionName, settingsFor, spanAfter, splitDecision } from "./partition-map.js";
 
 const CATALOG_MIGRATIONS: readonly Migration[] = [
@@ -35,6 +36,8 @@ const CATALOG_MIGRATIONS: readonly Migration[] = [
     `ALTER TABLE queues ADD COLUMN span INTEGER NOT NULL DEFAULT 1`,
     `ALTER TABLE queues ADD COLUMN last_split_at INTEGER NOT NULL DEFAULT 0`,
   ],
+  // Redrive tasks (issue 6), see move-tasks.ts.
+  MOVE_TASK_MIGRATION,
 ];
 
 interface QueueRow extends Record<string, SqlStorageValue> {
@@ -141,6 +144,34 @@ export class Catalog extends DurableObject<Env> {
     return { partitions };
   }
 
+  /** Queues whose redrive policy names `name` as their dead-letter queue. */
+  deadLetterSources(name: string): string[] {
+    return runSql<{ name: string }>(
+      this.#sql, "SELECT name FROM queues WHERE json_extract(attributes, '$.redrivePolicy.deadLetterQueue') = ? ORDER BY name", name,
+    ).toArray().map((row) => row.name);
+  }
+
+  startMoveTask(source: string, destination: string | null, rate: number): Promise<Result<{ taskHandle: string }>> {
+    return startMoveTask(this.#moveContext(), source, destination, rate);
+  }
+
+  cancelMoveTask(handle: string, source?: string): Promise<Result<{ task: MoveTaskView }>> {
+    return cancelMoveTask(this.#moveContext(), handle, source);
+  }
+
+  listMoveTasks(source: string, max: number): Promise<Result<{ tasks: MoveTaskView[] }>> {
+    return listMoveTasks(this.#moveContext(), source, max);
+  }
+
+  #moveContext(): MoveContext {
+    return {
+      sql: this.#sql,
+      find: (name) => this.#find(name),
+      deadLetterSources: (name) => this.deadLetterSources(name),
+      partition: (queue, index) => this.#partition(queue, index),
+    };
+  }
+
   /** Shrinks the span of queues whose draining partitions have emptied. */
   override async alarm(): Promise<void> {
     const draining = runSql<QueueRow>(this.#sql, "SELECT * FROM queues WHERE span > json_extract(attributes, '$.partitions')").toArray().map(toRecord);
@@ -174,7 +205,7 @@ export class Catalog extends DurableObject<Env> {
     }
   }
 
-  #partition(queue: QueueRecord, index: number) {
+  #partition(queue: { name: string }, index: number) {
     return this.env.PARTITION.get(this.env.PARTITION.idFromName(partitionName(this.#account(), queue.name, index)));
   }
 
@@ -271,7 +302,7 @@ function unwrapStats(result: Result<{ stats: PartitionStats }>): { stats: Partit
 
 function sameAttributes(a: QueueAttributes, b: QueueAttributes): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof QueueAttributes>;
-  return [...keys].every((key) => a[key] === b[key]);
+  return [...keys].every((key) => JSON.stringify(a[key]) === JSON.stringify(b[key]));
 }
 
 function notFound(name: string): { ok: false; code: "QueueDoesNotExist"; message: string } {

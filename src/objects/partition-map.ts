@@ -23,6 +23,10 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     splitThreshold: queue.attributes.splitThreshold,
     // Each partition enforces its share of the queue's send limit (guards, issue 4).
     sendRateLimit: (queue.attributes.sendRateLimit ?? 0) / queue.attributes.partitions,
+    fifo: queue.attributes.fifoQueue,
+    deadLetter: queue.attributes.redrivePolicy
+      ? { queue: queue.attributes.redrivePolicy.deadLetterQueue, maxReceiveCount: queue.attributes.redrivePolicy.maxReceiveCount }
+      : null,
   };
 }
 
@@ -36,4 +40,18 @@ export function splitDecision(queue: QueueRecord & { lastSplitAt: number }, inca
   if (queue.incarnation !== incarnation || splitThreshold === 0 || rate <= splitThreshold) return null;
   if (partitions >= MAX_PARTITIONS || now - queue.lastSplitAt < SPLIT_COOLDOWN_MS) return null;
   return Math.min(MAX_PARTITIONS, partitions * 2);
+}
+
+/**
+ * The partition a FIFO message goes to. perQueue throughput keeps a FIFO
+ * queue on one partition; perMessageGroupId spreads groups by a stable hash
+ * (FNV-1a), so a group always lands on the same partition and keeps its order.
+ */
+export function fifoPartition(partitions: number, groupId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < groupId.length; i++) {
+    hash ^= groupId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
 }

@@ -71,4 +71,24 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
      )`,
     `CREATE INDEX dedup_by_time ON dedup (sent_at)`,
   ],
+  // Delivery semantics (issue 6): FIFO groups and receive attempts, dead-letter
+  // moves (leased = 2 marks a message waiting to move) and redrive tasks.
+  [
+    `ALTER TABLE messages ADD COLUMN group_id TEXT`,
+    `ALTER TABLE messages ADD COLUMN system TEXT`,
+    `CREATE INDEX messages_by_group ON messages (group_id, seq) WHERE group_id IS NOT NULL`,
+    `CREATE TABLE fifo_groups (
+       group_id TEXT PRIMARY KEY,
+       head_seq INTEGER NOT NULL,
+       available_at INTEGER NOT NULL
+     )`,
+    `CREATE INDEX fifo_groups_by_time ON fifo_groups (available_at, head_seq)`,
+    `CREATE TABLE receive_attempts (attempt_id TEXT PRIMARY KEY, leases TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+    `ALTER TABLE meta ADD COLUMN fifo INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN dead_letter TEXT`,
+    `ALTER TABLE meta ADD COLUMN move_retry_at INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN move_task TEXT`,
+    `ALTER TABLE counters ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE counters ADD COLUMN moved INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];

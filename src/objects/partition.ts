@@ -2,10 +2,12 @@
 // visibility leases. Every method runs its reads and writes without an
 // intervening await, so each request commits as one atomic unit, and the
 // platform's output gate holds the reply until that write is durable.
-// One alarm drives all timed work (retention, delayed messages becoming due,
-// waking long-pollers when leases expire); it is re-armed after every write.
+// One alarm drives all timed work (retention, delayed messages coming due,
+// waking long-pollers, dead-letter moves, redrive steps, load reports); it is
+// re-armed after every write. Receive selection lives in lease.ts, FIFO groups
+// in fifo.ts, moves to other queues in dead-letter.ts.
 import { DurableObject } from "cloudflare:workers";
-import { LOAD_WINDOW_MS, RETENTION_CHUNK } from "../shared/limits.js";
+import { RETENTION_CHUNK } from "../shared/limits.js";
 import type {
   DeleteOutcome,
   Failure,
@@ -17,9 +19,14 @@ import type {
   SentMessage,
   VisibilityOutcome,
 } from "../shared/types.js";
+import { hasPendingDeadLetters, MOVE_CHUNK, MOVE_RETRY_MS, moveDeadLetters, moveVisible, type DeadLetterSettings, type MoveTask } from "./dead-letter.js";
+import { nextGroupAvailable, noteSent, refreshGroup } from "./fifo.js";
+import { leaseMessages, type LeaseOptions } from "./lease.js";
+import { measureLoad, partitionIdentity, reportLoad, type LoadReport } from "./load.js";
 import { migrate, runSql } from "./migrate.js";
 import { forgetDedup, sendGuard } from "./partition-guards.js";
 import { PARTITION_MIGRATIONS } from "./partition-schema.js";
+import { readStats } from "./partition-stats.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
@@ -35,26 +42,15 @@ export interface PartitionSettings {
   splitThreshold: number;
   /** Messages/s this partition accepts (its share of the queue's sendRateLimit); 0 no limit. */
   sendRateLimit?: number;
+  fifo?: boolean;
+  deadLetter?: DeadLetterSettings | null;
 }
 
-export interface ReceiveOptions {
-  maxMessages: number;
-  visibilityTimeout: number;
+export interface ReceiveOptions extends LeaseOptions {
   waitSeconds: number;
 }
 
 type Row = Record<string, SqlStorageValue>;
-
-interface MessageRow extends Row {
-  seq: number;
-  id: string;
-  body: string;
-  attributes: string | null;
-  md5: string;
-  sent_at: number;
-  receive_count: number;
-  first_received_at: number | null;
-}
 
 interface MetaRow extends Row {
   incarnation: number;
@@ -64,7 +60,13 @@ interface MetaRow extends Row {
   split_threshold: number;
   load_window_start: number;
   load_window_sent: number;
+  fifo: number;
+  dead_letter: string | null;
+  move_retry_at: number;
+  move_task: string | null;
 }
+
+type Counter = "depth" | "sent" | "received" | "deleted" | "expired" | "purged" | "dead_lettered" | "moved";
 
 export class Partition extends DurableObject<Env> {
   #sql: SqlStorage;
@@ -74,7 +76,8 @@ export class Partition extends DurableObject<Env> {
   #rowsWritten = 0;
   #waitsById = new Map<string, () => void>();
   /** A measured send rate waiting for the alarm to report it to the Catalog. */
-  #loadReport: { rate: number; incarnation: number } | null = null;
+  #loadReport: LoadReport | null = null;
+  readonly #execute = <T extends Row>(query: string, ...bindings: unknown[]): T[] => this.#exec<T>(query, ...bindings);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,7 +94,7 @@ export class Partition extends DurableObject<Env> {
     const meta = this.#meta();
     if (meta.draining === 1) return { ok: false, code: "PartitionDraining", message: "This partition is draining; send to another." };
     const now = Date.now();
-    const guard = sendGuard((query, ...bindings) => this.#exec(query, ...bindings), messages, now);
+    const guard = sendGuard(this.#execute, messages, now);
     if (!guard.ok) return guard;
     const sent: SentMessage[] = [];
     let visibleNow = false;
@@ -104,25 +107,28 @@ export class Partition extends DurableObject<Env> {
       }
       const visibleAt = now + message.delaySeconds * 1000;
       visibleNow ||= visibleAt <= now;
+      const sentAt = message.sentAt ?? now;
       const [row] = this.#exec<{ seq: number }>(
-        "INSERT INTO messages (id, body, attributes, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
-        message.id, message.body, message.attributes, message.md5OfBody, now, visibleAt,
+        "INSERT INTO messages (id, body, attributes, md5, sent_at, visible_at, group_id, system) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        message.id, message.body, message.attributes, message.md5OfBody, sentAt, visibleAt, message.groupId ?? null, message.system ?? null,
       );
-      sent.push({ id: message.id, seq: row!.seq, sentAt: now });
+      if (message.groupId) noteSent(this.#execute, message.groupId, row!.seq, visibleAt);
+      sent.push({ id: message.id, seq: row!.seq, sentAt });
       guard.remember(message, sent.at(-1)!);
       inserted++;
     }
     this.#count({ depth: inserted, sent: inserted });
-    this.#measureLoad(ref, meta, now);
+    this.#loadReport = measureLoad(this.#execute, meta, ref.incarnation, now) ?? this.#loadReport;
     await this.#schedule();
     if (visibleNow) this.#wake();
     return { ok: true, messages: sent };
   }
 
   /**
-   * Leases up to `maxMessages` visible messages. With `waitSeconds` > 0 it
-   * waits in this object until a message becomes visible or the wait ends;
-   * it never leases a message it does not return.
+   * Leases up to `maxMessages` visible messages (or deletes them, at most
+   * once). With `waitSeconds` > 0 it waits in this object until a message
+   * becomes available or the wait ends; it never leases a message it does
+   * not return.
    */
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
     const refused = this.#admit(ref);
@@ -130,11 +136,19 @@ export class Partition extends DurableObject<Env> {
     const deadline = Date.now() + options.waitSeconds * 1000;
     for (;;) {
       if (this.#refusal(ref)) return { ok: true, messages: [] }; // dropped while waiting
-      const messages = this.#lease(options.maxMessages, options.visibilityTimeout);
-      if (messages.length > 0 || Date.now() >= deadline) {
-        if (messages.length > 0) await this.#schedule();
-        return { ok: true, messages };
+      const meta = this.#meta();
+      const now = Date.now();
+      const deadLetter = parseDeadLetter(meta);
+      const result = leaseMessages(
+        { exec: this.#execute, now, cutoff: now - meta.retention_ms, fifo: meta.fifo === 1, maxReceiveCount: deadLetter?.maxReceiveCount ?? null },
+        options,
+      );
+      const taken = result.messages.length;
+      if (taken > 0 || result.deadLettered > 0) {
+        this.#count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
+        await this.#schedule();
       }
+      if (taken > 0 || Date.now() >= deadline) return { ok: true, messages: result.messages };
       await this.#waitForMessages(deadline);
     }
   }
@@ -144,15 +158,19 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#admit(ref);
     if (refused) return refused;
     const outcomes: DeleteOutcome[] = [];
+    const groups = new Set<string>();
     let deleted = 0;
     for (const { seq, lease } of leases) {
-      const rows = this.#exec<{ seq: number }>("DELETE FROM messages WHERE seq = ? AND receive_count = ? RETURNING seq", seq, lease);
+      const rows = this.#exec<{ group_id: string | null }>("DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != 2 RETURNING group_id", seq, lease);
       outcomes.push(rows.length > 0 ? "deleted" : "stale");
       deleted += rows.length;
+      if (rows[0]?.group_id) groups.add(rows[0].group_id);
     }
+    for (const group of groups) refreshGroup(this.#execute, group, Date.now());
     if (deleted > 0) {
       this.#count({ depth: -deleted, deleted });
       await this.#schedule();
+      if (groups.size > 0) this.#wake(); // the group's next message may be deliverable now
     }
     return { ok: true, outcomes };
   }
@@ -164,15 +182,16 @@ export class Partition extends DurableObject<Env> {
     const outcomes: VisibilityOutcome[] = [];
     let released = false;
     for (const { seq, lease, visibilityTimeout } of entries) {
-      const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number }>(
-        "SELECT receive_count, leased, visible_at FROM messages WHERE seq = ?", seq,
+      const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number; group_id: string | null }>(
+        "SELECT receive_count, leased, visible_at, group_id FROM messages WHERE seq = ?", seq,
       );
-      if (!row || row.receive_count !== lease) {
+      if (!row || row.receive_count !== lease || row.leased === 2) {
         outcomes.push("stale");
       } else if (row.leased !== 1 || row.visible_at <= now) {
         outcomes.push("notInflight");
       } else {
         this.#exec("UPDATE messages SET visible_at = ?, leased = ? WHERE seq = ?", now + visibilityTimeout * 1000, visibilityTimeout > 0 ? 1 : 0, seq);
+        if (row.group_id) refreshGroup(this.#execute, row.group_id, now);
         outcomes.push("changed");
         released ||= visibilityTimeout === 0;
       }
@@ -224,12 +243,15 @@ export class Partition extends DurableObject<Env> {
     this.#wake();
   }
 
-  /** Applies the queue's configuration as the Catalog sees it (retention, draining, split threshold). */
+  /** Applies the queue's configuration as the Catalog sees it. */
   async configure(ref: PartitionRef, settings: PartitionSettings): Promise<Result<object>> {
     const refused = this.#admit(ref, settings.retentionSeconds);
     if (refused) return refused;
-    this.#exec("UPDATE meta SET draining = ?, split_threshold = ? WHERE id = 1", settings.draining ? 1 : 0, settings.splitThreshold);
-    this.#exec("UPDATE meta SET send_rate = ? WHERE id = 1", settings.sendRateLimit ?? 0);
+    this.#exec(
+      "UPDATE meta SET draining = ?, split_threshold = ?, send_rate = ?, fifo = ?, dead_letter = ? WHERE id = 1",
+      settings.draining ? 1 : 0, settings.splitThreshold, settings.sendRateLimit ?? 0, settings.fifo ? 1 : 0,
+      settings.deadLetter ? JSON.stringify(settings.deadLetter) : null,
+    );
     await this.#schedule();
     return { ok: true };
   }
@@ -237,31 +259,34 @@ export class Partition extends DurableObject<Env> {
   stats(ref: PartitionRef): Result<{ stats: PartitionStats }> {
     const refused = this.#admit(ref);
     if (refused) return refused;
-    const now = Date.now();
-    const notVisible = (leased: number) =>
-      this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE leased = ? AND visible_at > ?", leased, now).one().n;
-    const inFlight = notVisible(1);
-    const delayed = notVisible(0);
-    const counters = this.#sql.exec<Record<string, number>>("SELECT * FROM counters WHERE id = 1").one();
-    const oldest = this.#sql.exec<{ sent_at: number }>("SELECT sent_at FROM messages ORDER BY seq LIMIT 1").toArray()[0];
-    return {
-      ok: true,
-      stats: {
-        visible: Math.max(0, counters.depth! - inFlight - delayed),
-        inFlight,
-        delayed,
-        oldestSentAt: oldest?.sent_at ?? null,
-        sent: counters.sent!,
-        received: counters.received!,
-        deleted: counters.deleted!,
-        expired: counters.expired!,
-        purged: counters.purged!,
-        rowsRead: counters.rows_read!,
-        rowsWritten: counters.rows_written!,
-        depth: counters.depth!,
-        draining: this.#meta().draining === 1,
-      },
-    };
+    return { ok: true, stats: readStats(this.#sql, Date.now(), this.#meta().draining === 1) };
+  }
+
+  /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving. */
+  async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number }): Promise<Result<object>> {
+    const refused = this.#admit(ref);
+    if (refused) return refused;
+    const state: MoveTask & { nextAt: number } = { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() };
+    this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify(state));
+    await this.#schedule();
+    return { ok: true };
+  }
+
+  async cancelMove(ref: PartitionRef, handle: string): Promise<Result<{ task: MoveTask | null }>> {
+    const refused = this.#admit(ref);
+    if (refused) return refused;
+    const task = this.#moveTask();
+    if (task?.handle === handle && task.status === "RUNNING") {
+      this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify({ ...task, status: "CANCELLED" }));
+      await this.#schedule();
+    }
+    return { ok: true, task: this.#moveTask() };
+  }
+
+  moveStatus(ref: PartitionRef): Result<{ task: MoveTask | null }> {
+    const refused = this.#admit(ref);
+    if (refused) return refused;
+    return { ok: true, task: this.#moveTask() };
   }
 
   /**
@@ -272,7 +297,7 @@ export class Partition extends DurableObject<Env> {
     const meta = this.#meta();
     if (meta.incarnation > incarnation) return { ok: true }; // a newer queue already lives here
     this.#deleteAllMessages();
-    this.#exec("UPDATE meta SET incarnation = ?, dropped = 1 WHERE id = 1", incarnation);
+    this.#exec("UPDATE meta SET incarnation = ?, dropped = 1, move_task = NULL WHERE id = 1", incarnation);
     this.#exec("UPDATE counters SET depth = 0 WHERE id = 1");
     await this.#schedule();
     this.#wake();
@@ -281,16 +306,60 @@ export class Partition extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
-    await this.#reportLoad();
+    if (this.#loadReport) {
+      const report = this.#loadReport;
+      this.#loadReport = null;
+      await reportLoad(this.env, this.ctx.id.name, report);
+    }
+    await this.#moveDeadLetters();
+    await this.#stepMoveTask();
     const { retention_ms } = this.#meta();
-    const cutoff = Date.now() - retention_ms;
-    const expired = this.#exec<{ seq: number }>(
-      "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?) AND sent_at <= ? RETURNING seq",
-      RETENTION_CHUNK, cutoff,
-    ).length;
-    this.#count(expired > 0 ? { depth: -expired, expired } : {});
+    const expired = this.#exec<{ group_id: string | null }>(
+      "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?) AND sent_at <= ? RETURNING group_id",
+      RETENTION_CHUNK, Date.now() - retention_ms,
+    );
+    for (const group of new Set(expired.map((row) => row.group_id).filter((group) => group !== null))) refreshGroup(this.#execute, group, Date.now());
+    this.#count(expired.length > 0 ? { depth: -expired.length, expired: expired.length } : {});
     await this.#schedule();
     this.#wake();
+  }
+
+  async #moveDeadLetters(): Promise<void> {
+    const meta = this.#meta();
+    const settings = parseDeadLetter(meta);
+    const identity = partitionIdentity(this.ctx.id.name);
+    if (!settings || !identity || meta.move_retry_at > Date.now() || !hasPendingDeadLetters(this.#execute)) return;
+    const { moved, error } = await moveDeadLetters(this.#execute, this.env, identity.account, identity.queue, settings);
+    if (moved > 0) this.#count({ depth: -moved, dead_lettered: moved });
+    if (error) {
+      console.error(JSON.stringify({ level: "warn", event: "dead-letter-move-failed", partition: this.ctx.id.name, error }));
+      this.#exec("UPDATE meta SET move_retry_at = ? WHERE id = 1", Date.now() + MOVE_RETRY_MS);
+    }
+  }
+
+  async #stepMoveTask(): Promise<void> {
+    const task = this.#moveTask();
+    const identity = partitionIdentity(this.ctx.id.name);
+    if (!task || task.status !== "RUNNING" || task.nextAt > Date.now() || !identity) return;
+    const limit = Math.max(1, Math.min(MOVE_CHUNK, Math.floor(task.rate)));
+    const step = await moveVisible(this.#execute, this.env, identity.account, task, limit, Date.now());
+    // The task may have been cancelled while the move awaited the destination.
+    const current = this.#moveTask();
+    if (!current || current.handle !== task.handle) return;
+    const next = {
+      ...current,
+      moved: current.moved + step.moved,
+      status: step.error ? "FAILED" : step.done ? (current.status === "RUNNING" ? "COMPLETED" : current.status) : current.status,
+      failureReason: step.error,
+      nextAt: Date.now() + (1000 * limit) / task.rate,
+    };
+    this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify(next));
+    if (step.moved > 0) this.#count({ depth: -step.moved, moved: step.moved });
+  }
+
+  #moveTask(): (MoveTask & { nextAt: number }) | null {
+    const { move_task } = this.#meta();
+    return move_task ? (JSON.parse(move_task) as MoveTask & { nextAt: number }) : null;
   }
 
   /** Checks the request's incarnation against this object's; adopts a newer one. */
@@ -302,7 +371,7 @@ export class Partition extends DurableObject<Env> {
       // The name was reused: whatever the old queue left behind is gone.
       this.#deleteAllMessages();
       this.#exec("UPDATE counters SET depth = 0 WHERE id = 1");
-      this.#exec("UPDATE meta SET incarnation = ?, dropped = 0 WHERE id = 1", ref.incarnation);
+      this.#exec("UPDATE meta SET incarnation = ?, dropped = 0, move_task = NULL WHERE id = 1", ref.incarnation);
     }
     if (retentionSeconds !== undefined && retentionSeconds * 1000 !== meta.retention_ms) {
       this.#exec("UPDATE meta SET retention_ms = ? WHERE id = 1", retentionSeconds * 1000);
@@ -319,80 +388,24 @@ export class Partition extends DurableObject<Env> {
   }
 
   #meta(): MetaRow {
-    return this.#sql.exec<MetaRow>("SELECT incarnation, dropped, retention_ms, draining, split_threshold, load_window_start, load_window_sent FROM meta WHERE id = 1").one();
-  }
-
-  #lease(maxMessages: number, visibilityTimeout: number): LeasedMessage[] {
-    const now = Date.now();
-    const cutoff = now - this.#meta().retention_ms;
-    const rows = this.#exec<MessageRow>(
-      `SELECT seq, id, body, attributes, md5, sent_at, receive_count, first_received_at
-         FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT ?`,
-      now, cutoff, maxMessages,
-    );
-    if (rows.length === 0) return [];
-    const seqs = rows.map((row) => row.seq);
-    this.#exec(
-      `UPDATE messages SET visible_at = ?, leased = 1, receive_count = receive_count + 1,
-         first_received_at = COALESCE(first_received_at, ?) WHERE seq IN (${seqs.map(() => "?").join(",")})`,
-      now + visibilityTimeout * 1000, now, ...seqs,
-    );
-    this.#count({ received: rows.length });
-    return rows.map((row) => ({
-      seq: row.seq,
-      id: row.id,
-      body: row.body,
-      attributes: row.attributes,
-      md5OfBody: row.md5,
-      sentAt: row.sent_at,
-      firstReceivedAt: row.first_received_at ?? now,
-      receiveCount: row.receive_count + 1,
-    }));
+    return this.#sql.exec<MetaRow>(
+      `SELECT incarnation, dropped, retention_ms, draining, split_threshold, load_window_start, load_window_sent,
+              fifo, dead_letter, move_retry_at, move_task FROM meta WHERE id = 1`,
+    ).one();
   }
 
   #hasVisible(): boolean {
     const now = Date.now();
-    return this.#exec("SELECT 1 FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT 1", now, now - this.#meta().retention_ms).length > 0;
-  }
-
-  /**
-   * Counts sends over fixed windows; a window above the split threshold
-   * queues one report to the Catalog, which the alarm delivers (so a send
-   * never waits on the Catalog, and the Catalog hears from a hot partition at
-   * most once a window).
-   */
-  #measureLoad(ref: PartitionRef, meta: MetaRow, now: number): void {
-    const elapsed = now - meta.load_window_start;
-    if (elapsed < LOAD_WINDOW_MS) return;
-    const { sent } = this.#sql.exec<{ sent: number }>("SELECT sent FROM counters WHERE id = 1").one();
-    this.#exec("UPDATE meta SET load_window_start = ?, load_window_sent = ? WHERE id = 1", now, sent);
-    if (meta.load_window_start === 0) return; // first window: nothing measured yet
-    const rate = ((sent - meta.load_window_sent) * 1000) / elapsed;
-    if (meta.split_threshold > 0 && rate > meta.split_threshold) this.#loadReport = { rate, incarnation: ref.incarnation };
-  }
-
-  async #reportLoad(): Promise<void> {
-    const report = this.#loadReport;
-    const name = this.ctx.id.name;
-    this.#loadReport = null;
-    if (!report || !name) return;
-    const [account, ...rest] = name.split("/");
-    const index = Number(rest.pop());
-    const queue = rest.join("/");
-    const catalog = this.env.CATALOG.get(this.env.CATALOG.idFromName(account!));
-    try {
-      await catalog.reportLoad(queue, report.incarnation, index, report.rate);
-    } catch (error) {
-      // Not retried on purpose: a partition that is still hot measures and reports again next window.
-      console.error(JSON.stringify({ level: "warn", event: "load-report-failed", partition: name, error: String(error) }));
-    }
+    const meta = this.#meta();
+    if (meta.fifo === 1) return this.#exec("SELECT 1 FROM fifo_groups WHERE available_at <= ? LIMIT 1", now).length > 0;
+    return this.#exec("SELECT 1 FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT 1", now, now - meta.retention_ms).length > 0;
   }
 
   #waitForMessages(deadline: number): Promise<void> {
-    const [next] = this.#exec<{ visible_at: number }>(
-      "SELECT visible_at FROM messages WHERE visible_at > ? ORDER BY visible_at LIMIT 1", Date.now(),
-    );
-    const until = Math.min(deadline, next?.visible_at ?? deadline);
+    const now = Date.now();
+    const [next] = this.#exec<{ visible_at: number }>("SELECT visible_at FROM messages WHERE visible_at > ? ORDER BY visible_at LIMIT 1", now);
+    const group = this.#meta().fifo === 1 ? nextGroupAvailable(this.#execute, now) : null;
+    const until = Math.min(deadline, next?.visible_at ?? deadline, group ?? deadline);
     return new Promise((resolve) => {
       const waiter = () => {
         clearTimeout(timer);
@@ -409,13 +422,19 @@ export class Partition extends DurableObject<Env> {
   }
 
   #deleteAllMessages(): number {
-    forgetDedup((query, ...bindings) => this.#exec(query, ...bindings));
+    forgetDedup(this.#execute);
+    this.#exec("DELETE FROM fifo_groups");
+    this.#exec("DELETE FROM receive_attempts");
     return this.#exec("DELETE FROM messages RETURNING seq").length;
   }
 
-  /** Earliest due time of: retention expiry, a delayed message, a lease expiry while someone waits. */
+  /**
+   * Earliest due time of: retention expiry, a delayed message, a lease expiry
+   * while someone waits, a pending dead-letter move, a redrive step, a load report.
+   */
   async #schedule(): Promise<void> {
     const now = Date.now();
+    const meta = this.#meta();
     const due: number[] = [];
     const firstAfter = (leased: number) =>
       this.#exec<{ visible_at: number }>(
@@ -428,7 +447,10 @@ export class Partition extends DurableObject<Env> {
       if (leaseExpiry !== undefined) due.push(leaseExpiry);
     }
     const [oldest] = this.#exec<{ sent_at: number }>("SELECT sent_at FROM messages ORDER BY seq LIMIT 1");
-    if (oldest) due.push(oldest.sent_at + this.#meta().retention_ms);
+    if (oldest) due.push(oldest.sent_at + meta.retention_ms);
+    if (meta.dead_letter && hasPendingDeadLetters(this.#execute)) due.push(Math.max(now, meta.move_retry_at));
+    const task = this.#moveTask();
+    if (task?.status === "RUNNING") due.push(Math.max(now, task.nextAt));
     if (this.#loadReport) due.push(now);
     const next = due.length > 0 ? Math.min(...due) : null;
     if (next === this.#alarmAt) return;
@@ -437,16 +459,17 @@ export class Partition extends DurableObject<Env> {
     else await this.ctx.storage.setAlarm(next);
   }
 
-  #count(delta: Partial<Record<"depth" | "sent" | "received" | "deleted" | "expired" | "purged", number>>): void {
+  #count(delta: Partial<Record<Counter, number>>): void {
     const read = this.#rowsRead;
     const written = this.#rowsWritten;
     this.#rowsRead = 0;
     this.#rowsWritten = 0;
     this.#sql.exec(
       `UPDATE counters SET depth = depth + ?, sent = sent + ?, received = received + ?, deleted = deleted + ?,
-         expired = expired + ?, purged = purged + ?, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE id = 1`,
-      delta.depth ?? 0, delta.sent ?? 0, delta.received ?? 0, delta.deleted ?? 0,
-      delta.expired ?? 0, delta.purged ?? 0, read, written,
+         expired = expired + ?, purged = purged + ?, dead_lettered = dead_lettered + ?, moved = moved + ?,
+         rows_read = rows_read + ?, rows_written = rows_written + ? WHERE id = 1`,
+      delta.depth ?? 0, delta.sent ?? 0, delta.received ?? 0, delta.deleted ?? 0, delta.expired ?? 0,
+      delta.purged ?? 0, delta.dead_lettered ?? 0, delta.moved ?? 0, read, written,
     );
   }
 
@@ -458,4 +481,8 @@ export class Partition extends DurableObject<Env> {
     this.#rowsWritten += cursor.rowsWritten;
     return rows;
   }
+}
+
+function parseDeadLetter(meta: MetaRow): DeadLetterSettings | null {
+  return meta.dead_letter ? (JSON.parse(meta.dead_letter) as DeadLetterSettings) : null;
 }

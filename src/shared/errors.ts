@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   InvalidAttributeName: { status: 400, sqs: "InvalidAttributeName", sqsStatus: 400, legacy: "InvalidAttributeName" },
   InvalidAttributeValue: { status: 400, sqs: "InvalidAttributeValue", sqsStatus: 400, legacy: "InvalidAttributeValue" },
   InvalidMessageContents: { status: 400, sqs: "InvalidMessageContents", sqsStatus: 400, legacy: "InvalidMessageContents" },
+  ResourceNotFound: { status: 404, sqs: "ResourceNotFoundException", sqsStatus: 400, legacy: "ResourceNotFoundException" },
   UnsupportedOperation: { status: 400, sqs: "UnsupportedOperation", sqsStatus: 400, legacy: "AWS.SimpleQueueService.UnsupportedOperation" },
   TooManyEntriesInBatchRequest: { status: 400, sqs: "TooManyEntriesInBatchRequest", sqsStatus: 400, legacy: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest" },
   EmptyBatchRequest: { status: 400, sqs: "EmptyBatchRequest", sqsStatus: 400, legacy: "AWS.SimpleQueueService.EmptyBatchRequest" },

@@ -3,7 +3,8 @@
 // Defaults follow Amazon SQS.
 
 export const QUEUE_NAME_MAX_LENGTH = 80;
-export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+/** 1..80 of [A-Za-z0-9_-]; a FIFO queue's name ends in ".fifo" (counted in the 80). */
+export const QUEUE_NAME_PATTERN = /^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$/;
 
 export const MAX_BATCH_ENTRIES = 10;
 export const MIN_MESSAGE_SIZE_LIMIT = 1024;
@@ -53,7 +54,34 @@ export const SPLIT_COOLDOWN_MS = 30_000;
 /** How often the Catalog checks whether draining partitions are empty. */
 export const DRAIN_CHECK_MS = 10_000;
 
-export interface QueueAttributes {
+/** FIFO: how long a ReceiveRequestAttemptId returns the same messages. */
+export const RECEIVE_ATTEMPT_WINDOW_SECONDS = 300;
+export const MAX_GROUP_ID_LENGTH = 128;
+export const MAX_DEDUP_ID_LENGTH = 128;
+/** Partitions a high-throughput FIFO queue (perMessageGroupId) gets unless it names its own. */
+export const DEFAULT_HIGH_THROUGHPUT_PARTITIONS = 4;
+export const MAX_RECEIVE_COUNT = 1000;
+export const MAX_REDRIVE_SOURCE_QUEUES = 10;
+/** Redrive (message move task) rate bounds, messages per second, as SQS. */
+export const MAX_MOVE_RATE = 500;
+export const DEFAULT_MOVE_RATE = 500;
+/** The native API accepts delays up to the retention period; SQS keeps MAX_DELAY_SECONDS. */
+export const MAX_NATIVE_DELAY_SECONDS = MAX_RETENTION_SECONDS;
+
+export interface RedrivePolicy {
+  /** Name of the dead-letter queue (same account). */
+  deadLetterQueue: string;
+  maxReceiveCount: number;
+}
+
+export interface RedriveAllowPolicy {
+  redrivePermission: "allowAll" | "denyAll" | "byQueue";
+  /** Names of the queues allowed to use this one as their dead-letter queue (byQueue). */
+  sourceQueues?: string[];
+}
+
+/** Queue attributes that are numbers with bounds (ATTRIBUTE_BOUNDS). */
+export interface NumericAttributes {
   visibilityTimeout: number;
   messageRetentionPeriod: number;
   delaySeconds: number;
@@ -65,6 +93,18 @@ export interface QueueAttributes {
   sendRateLimit: number;
 }
 
+/** Delivery semantics; fifoQueue and fifoThroughputLimit are fixed at creation. */
+export interface DeliveryAttributes {
+  fifoQueue: boolean;
+  contentBasedDeduplication: boolean;
+  deduplicationScope: "queue" | "messageGroup";
+  fifoThroughputLimit: "perQueue" | "perMessageGroupId";
+  redrivePolicy: RedrivePolicy | null;
+  redriveAllowPolicy: RedriveAllowPolicy | null;
+}
+
+export type QueueAttributes = NumericAttributes & DeliveryAttributes;
+
 export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   visibilityTimeout: 30,
   messageRetentionPeriod: 345_600, // 4 d
@@ -74,10 +114,16 @@ export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   partitions: 1,
   splitThreshold: DEFAULT_SPLIT_THRESHOLD,
   sendRateLimit: 0,
+  fifoQueue: false,
+  contentBasedDeduplication: false,
+  deduplicationScope: "queue",
+  fifoThroughputLimit: "perQueue",
+  redrivePolicy: null,
+  redriveAllowPolicy: null,
 });
 
 /** Inclusive bounds of each queue attribute, used by validation and docs. */
-export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof QueueAttributes, readonly [number, number]>> = Object.freeze({
+export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof NumericAttributes, readonly [number, number]>> = Object.freeze({
   visibilityTimeout: [0, MAX_VISIBILITY_TIMEOUT],
   messageRetentionPeriod: [MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS],
   delaySeconds: [0, MAX_DELAY_SECONDS],

@@ -37,6 +37,12 @@ export interface NewMessage {
   delaySeconds: number;
   /** Idempotency-Key / MessageDeduplicationId: a repeat within the dedup window returns the first message. */
   dedupId?: string;
+  /** FIFO message group. */
+  groupId?: string;
+  /** Kept when a message moves between queues (dead-letter, redrive); defaults to now. */
+  sentAt?: number;
+  /** JSON of system attributes that travel with the message (see objects/dead-letter.ts). */
+  system?: string | null;
 }
 
 export interface SentMessage {
@@ -55,6 +61,8 @@ export interface LeasedMessage {
   sentAt: number;
   firstReceivedAt: number;
   receiveCount: number;
+  groupId: string | null;
+  system: string | null;
 }
 
 /** Names a message and one lease of it: what a receipt handle carries. */
@@ -76,6 +84,9 @@ export interface PartitionStats {
   deleted: number;
   expired: number;
   purged: number;
+  deadLettered: number;
+  /** Moved out by redrive tasks. */
+  moved: number;
   rowsRead: number;
   rowsWritten: number;
   /** Messages stored, whatever their state. */

@@ -2,38 +2,32 @@
 // configuration (cached per isolate), checks message content against the
 // queue's limits, signs and verifies receipt handles, and talks to the Catalog
 // and Partition objects. Protocol adapters only parse and format around it.
-import type { ErrorCode } from "../shared/errors.js";
-import { DEFAULT_ATTRIBUTES, MAX_BATCH_BYTES, MAX_PARTITIONS, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
-import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
+import { DEFAULT_ATTRIBUTES, DEFAULT_MOVE_RATE, MAX_BATCH_BYTES, MAX_PARTITIONS, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
+import type { MessageAttributes } from "../shared/messages.js";
 import { decodeReceipt, encodeReceipt, receiptKey, type ReceiptHandle } from "../shared/receipt.js";
-import type { LeaseRef, NewMessage, PartitionStats, QueueRecord, QueueStats, Result, SentMessage } from "../shared/types.js";
-import { partitionName } from "../objects/partition-map.js";
+import type { LeaseRef, NewMessage, QueueRecord, QueueStats, Result, SentMessage } from "../shared/types.js";
+import { parseSystem } from "../objects/dead-letter.js";
+import { sequenceNumber } from "../objects/fifo.js";
+import type { MoveTaskView } from "../objects/move-tasks.js";
+import { fifoPartition, partitionName } from "../objects/partition-map.js";
 import type { ExtraKind, ExtrasChange } from "../objects/catalog.js";
 import { ApiError, unwrap } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
+import { attributesForCreate, checkUpdate } from "./delivery.js";
+import { prepareEntry, sumStats, type EntryFailure, type SendEntry } from "./entries.js";
 import { sendOnce } from "./guards/dedup.js";
 import { openReceived, sealMessages } from "./guards/envelope.js";
 import { receiveAcross, sendPartition, spanIndexes, type PartitionStub } from "./partitions.js";
 
-export interface SendEntry {
-  body: string;
-  delaySeconds?: number;
-  attributes?: MessageAttributes;
-  /** Idempotency-Key (REST, per entry) or MessageDeduplicationId (SQS): see guards/dedup.ts. */
-  dedupId?: string;
-}
-
-export interface EntryFailure {
-  index: number;
-  code: ErrorCode;
-  message: string;
-}
+export type { EntryFailure, SendEntry } from "./entries.js";
 
 export interface SendSuccess {
   index: number;
   id: string;
   md5OfBody: string;
   sentAt: number;
+  /** FIFO queues: strictly increasing within the message group. */
+  sequenceNumber?: string;
 }
 
 export interface ReceivedMessage {
@@ -45,12 +39,20 @@ export interface ReceivedMessage {
   firstReceivedAt: number;
   md5OfBody: string;
   attributes: MessageAttributes;
+  messageGroupId?: string;
+  sequenceNumber?: string;
+  /** Set on a message a dead-letter move brought here: the queue it came from. */
+  deadLetterSourceQueue?: string;
 }
 
 export interface ReceiveRequest {
   maxMessages?: number;
   visibilityTimeout?: number;
   waitSeconds?: number;
+  /** FIFO: a retry with the same id within 5 minutes returns the same messages and handles. */
+  attemptId?: string;
+  /** At-most-once: the messages are deleted as they are returned. */
+  deleteOnReceive?: boolean;
 }
 
 export interface Batch<S> {
@@ -74,8 +76,9 @@ export class QueueService {
     return this.#config.accountId;
   }
 
-  async createQueue(name: string, attributes: Partial<QueueAttributes>): Promise<{ queue: QueueRecord; created: boolean }> {
-    const result = unwrap(await this.#catalog().createQueue(name, { ...DEFAULT_ATTRIBUTES, ...attributes }));
+  async createQueue(name: string, given: Partial<QueueAttributes>): Promise<{ queue: QueueRecord; created: boolean }> {
+    const attributes = await attributesForCreate(name, given, DEFAULT_ATTRIBUTES, (other) => this.#lookup(other));
+    const result = unwrap(await this.#catalog().createQueue(name, attributes));
     this.#remember(result.queue);
     return result;
   }
@@ -94,7 +97,8 @@ export class QueueService {
   }
 
   async updateQueue(name: string, changes: Partial<QueueAttributes>): Promise<QueueRecord> {
-    // The Catalog pushes the change to the partitions (retention, draining, split threshold).
+    await checkUpdate(unwrap(await this.#catalog().getQueue(name)).queue, changes, (other) => this.#lookup(other));
+    // The Catalog pushes the change to the partitions (retention, draining, split threshold, dead-letter target).
     const { queue } = unwrap(await this.#catalog().updateQueue(name, changes));
     this.#remember(queue);
     return queue;
@@ -114,36 +118,29 @@ export class QueueService {
       const failed: EntryFailure[] = [];
       const accepted: { index: number; message: NewMessage }[] = [];
       let batchBytes = 0;
+      const now = Date.now();
       for (const [index, entry] of entries.entries()) {
-        const problem = checkEntry(queue, index, entry);
-        if (problem) {
-          failed.push(problem);
+        const prepared = await prepareEntry(queue, index, entry, now);
+        if ("code" in prepared) {
+          failed.push(prepared);
           continue;
         }
-        batchBytes += messageSize(entry.body, entry.attributes);
-        accepted.push({
-          index,
-          message: {
-            id: crypto.randomUUID(),
-            body: entry.body,
-            attributes: entry.attributes && Object.keys(entry.attributes).length > 0 ? JSON.stringify(entry.attributes) : null,
-            md5OfBody: await md5Hex(entry.body),
-            delaySeconds: entry.delaySeconds ?? queue.attributes.delaySeconds,
-            ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
-          },
-        });
+        batchBytes += prepared.bytes;
+        accepted.push({ index, message: prepared.message });
       }
       if (batchBytes > MAX_BATCH_BYTES) {
         throw new ApiError("BatchRequestTooLong", `the messages of a batch may total at most ${MAX_BATCH_BYTES} bytes, got ${batchBytes}`);
       }
       if (accepted.length === 0) return { successful: [], failed };
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
-      const messages = await sendOnce(this.#env, this.#config, queue, sealed, (fresh) => this.#sendToPartition(queue, fresh));
+      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
+      const messages = await sendOnce(this.#env, this.#config, queue, sealed, route);
       const successful = messages.map((sent, i) => ({
         index: accepted[i]!.index,
         id: sent.id,
         md5OfBody: accepted[i]!.message.md5OfBody,
         sentAt: sent.sentAt,
+        ...(queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(sent.seq) } : {}),
       }));
       return { successful, failed };
     });
@@ -155,6 +152,8 @@ export class QueueService {
         maxMessages: request.maxMessages ?? 1,
         visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
         waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
+        ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
+        ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
       });
       const key = await this.#receiptKey();
       return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
@@ -168,6 +167,8 @@ export class QueueService {
         firstReceivedAt: message.firstReceivedAt,
         md5OfBody: message.md5OfBody,
         attributes: message.attributes ? (JSON.parse(message.attributes) as MessageAttributes) : {},
+        ...(message.groupId ? { messageGroupId: message.groupId, sequenceNumber: sequenceNumber(message.seq) } : {}),
+        ...optional("deadLetterSourceQueue", parseSystem(message.system).deadLetterSourceQueue),
       })));
     });
   }
@@ -229,6 +230,8 @@ export class QueueService {
         deleted: stats.deleted,
         expired: stats.expired,
         purged: stats.purged,
+        deadLettered: stats.deadLettered,
+        moved: stats.moved,
         rowsRead: stats.rowsRead,
         rowsWritten: stats.rowsWritten,
       };
@@ -270,6 +273,22 @@ export class QueueService {
     }
   }
 
+  /** FIFO: each message goes to its group's partition (fixed hash), one call per partition. */
+  async #sendByGroup(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    const byPartition = new Map<number, NewMessage[]>();
+    for (const message of messages) {
+      const index = fifoPartition(queue.attributes.partitions, message.groupId!);
+      byPartition.set(index, [...(byPartition.get(index) ?? []), message]);
+    }
+    // Results come back in batch order; a duplicate answers with the first message, so map by position.
+    const sent = new Map<NewMessage, SentMessage>();
+    await Promise.all([...byPartition].map(async ([index, batch]) => {
+      const result = unwrap(await this.#partition(queue, index).send(ref(queue), queue.attributes.messageRetentionPeriod, batch));
+      batch.forEach((message, i) => sent.set(message, result.messages[i]!));
+    }));
+    return messages.map((message) => sent.get(message)!);
+  }
+
   /** Calls each partition named by the handles once, in parallel; outcomes come back in entry order. */
   async #perPartition<E extends { handle: ReceiptHandle }, O>(
     queue: QueueRecord,
@@ -296,6 +315,30 @@ export class QueueService {
       else failed.push({ index, code: "ReceiptHandleIsInvalid", message: `receipt handle ${index} is not a valid receipt handle for queue ${queue.name}` });
     }
     return { valid, failed };
+  }
+
+  /** Queues that name `name` as their dead-letter queue. */
+  async deadLetterSourceQueues(name: string): Promise<string[]> {
+    unwrap(await this.#catalog().getQueue(name));
+    return this.#catalog().deadLetterSources(name);
+  }
+
+  /** Redrive: moves the messages of dead-letter queue `source` back to their source queues, or to `destination`. */
+  async startMoveTask(source: string, destination: string | null, rate: number | null): Promise<{ taskHandle: string }> {
+    return unwrap(await this.#catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE));
+  }
+
+  async cancelMoveTask(taskHandle: string, source?: string): Promise<MoveTaskView> {
+    return unwrap(await this.#catalog().cancelMoveTask(taskHandle, source)).task;
+  }
+
+  async listMoveTasks(source: string, max: number): Promise<MoveTaskView[]> {
+    return unwrap(await this.#catalog().listMoveTasks(source, max)).tasks;
+  }
+
+  async #lookup(name: string): Promise<QueueRecord | null> {
+    const found = await this.#catalog().getQueue(name);
+    return found.ok ? found.queue : null;
   }
 
   #catalog() {
@@ -341,34 +384,10 @@ function ref(queue: QueueRecord) {
   return { incarnation: queue.incarnation };
 }
 
-function sumStats(all: PartitionStats[]): PartitionStats {
-  const oldest = all.map((stats) => stats.oldestSentAt).filter((at): at is number => at !== null);
-  const sum = (key: keyof PartitionStats) => all.reduce((total, stats) => total + (stats[key] as number), 0);
-  return {
-    visible: sum("visible"), inFlight: sum("inFlight"), delayed: sum("delayed"),
-    oldestSentAt: oldest.length > 0 ? Math.min(...oldest) : null,
-    sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
-    rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
-  };
-}
-
 function lease(handle: ReceiptHandle): LeaseRef {
   return { seq: handle.seq, lease: handle.lease };
 }
 
-function checkEntry(queue: QueueRecord, index: number, entry: SendEntry): EntryFailure | null {
-  const field = `messages[${index}]`;
-  const problem = checkBody(`${field}.body`, entry.body) ?? (entry.attributes ? checkAttributes(`${field}.attributes`, entry.attributes) : null);
-  if (problem) return { index, ...problem };
-  const size = messageSize(entry.body, entry.attributes);
-  const limit = queue.attributes.maximumMessageSize;
-  if (size > limit) {
-    return { index, code: "MessageTooLong", message: `${field} is ${size} bytes (body and attributes, UTF-8); the queue's maximumMessageSize is ${limit}` };
-  }
-  return null;
-}
-
-export async function md5Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("MD5", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

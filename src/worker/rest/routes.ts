@@ -10,7 +10,7 @@ import { withIdempotencyKey } from "../guards/dedup.js";
 import { authorize, canSee } from "../guards/permissions.js";
 import type { Batch, EntryFailure } from "../service.js";
 import { describe, parse } from "../validation.js";
-import { createQueueSchema, deleteSchema, listSchema, receiveSchema, sendSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
+import { cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, receiveSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
 
 export const rest = new Hono<AppEnv>();
 
@@ -49,7 +49,10 @@ rest.post("/queues/:name/messages", async (c) => {
   const entries = input.messages.map((message) => ({
     body: message.body,
     delaySeconds: message.delaySeconds,
+    deliverAt: message.deliverAt,
     attributes: message.attributes ? toAttributes(message.attributes) : undefined,
+    groupId: message.messageGroupId,
+    dedupId: message.messageDeduplicationId,
   }));
   return batchJson(c, await c.var.service.send(queueName(c.req.param("name")), withIdempotencyKey(entries, c.req.header("idempotency-key"))));
 });
@@ -57,7 +60,9 @@ rest.post("/queues/:name/messages", async (c) => {
 rest.post("/queues/:name/messages/receive", async (c) => {
   authorize(c.var.principal, queueName(c.req.param("name")), "receive");
   const input = parse(receiveSchema, await jsonBody(c, {}));
-  const messages = await c.var.service.receive(queueName(c.req.param("name")), input);
+  if (input.deleteOnReceive) authorize(c.var.principal, queueName(c.req.param("name")), "delete");
+  const { receiveRequestAttemptId, ...request } = input;
+  const messages = await c.var.service.receive(queueName(c.req.param("name")), { ...request, attemptId: receiveRequestAttemptId });
   return c.json({
     messages: messages.map((message) => ({
       id: message.id,
@@ -68,6 +73,8 @@ rest.post("/queues/:name/messages/receive", async (c) => {
       sentAt: message.sentAt,
       firstReceivedAt: message.firstReceivedAt,
       attributes: fromAttributes(message.attributes),
+      ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId, sequenceNumber: message.sequenceNumber }),
+      ...(message.deadLetterSourceQueue === undefined ? {} : { deadLetterSourceQueue: message.deadLetterSourceQueue }),
     })),
   });
 });
@@ -98,6 +105,31 @@ function visible(c: Context<AppEnv>, name: string): string {
   return name;
 }
 
+rest.get("/queues/:name/dead-letter-sources", async (c) => {
+  const name = visible(c, queueName(c.req.param("name")));
+  return c.json({ queues: (await c.var.service.deadLetterSourceQueues(name)).filter((source) => canSee(c.var.principal, source)) });
+});
+
+/** Redrive: move a dead-letter queue's messages back to their sources (or to `destination`). */
+rest.post("/queues/:name/redrive", async (c) => {
+  const name = queueName(c.req.param("name"));
+  authorize(c.var.principal, name, "manage");
+  const input = parse(startMoveSchema, await jsonBody(c, {}));
+  if (input.destination) authorize(c.var.principal, queueName(input.destination), "send");
+  return c.json(await c.var.service.startMoveTask(name, input.destination ?? null, input.maxPerSecond ?? null), 201);
+});
+
+rest.get("/queues/:name/redrive", async (c) => {
+  const name = visible(c, queueName(c.req.param("name")));
+  return c.json({ tasks: await c.var.service.listMoveTasks(name, 10) });
+});
+
+rest.post("/queues/:name/redrive/cancel", async (c) => {
+  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
+  const input = parse(cancelMoveSchema, await jsonBody(c));
+  return c.json(await c.var.service.cancelMoveTask(input.taskHandle, queueName(c.req.param("name"))));
+});
+
 /** A batch in which every entry failed is a failed request: 4xx with the first entry's error. */
 function batchJson<S>(c: Context<AppEnv>, batch: Batch<S>) {
   const first: EntryFailure | undefined = batch.failed[0];
@@ -117,7 +149,7 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
 
 function queueName(name: string): string {
   if (!QUEUE_NAME_PATTERN.test(name)) {
-    throw new ApiError("InvalidParameterValue", `name must be 1 to 80 characters from [A-Za-z0-9_-], got ${describe(name)}`);
+    throw new ApiError("InvalidParameterValue", `name must be 1 to 80 characters from [A-Za-z0-9_-], optionally ending in .fifo, got ${describe(name)}`);
   }
   return name;
 }

@@ -3,8 +3,11 @@ import { z } from "zod";
 import {
   ATTRIBUTE_BOUNDS,
   MAX_BATCH_ENTRIES,
-  MAX_DELAY_SECONDS,
   MAX_LIST_QUEUES,
+  MAX_MOVE_RATE,
+  MAX_NATIVE_DELAY_SECONDS,
+  MAX_RECEIVE_COUNT,
+  MAX_REDRIVE_SOURCE_QUEUES,
   MAX_VISIBILITY_TIMEOUT,
   MAX_WAIT_SECONDS,
 } from "../../shared/limits.js";
@@ -22,6 +25,18 @@ export const queueAttributesSchema = z
     partitions: bounded("partitions"),
     splitThreshold: bounded("splitThreshold"),
     sendRateLimit: bounded("sendRateLimit"),
+    fifoQueue: z.boolean(),
+    contentBasedDeduplication: z.boolean(),
+    deduplicationScope: z.enum(["queue", "messageGroup"]),
+    fifoThroughputLimit: z.enum(["perQueue", "perMessageGroupId"]),
+    redrivePolicy: z.object({ deadLetterQueue: z.string().min(1).max(80), maxReceiveCount: boundedInt(1, MAX_RECEIVE_COUNT) }).strict().nullable(),
+    redriveAllowPolicy: z
+      .object({
+        redrivePermission: z.enum(["allowAll", "denyAll", "byQueue"]),
+        sourceQueues: z.array(z.string().min(1).max(80)).max(MAX_REDRIVE_SOURCE_QUEUES).optional(),
+      })
+      .strict()
+      .nullable(),
   })
   .partial()
   .strict();
@@ -47,7 +62,11 @@ export const sendSchema = z
         z
           .object({
             body: z.string(),
-            delaySeconds: boundedInt(0, MAX_DELAY_SECONDS).optional(),
+            // Native delays may run up to the retention period (the queue's, checked in the service).
+            delaySeconds: boundedInt(0, MAX_NATIVE_DELAY_SECONDS).optional(),
+            deliverAt: z.number().int().min(0).optional(),
+            messageGroupId: z.string().optional(),
+            messageDeduplicationId: z.string().optional(),
             attributes: z.record(z.string(), attributeValueSchema).optional(),
           })
           .strict(),
@@ -62,6 +81,8 @@ export const receiveSchema = z
     maxMessages: boundedInt(1, MAX_BATCH_ENTRIES).optional(),
     visibilityTimeout: boundedInt(0, MAX_VISIBILITY_TIMEOUT).optional(),
     waitSeconds: boundedInt(0, MAX_WAIT_SECONDS).optional(),
+    deleteOnReceive: z.boolean().optional(),
+    receiveRequestAttemptId: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -85,3 +106,12 @@ export const listSchema = z
     limit: z.coerce.number({ error: (issue) => `must be an integer between 1 and ${MAX_LIST_QUEUES}, got ${JSON.stringify(issue.input)}` }).int().min(1).max(MAX_LIST_QUEUES).optional(),
   })
   .strict();
+
+export const startMoveSchema = z
+  .object({
+    destination: z.string().min(1).max(80).optional(),
+    maxPerSecond: boundedInt(1, MAX_MOVE_RATE).optional(),
+  })
+  .strict();
+
+export const cancelMoveSchema = z.object({ taskHandle: z.string().min(1).max(200) }).strict();

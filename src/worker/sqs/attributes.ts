@@ -2,12 +2,12 @@
 // edgeq's queue attributes. Some SQS attributes are only stored and reported
 // back (Policy, KMS settings), so tools that set them keep working; the FIFO
 // and dead-letter ones answer UnsupportedOperation until those features exist.
-import { ATTRIBUTE_BOUNDS, type QueueAttributes } from "../../shared/limits.js";
+import { ATTRIBUTE_BOUNDS, type NumericAttributes, type QueueAttributes } from "../../shared/limits.js";
 import type { QueueRecord, QueueStats } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
 import { queueArn, type QueueNaming } from "./urls.js";
 
-export const CORE_ATTRIBUTES: Readonly<Record<string, keyof QueueAttributes>> = {
+export const CORE_ATTRIBUTES: Readonly<Record<string, keyof NumericAttributes>> = {
   DelaySeconds: "delaySeconds",
   MaximumMessageSize: "maximumMessageSize",
   MessageRetentionPeriod: "messageRetentionPeriod",

@@ -1,0 +1,75 @@
+// Turning one send entry into a message for a Partition: content checks
+// against the queue's limits (UTF-8 size, characters, attributes), the delay
+// (SQS's 15 minutes on SQS, up to the retention period on the native API,
+// or an absolute deliverAt), and for FIFO queues the group and dedup key.
+import type { ErrorCode } from "../shared/errors.js";
+import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
+import type { NewMessage, PartitionStats, QueueRecord } from "../shared/types.js";
+import { fifoFields } from "./delivery.js";
+
+export interface SendEntry {
+  body: string;
+  /** Seconds; the protocol adapter bounds it (SQS 900; native: the retention period). */
+  delaySeconds?: number;
+  /** Milliseconds since the epoch at which the message becomes visible (native API). */
+  deliverAt?: number;
+  attributes?: MessageAttributes;
+  /** Idempotency-Key (REST, per entry) or MessageDeduplicationId (SQS): see guards/dedup.ts. */
+  dedupId?: string;
+  /** FIFO message group; ignored on standard queues (as SQS does). */
+  groupId?: string;
+}
+
+export interface EntryFailure {
+  index: number;
+  code: ErrorCode;
+  message: string;
+}
+
+export async function prepareEntry(queue: QueueRecord, index: number, entry: SendEntry, now: number): Promise<{ message: NewMessage; bytes: number } | EntryFailure> {
+  const field = `messages[${index}]`;
+  const problem = checkBody(`${field}.body`, entry.body) ?? (entry.attributes ? checkAttributes(`${field}.attributes`, entry.attributes) : null);
+  if (problem) return { index, ...problem };
+  const bytes = messageSize(entry.body, entry.attributes);
+  const limit = queue.attributes.maximumMessageSize;
+  if (bytes > limit) {
+    return { index, code: "MessageTooLong", message: `${field} is ${bytes} bytes (body and attributes, UTF-8); the queue's maximumMessageSize is ${limit}` };
+  }
+  const retention = queue.attributes.messageRetentionPeriod;
+  const delaySeconds = entry.deliverAt !== undefined ? Math.max(0, (entry.deliverAt - now) / 1000) : entry.delaySeconds ?? queue.attributes.delaySeconds;
+  if (delaySeconds > retention) {
+    const what = entry.deliverAt !== undefined ? `deliverAt is ${Math.round(delaySeconds)} s away` : `delaySeconds is ${delaySeconds}`;
+    return { index, code: "InvalidParameterValue", message: `${field}: ${what}; it must be at most the queue's messageRetentionPeriod (${retention} s)` };
+  }
+  const message: NewMessage = {
+    id: crypto.randomUUID(),
+    body: entry.body,
+    attributes: entry.attributes && Object.keys(entry.attributes).length > 0 ? JSON.stringify(entry.attributes) : null,
+    md5OfBody: await md5Hex(entry.body),
+    delaySeconds,
+    ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
+  };
+  if (!queue.attributes.fifoQueue) return { message, bytes };
+  const fifo = await fifoFields(queue, field, { body: entry.body, delaySeconds: entry.delaySeconds, groupId: entry.groupId, dedupId: entry.dedupId });
+  if (fifo instanceof Error) return { index, code: fifo.code, message: fifo.message };
+  if (entry.deliverAt !== undefined) return { index, code: "InvalidParameterValue", message: `${field}.deliverAt: per-message delays are not allowed on FIFO queues` };
+  return { message: { ...message, delaySeconds: queue.attributes.delaySeconds, groupId: fifo.groupId, dedupId: fifo.dedupId }, bytes };
+}
+
+export function sumStats(all: PartitionStats[]): PartitionStats {
+  const oldest = all.map((stats) => stats.oldestSentAt).filter((at): at is number => at !== null);
+  const sum = (key: keyof PartitionStats) => all.reduce((total, stats) => total + (stats[key] as number), 0);
+  return {
+    visible: sum("visible"), inFlight: sum("inFlight"), delayed: sum("delayed"),
+    oldestSentAt: oldest.length > 0 ? Math.min(...oldest) : null,
+    sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
+    deadLettered: sum("deadLettered"), moved: sum("moved"),
+    rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
+  };
+}
+
+export async function md5Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = await crypto.subtle.digest("MD5", bytes);
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
