@@ -30,6 +30,8 @@ export interface LeaseContext {
 
 export interface LeaseResult {
   messages: LeasedMessage[];
+  /** The messages of an earlier attempt, returned again: nothing new was taken. */
+  replayed: boolean;
   deadLettered: number;
   deleted: number;
 }
@@ -53,7 +55,7 @@ export function leaseMessages(context: LeaseContext, options: LeaseOptions): Lea
   const { exec, now } = context;
   if (options.attemptId) {
     const replay = replayAttempt(exec, options.attemptId, now);
-    if (replay) return { messages: replay, deadLettered: 0, deleted: 0 };
+    if (replay) return { messages: replay, replayed: true, deadLettered: 0, deleted: 0 };
   }
   const taken: MessageRow[] = [];
   let deadLettered = 0;
@@ -72,7 +74,7 @@ export function leaseMessages(context: LeaseContext, options: LeaseOptions): Lea
   }
   const messages = taken.map((row) => toLeased(row, now));
   if (options.attemptId && !options.deleteOnReceive && messages.length > 0) recordAttempt(exec, options.attemptId, messages, now);
-  return { messages, deadLettered, deleted: options.deleteOnReceive ? taken.length : 0 };
+  return { messages, replayed: false, deadLettered, deleted: options.deleteOnReceive ? taken.length : 0 };
 }
 
 function take(context: LeaseContext, rows: MessageRow[], options: LeaseOptions): void {

@@ -143,12 +143,12 @@ export class Partition extends DurableObject<Env> {
         { exec: this.#execute, now, cutoff: now - meta.retention_ms, fifo: meta.fifo === 1, maxReceiveCount: deadLetter?.maxReceiveCount ?? null },
         options,
       );
-      const taken = result.messages.length;
+      const taken = result.replayed ? 0 : result.messages.length;
       if (taken > 0 || result.deadLettered > 0) {
         this.#count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
         await this.#schedule();
       }
-      if (taken > 0 || Date.now() >= deadline) return { ok: true, messages: result.messages };
+      if (result.messages.length > 0 || Date.now() >= deadline) return { ok: true, messages: result.messages };
       await this.#waitForMessages(deadline);
     }
   }

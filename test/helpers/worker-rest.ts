@@ -1,0 +1,38 @@
+// REST calls through the Worker's own fetch handler inside workerd, and
+// handles on a queue's Partition objects, for *.worker.test.ts files.
+import { env, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import type { Partition } from "../../src/objects/partition.js";
+import { DEFAULT_ACCOUNT_ID } from "../../src/worker/config.js";
+
+const HEADERS = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
+let counter = 0;
+
+export async function rest(method: string, path: string, body?: unknown) {
+  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: HEADERS, body: body === undefined ? undefined : JSON.stringify(body) }));
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A fresh queue name for this test run. */
+export function uniqueName(prefix: string, fifo = false): string {
+  return `${prefix}-${Date.now().toString(36)}-${++counter}${fifo ? ".fifo" : ""}`;
+}
+
+export function partitionOf(queue: string, index = 0): DurableObjectStub<Partition> {
+  return env.PARTITION.get(env.PARTITION.idFromName(`${DEFAULT_ACCOUNT_ID}/${queue}/${index}`));
+}
+
+export function catalogStub() {
+  return env.CATALOG.get(env.CATALOG.idFromName(DEFAULT_ACCOUNT_ID));
+}
+
+/** Moves a partition's clock-derived columns `ms` into the past, as if that time had passed. */
+export async function travel(queue: string, ms: number, index = 0): Promise<void> {
+  await runInDurableObject(partitionOf(queue, index), (_instance: Partition, state) => {
+    const sql = state.storage.sql;
+    sql.exec("UPDATE messages SET sent_at = sent_at - ?, visible_at = visible_at - ?, first_received_at = first_received_at - ? WHERE leased != 2", ms, ms, ms);
+    sql.exec("UPDATE fifo_groups SET available_at = available_at - ?", ms);
+    sql.exec("UPDATE meta SET move_retry_at = move_retry_at - ?", ms);
+  });
+}
