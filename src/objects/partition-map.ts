@@ -43,7 +43,7 @@ export function splitDecision(queue: QueueRecord & { lastSplitAt: number }, inca
 }
 
 /**
- * The partition a FIFO message goes to. perQueue throughput keeps a FIFO
+ * The partition a FIFO message (or a standard batch with a dedup key) goes to. perQueue throughput keeps a FIFO
  * queue on one partition; perMessageGroupId spreads groups by a stable hash
  * (FNV-1a), so a group always lands on the same partition and keeps its order.
  */

@@ -2,6 +2,7 @@
 // partition a send goes to, and a receive that visits partitions in random
 // order and long-polls all of them without leasing anything it will not return.
 import type { Partition, ReceiveOptions } from "../objects/partition.js";
+import { fifoPartition } from "../objects/partition-map.js";
 import type { LeasedMessage, QueueRecord } from "../shared/types.js";
 import { unwrap } from "./api-error.js";
 
@@ -10,10 +11,15 @@ export type PartitionStub = DurableObjectStub<Partition>;
 /** Round-robin per isolate, from a random start so isolates do not move in step. */
 let sendCursor = Math.floor(Math.random() * 1_000_000);
 
-/** The partition one send batch goes to (one object call per batch); never `avoid` when there is a choice. */
-export function sendPartition(queue: QueueRecord, avoid?: number): number {
+/**
+ * The partition one send batch goes to (one object call per batch); never
+ * `avoid` when there is a choice. A batch with a dedup key goes where the key
+ * hashes, so a retried send meets the Partition that remembers it (as long
+ * as the partition count has not changed in between).
+ */
+export function sendPartition(queue: QueueRecord, avoid?: number, dedupKey?: string): number {
   const count = queue.attributes.partitions;
-  let index = sendCursor++ % count;
+  let index = dedupKey === undefined ? sendCursor++ % count : fifoPartition(count, dedupKey);
   if (index === avoid && count > 1) index = (index + 1) % count;
   return index;
 }

@@ -43,6 +43,10 @@ export interface ReceivedMessage {
   sequenceNumber?: string;
   /** Set on a message a dead-letter move brought here: the queue it came from. */
   deadLetterSourceQueue?: string;
+  /** Access key id of the sender, when the send named one. */
+  senderId?: string;
+  /** FIFO: the MessageDeduplicationId given at send (absent under content-based deduplication). */
+  messageDeduplicationId?: string;
 }
 
 export interface ReceiveRequest {
@@ -169,6 +173,8 @@ export class QueueService {
         attributes: message.attributes ? (JSON.parse(message.attributes) as MessageAttributes) : {},
         ...(message.groupId ? { messageGroupId: message.groupId, sequenceNumber: sequenceNumber(message.seq) } : {}),
         ...optional("deadLetterSourceQueue", parseSystem(message.system).deadLetterSourceQueue),
+        ...optional("senderId", parseSystem(message.system).senderId),
+        ...optional("messageDeduplicationId", parseSystem(message.system).messageDeduplicationId),
       })));
     });
   }
@@ -263,7 +269,7 @@ export class QueueService {
     let current = queue;
     let refused: number | undefined;
     for (let attempt = 0; ; attempt++) {
-      const index = sendPartition(current, refused);
+      const index = sendPartition(current, refused, messages.find((message) => message.dedupId !== undefined)?.dedupId);
       const result = await this.#partition(current, index).send(ref(current), current.attributes.messageRetentionPeriod, messages);
       if (result.ok) return result.messages;
       if (result.code !== "PartitionDraining" || attempt === 3) throw new ApiError(result.code, result.message ?? result.code);
