@@ -138,26 +138,32 @@ describe("queues", () => {
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: "sqs-e2e-none-" }))).QueueUrls).toBeUndefined();
   });
 
-  it("answers FIFO, dead-letter and unknown attributes with the SQS error names", async () => {
-    const fifo = await rejection(createQueue("sqs-e2e-orders.fifo", { FifoQueue: "true" }));
-    expect(fifo.name).toBe("UnsupportedOperation");
-    expect(fifo.$metadata.httpStatusCode).toBe(400);
+  it("answers queue-type, dead-letter and unknown attribute mistakes with the SQS error names", async () => {
+    const unmarked = await rejection(createQueue("sqs-e2e-orders.fifo"));
+    expect(unmarked.name).toBe("InvalidParameterValue");
+    expect(unmarked.$metadata.httpStatusCode).toBe(400);
+    const misnamed = await rejection(createQueue("sqs-e2e-orders", { FifoQueue: "true" }));
+    expect(misnamed.name).toBe("InvalidParameterValue");
+    expect(misnamed.message).toContain("must end with .fifo suffix");
     const url = await createQueue("sqs-e2e-attrs");
-    const redrive = await rejection(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { RedrivePolicy: '{"maxReceiveCount":"3","deadLetterTargetArn":"arn:aws:sqs:eu-west-2:000000000000:x"}' } })));
-    expect(redrive.name).toBe("UnsupportedOperation");
+    const fifoOnly = await rejection(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { ContentBasedDeduplication: "true" } })));
+    expect(fifoOnly.name).toBe("InvalidAttributeName");
+    const missingTarget = await rejection(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { RedrivePolicy: '{"maxReceiveCount":"3","deadLetterTargetArn":"arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-nowhere"}' } })));
+    expect(missingTarget.name).toBe("InvalidParameterValue");
+    expect(missingTarget.message).toContain("sqs-e2e-nowhere");
     const unknown = await rejection(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Colour: "blue" } })));
     expect(unknown.name).toBe("InvalidAttributeName");
     const bound = await rejection(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { VisibilityTimeout: "50000" } })));
     expect(bound.name).toBe("InvalidAttributeValue");
     expect(bound.message).toContain("between 0 and 43200");
-    for (const command of [
-      new StartMessageMoveTaskCommand({ SourceArn: "arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-attrs" }),
-      new CancelMessageMoveTaskCommand({ TaskHandle: "x" }),
-      new ListMessageMoveTasksCommand({ SourceArn: "arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-attrs" }),
-    ]) {
-      const error = await rejection(sqs.send(command as any));
-      expect(error.name).toBe("UnsupportedOperation");
-    }
+    // Not a dead-letter queue of anything: nothing to move, as SQS answers.
+    const notDlq = await rejection(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: "arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-attrs" })));
+    expect(notDlq.name).toBe("InvalidParameterValue");
+    const noTask = await rejection(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: "x" })));
+    expect(noTask.name).toBe("InvalidParameterValue");
+    expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: "arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-attrs" }))).Results).toEqual([]);
+    const noQueue = await rejection(sqs.send(new ListMessageMoveTasksCommand({ SourceArn: "arn:aws:sqs:eu-west-2:000000000000:sqs-e2e-nowhere" })));
+    expect(noQueue.name).toBe("ResourceNotFoundException");
   });
 });
 

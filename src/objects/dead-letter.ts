@@ -36,6 +36,10 @@ export interface MoveTask {
 /** System attributes a message carries through moves (JSON in messages.system). */
 export interface SystemAttributes {
   deadLetterSourceQueue?: string;
+  /** Access key id of the sender (SQS SenderId). */
+  senderId?: string;
+  /** FIFO: the MessageDeduplicationId the sender gave (SQS reports it on receive). */
+  messageDeduplicationId?: string;
 }
 
 interface MovableRow extends Record<string, SqlStorageValue> {

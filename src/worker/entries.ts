@@ -5,6 +5,7 @@
 import type { ErrorCode } from "../shared/errors.js";
 import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
 import type { NewMessage, PartitionStats, QueueRecord } from "../shared/types.js";
+import type { SystemAttributes } from "../objects/dead-letter.js";
 import { fifoFields } from "./delivery.js";
 
 export interface SendEntry {
@@ -18,6 +19,8 @@ export interface SendEntry {
   dedupId?: string;
   /** FIFO message group; ignored on standard queues (as SQS does). */
   groupId?: string;
+  /** Access key id of the sender, kept with the message (SQS SenderId). */
+  senderId?: string;
 }
 
 export interface EntryFailure {
@@ -48,12 +51,23 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     md5OfBody: await md5Hex(entry.body),
     delaySeconds,
     ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
+    ...systemJson(queue, entry),
   };
   if (!queue.attributes.fifoQueue) return { message, bytes };
   const fifo = await fifoFields(queue, field, { body: entry.body, delaySeconds: entry.delaySeconds, groupId: entry.groupId, dedupId: entry.dedupId });
   if (fifo instanceof Error) return { index, code: fifo.code, message: fifo.message };
   if (entry.deliverAt !== undefined) return { index, code: "InvalidParameterValue", message: `${field}.deliverAt: per-message delays are not allowed on FIFO queues` };
   return { message: { ...message, delaySeconds: queue.attributes.delaySeconds, groupId: fifo.groupId, dedupId: fifo.dedupId }, bytes };
+}
+
+/** System attributes that travel with the message (objects/dead-letter.ts SystemAttributes). */
+function systemJson(queue: QueueRecord, entry: SendEntry): { system?: string } {
+  const system: SystemAttributes = {
+    ...(entry.senderId === undefined ? {} : { senderId: entry.senderId }),
+    // A FIFO message reports its MessageDeduplicationId on receive, as SQS does.
+    ...(queue.attributes.fifoQueue && entry.dedupId !== undefined ? { messageDeduplicationId: entry.dedupId } : {}),
+  };
+  return Object.keys(system).length > 0 ? { system: JSON.stringify(system) } : {};
 }
 
 export function sumStats(all: PartitionStats[]): PartitionStats {

@@ -1,10 +1,12 @@
 // SQS queue attribute names and values (all strings on the wire) mapped onto
 // edgeq's queue attributes. Some SQS attributes are only stored and reported
-// back (Policy, KMS settings), so tools that set them keep working; the FIFO
-// and dead-letter ones answer UnsupportedOperation until those features exist.
+// back (Policy, KMS settings), so tools that set them keep working. FIFO
+// attributes exist only on FIFO queues (elsewhere they are unknown names, as
+// in SQS); the redrive policies name queues by ARN (policies.ts).
 import { ATTRIBUTE_BOUNDS, type NumericAttributes, type QueueAttributes } from "../../shared/limits.js";
 import type { QueueRecord, QueueStats } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
+import { parseRedriveAllowPolicy, parseRedrivePolicy, renderRedriveAllowPolicy, renderRedrivePolicy } from "./policies.js";
 import { queueArn, type QueueNaming } from "./urls.js";
 
 export const CORE_ATTRIBUTES: Readonly<Record<string, keyof NumericAttributes>> = {
@@ -21,18 +23,31 @@ export const STORED_ATTRIBUTES = ["Policy", "KmsMasterKeyId", "KmsDataKeyReusePe
 export const COUNT_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
 export const READ_ONLY_ATTRIBUTES = [...COUNT_ATTRIBUTES, "CreatedTimestamp", "LastModifiedTimestamp", "QueueArn"] as const;
 
-/** FIFO and dead-letter attributes: not served yet. */
-export const LATER_ATTRIBUTES = ["FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit", "RedrivePolicy", "RedriveAllowPolicy"] as const;
+/** Settable on FIFO queues only; on a standard queue SQS calls them unknown. */
+export const FIFO_ATTRIBUTES = ["ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"] as const;
+export const POLICY_ATTRIBUTES = ["RedrivePolicy", "RedriveAllowPolicy"] as const;
 
-const KNOWN = new Set<string>([...Object.keys(CORE_ATTRIBUTES), ...STORED_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, ...LATER_ATTRIBUTES, "All"]);
+const KNOWN = new Set<string>([
+  ...Object.keys(CORE_ATTRIBUTES), ...STORED_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, "FifoQueue", ...FIFO_ATTRIBUTES, ...POLICY_ATTRIBUTES, "All",
+]);
+
+const CHOICES = {
+  ContentBasedDeduplication: ["true", "false"],
+  DeduplicationScope: ["queue", "messageGroup"],
+  FifoThroughputLimit: ["perQueue", "perMessageGroupId"],
+} as const;
 
 export interface ParsedAttributes {
   core: Partial<QueueAttributes>;
   stored: Record<string, string>;
 }
 
-/** Attributes given to CreateQueue or SetQueueAttributes. */
-export function parseQueueAttributes(given: Record<string, string>): ParsedAttributes {
+/**
+ * Attributes given to CreateQueue (`fifo`: the queue being created is FIFO;
+ * FifoQueue itself is read by the caller) or SetQueueAttributes (`fifo`: the
+ * existing queue's type; FifoQueue cannot be set there).
+ */
+export function parseQueueAttributes(given: Record<string, string>, naming: QueueNaming, target: { fifo: boolean; creating: boolean }): ParsedAttributes {
   const parsed: ParsedAttributes = { core: {}, stored: {} };
   for (const [name, value] of Object.entries(given)) {
     const core = CORE_ATTRIBUTES[name];
@@ -43,18 +58,31 @@ export function parseQueueAttributes(given: Record<string, string>): ParsedAttri
       parsed.core[core] = number;
     } else if ((STORED_ATTRIBUTES as readonly string[]).includes(name)) {
       parsed.stored[name] = checkStored(name, value);
-    } else if (name === "FifoQueue" && value === "false") {
-      continue; // a standard queue, said explicitly
-    } else if ((name === "RedrivePolicy" || name === "RedriveAllowPolicy") && value === "") {
-      continue; // the empty string removes a policy; there is none
-    } else if ((LATER_ATTRIBUTES as readonly string[]).includes(name)) {
-      const feature = name === "RedrivePolicy" || name === "RedriveAllowPolicy" ? "dead-letter queues" : "FIFO queues";
-      throw new ApiError("UnsupportedOperation", `edgeq does not support ${feature} yet, so the attribute ${name} cannot be set.`);
+    } else if (name === "FifoQueue" && target.creating) {
+      if (value !== "true" && value !== "false") throw invalidValue(name, "Must be true or false.");
+      parsed.core.fifoQueue = value === "true";
+    } else if ((FIFO_ATTRIBUTES as readonly string[]).includes(name) && target.fifo) {
+      const key = name as (typeof FIFO_ATTRIBUTES)[number];
+      if (!(CHOICES[key] as readonly string[]).includes(value)) throw invalidValue(name, `Must be one of ${CHOICES[key].join(", ")}, got ${JSON.stringify(value)}.`);
+      if (key === "ContentBasedDeduplication") parsed.core.contentBasedDeduplication = value === "true";
+      else if (key === "DeduplicationScope") parsed.core.deduplicationScope = value as QueueAttributes["deduplicationScope"];
+      else parsed.core.fifoThroughputLimit = value as QueueAttributes["fifoThroughputLimit"];
+    } else if (name === "RedrivePolicy") {
+      parsed.core.redrivePolicy = parseRedrivePolicy(naming, value);
+    } else if (name === "RedriveAllowPolicy") {
+      parsed.core.redriveAllowPolicy = parseRedriveAllowPolicy(naming, value);
     } else {
       throw new ApiError("InvalidAttributeName", `Unknown Attribute ${name}.`);
     }
   }
   return parsed;
+}
+
+/** SQS: "The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup." */
+export function checkThroughput(attributes: Pick<QueueAttributes, "fifoThroughputLimit" | "deduplicationScope">): void {
+  if (attributes.fifoThroughputLimit === "perMessageGroupId" && attributes.deduplicationScope !== "messageGroup") {
+    throw invalidValue("FifoThroughputLimit", "The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup.");
+  }
 }
 
 function checkStored(name: string, value: string): string {
@@ -106,6 +134,14 @@ export function renderAttributes(wanted: Set<string>, sources: AttributeSources)
     CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
     LastModifiedTimestamp: String(Math.floor(queue.updatedAt / 1000)),
     ...Object.fromEntries(Object.entries(CORE_ATTRIBUTES).map(([name, key]) => [name, String(queue.attributes[key])])),
+    ...(queue.attributes.fifoQueue ? {
+      FifoQueue: "true",
+      ContentBasedDeduplication: String(queue.attributes.contentBasedDeduplication),
+      DeduplicationScope: queue.attributes.deduplicationScope,
+      FifoThroughputLimit: queue.attributes.fifoThroughputLimit,
+    } : {}),
+    RedrivePolicy: queue.attributes.redrivePolicy ? renderRedrivePolicy(sources.naming, queue.attributes.redrivePolicy) : undefined,
+    RedriveAllowPolicy: queue.attributes.redriveAllowPolicy ? renderRedriveAllowPolicy(sources.naming, queue.attributes.redriveAllowPolicy) : undefined,
     SqsManagedSseEnabled: "false",
     ...sources.stored,
     Policy: sources.stored.Policy || sources.policy || undefined,

@@ -15,6 +15,7 @@ import { noteUsage } from "../guards/usage.js";
 import { QueueService } from "../service.js";
 import type { Action, ActionResult } from "./action.js";
 import { MESSAGE_ACTIONS } from "./message-actions.js";
+import { MOVE_ACTIONS } from "./move-actions.js";
 import { detectProtocol, JSON_CONTENT_TYPE, parseSqsRequest, type Protocol } from "./protocol.js";
 import { QUEUE_ACTIONS } from "./queue-actions.js";
 import { SEND_ACTIONS } from "./send-actions.js";
@@ -24,7 +25,7 @@ import { xmlError, xmlSuccess } from "./xml.js";
 /** A 1 MiB batch can grow several times when JSON escapes it or a form percent-encodes it. */
 export const MAX_SQS_REQUEST_BYTES = 8 * 1024 * 1024;
 
-const ACTIONS: Record<string, Action> = { ...QUEUE_ACTIONS, ...SEND_ACTIONS, ...MESSAGE_ACTIONS };
+const ACTIONS: Record<string, Action> = { ...QUEUE_ACTIONS, ...SEND_ACTIONS, ...MESSAGE_ACTIONS, ...MOVE_ACTIONS };
 
 export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
   const requestId = c.var.requestId ?? crypto.randomUUID();

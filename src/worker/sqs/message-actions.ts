@@ -7,9 +7,13 @@ import { ApiError } from "../api-error.js";
 import type { ReceivedMessage } from "../service.js";
 import { batchEntries, failedEntry, queueOf, type ActionContext } from "./action.js";
 import { md5OfAttributes } from "./md5.js";
+import { queueArn } from "./urls.js";
 import { invalid, optionalInt, optionalString, requiredInt, requiredString, stringList } from "./params.js";
 
-const SYSTEM_ATTRIBUTES = ["SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"] as const;
+const SYSTEM_ATTRIBUTES = [
+  "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
+  "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn",
+] as const;
 
 async function receiveMessage(context: ActionContext) {
   const { input } = context;
@@ -24,20 +28,27 @@ async function receiveMessage(context: ActionContext) {
   // ReceiveRequestAttemptId only matters on FIFO queues; standard queues ignore it, as SQS does.
   const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")]);
   const attributeNames = stringList(input, "MessageAttributeNames");
-  const messages = await context.service.receive(name, { maxMessages, visibilityTimeout, waitSeconds });
+  const messages = await context.service.receive(name, { maxMessages, visibilityTimeout, waitSeconds, ...(attemptId === undefined ? {} : { attemptId }) });
   if (messages.length === 0) return {};
   return { Messages: await Promise.all(messages.map((message) => toSqsMessage(context, message, systemNames, attributeNames))) };
 }
 
 async function toSqsMessage(context: ActionContext, message: ReceivedMessage, systemNames: Set<string>, attributeNames: string[]) {
-  const values: Record<(typeof SYSTEM_ATTRIBUTES)[number], string> = {
-    SenderId: context.principal.keyId,
+  const all = systemNames.has("All");
+  const wantsDedupId = message.messageGroupId !== undefined && (all || systemNames.has("MessageDeduplicationId"));
+  const values: Record<(typeof SYSTEM_ATTRIBUTES)[number], string | undefined> = {
+    // Messages sent before senders were recorded (or through REST) name the account.
+    SenderId: message.senderId ?? context.naming.accountId,
     SentTimestamp: String(message.sentAt),
     ApproximateReceiveCount: String(message.receiveCount),
     ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
+    MessageGroupId: message.messageGroupId,
+    // Under ContentBasedDeduplication SQS's deduplication id is the SHA-256 of the body.
+    MessageDeduplicationId: wantsDedupId ? message.messageDeduplicationId ?? await sha256Hex(message.body) : undefined,
+    SequenceNumber: message.sequenceNumber,
+    DeadLetterQueueSourceArn: message.deadLetterSourceQueue === undefined ? undefined : queueArn(context.naming, message.deadLetterSourceQueue),
   };
-  const all = systemNames.has("All");
-  const system = Object.fromEntries(SYSTEM_ATTRIBUTES.filter((key) => all || systemNames.has(key)).map((key) => [key, values[key]]));
+  const system = Object.fromEntries(SYSTEM_ATTRIBUTES.filter((key) => (all || systemNames.has(key)) && values[key] !== undefined).map((key) => [key, values[key]]));
   const attributes = selectAttributes(message.attributes, attributeNames);
   const hasAttributes = Object.keys(attributes).length > 0;
   return {
@@ -133,3 +144,8 @@ export const MESSAGE_ACTIONS = {
   ChangeMessageVisibility: changeMessageVisibility,
   ChangeMessageVisibilityBatch: changeMessageVisibilityBatch,
 };
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,12 +1,12 @@
 // SQS actions on queues (create, find, list, attributes, tags, permissions,
-// delete, purge) as calls on QueueService. Dead-letter move tasks answer
-// UnsupportedOperation until dead-letter queues exist.
-import { MAX_LIST_QUEUES, QUEUE_NAME_PATTERN, type QueueAttributes } from "../../shared/limits.js";
+// delete, purge) as calls on QueueService. Dead-letter sources and message
+// move tasks live in move-actions.ts.
+import { DEFAULT_ATTRIBUTES, MAX_LIST_QUEUES, QUEUE_NAME_PATTERN, type QueueAttributes } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { Action, ActionContext } from "./action.js";
 import { canSee } from "../guards/permissions.js";
 import { authorizeQueue, queueOf } from "./action.js";
-import { needsStats, parseQueueAttributes, renderAttributes, requestedAttributes } from "./attributes.js";
+import { checkThroughput, needsStats, parseQueueAttributes, renderAttributes, requestedAttributes } from "./attributes.js";
 import { invalid, missing, optionalInt, optionalString, requiredString, stringList, stringMap } from "./params.js";
 import { queueArn, queueDoesNotExist, queueUrl } from "./urls.js";
 
@@ -16,12 +16,17 @@ const PERMISSION_ACTIONS = new Set(["*", "SendMessage", "ReceiveMessage", "Delet
 async function createQueue(context: ActionContext) {
   const { service, input, naming } = context;
   const name = requiredString(input, "QueueName");
-  if (name.endsWith(".fifo")) throw new ApiError("UnsupportedOperation", `edgeq does not support FIFO queues yet, so the queue ${name} cannot be created.`);
-  if (!QUEUE_NAME_PATTERN.test(name)) {
-    throw invalid("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.");
+  const given = stringMap(input, "Attributes");
+  // SQS: FifoQueue=true makes a FIFO queue, whose name must end in .fifo; no other queue's name may.
+  const fifo = given.FifoQueue === "true";
+  if (!QUEUE_NAME_PATTERN.test(name) || name.endsWith(".fifo") !== fifo) {
+    throw invalid("QueueName", name, fifo
+      ? "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
+      : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length. A name ending in .fifo needs the attribute FifoQueue=true.");
   }
   authorizeQueue(context.principal, name, "manage");
-  const attributes = parseQueueAttributes(stringMap(input, "Attributes"));
+  const attributes = parseQueueAttributes(given, naming, { fifo, creating: true });
+  if (fifo) checkThroughput({ ...DEFAULT_ATTRIBUTES, ...attributes.core });
   const tags = checkTags({ ...stringMap(input, "tags"), ...stringMap(input, "Tags") });
   const existing = await service.getQueue(name).catch((error: unknown) => {
     if (error instanceof ApiError && error.code === "QueueDoesNotExist") return null;
@@ -29,8 +34,8 @@ async function createQueue(context: ActionContext) {
   });
   if (existing) {
     // SQS compares only the attributes the request names.
-    for (const [key, value] of Object.entries(attributes.core) as [keyof QueueAttributes, number][]) {
-      if (existing.attributes[key] !== value) {
+    for (const [key, value] of Object.entries(attributes.core) as [keyof QueueAttributes, unknown][]) {
+      if (JSON.stringify(existing.attributes[key]) !== JSON.stringify(value)) {
         throw new ApiError("QueueAlreadyExists", `A queue already exists with the same name and a different value for attribute ${sqsName(key)}`);
       }
     }
@@ -85,9 +90,11 @@ async function getQueueAttributes(context: ActionContext) {
 async function setQueueAttributes(context: ActionContext) {
   const { service } = context;
   const name = queueOf(context, "manage");
-  const attributes = parseQueueAttributes(stringMap(context.input, "Attributes"));
+  const given = stringMap(context.input, "Attributes");
+  const queue = await service.getQueue(name);
+  const attributes = parseQueueAttributes(given, context.naming, { fifo: queue.attributes.fifoQueue, creating: false });
+  if (queue.attributes.fifoQueue) checkThroughput({ ...queue.attributes, ...attributes.core });
   if (Object.keys(attributes.core).length > 0) await service.updateQueue(name, attributes.core);
-  else await service.getQueue(name);
   if (Object.keys(attributes.stored).length > 0) await service.updateQueueExtras(name, "attribute", { set: attributes.stored });
   return null;
 }
@@ -145,19 +152,6 @@ async function removePermission(context: ActionContext) {
   return null;
 }
 
-async function listDeadLetterSourceQueues(context: ActionContext) {
-  optionalInt(context.input, "MaxResults", 1, MAX_LIST_QUEUES);
-  await context.service.getQueue(queueOf(context, "see"));
-  // No queue can name a dead-letter queue yet (RedrivePolicy is unsupported), so none has sources.
-  return { queueUrls: [] };
-}
-
-function unsupported(action: string): Action {
-  return async () => {
-    throw new ApiError("UnsupportedOperation", `edgeq does not support ${action} yet: dead-letter queues are not available.`);
-  };
-}
-
 export const QUEUE_ACTIONS: Record<string, Action> = {
   CreateQueue: createQueue,
   GetQueueUrl: getQueueUrl,
@@ -171,10 +165,6 @@ export const QUEUE_ACTIONS: Record<string, Action> = {
   ListQueueTags: listQueueTags,
   AddPermission: addPermission,
   RemovePermission: removePermission,
-  ListDeadLetterSourceQueues: listDeadLetterSourceQueues,
-  StartMessageMoveTask: unsupported("StartMessageMoveTask"),
-  CancelMessageMoveTask: unsupported("CancelMessageMoveTask"),
-  ListMessageMoveTasks: unsupported("ListMessageMoveTasks"),
 };
 
 function checkTags(tags: Record<string, string>): Record<string, string> {
@@ -186,14 +176,15 @@ function checkTags(tags: Record<string, string>): Record<string, string> {
   return tags;
 }
 
-function decodeToken(token: string): string {
+/** A NextToken is the base64 of the last name on the previous page. */
+export function decodeToken(token: string, action = "ListQueues"): string {
   try {
     const name = atob(token);
     if (QUEUE_NAME_PATTERN.test(name)) return name;
   } catch {
     // reported below
   }
-  throw invalid("NextToken", token, "Must be a NextToken returned by ListQueues.");
+  throw invalid("NextToken", token, `Must be a NextToken returned by ${action}.`);
 }
 
 function sqsName(key: keyof QueueAttributes): string {

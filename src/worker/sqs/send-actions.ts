@@ -1,13 +1,19 @@
 // SendMessage and SendMessageBatch: typed message attributes in SQS's shape,
 // the digests clients verify (MD5OfMessageBody, MD5OfMessageAttributes,
-// MD5OfMessageSystemAttributes), and per-entry failures for batches.
+// MD5OfMessageSystemAttributes), per-entry failures for batches, and the
+// FIFO parameters (MessageGroupId, MessageDeduplicationId, no per-message
+// delay) checked with SQS's own errors before the core sees them.
 import { MAX_BATCH_ENTRIES, MAX_DELAY_SECONDS } from "../../shared/limits.js";
 import { checkAttributes, findForbiddenCharacter, type MessageAttributes } from "../../shared/messages.js";
 import { ApiError } from "../api-error.js";
+import type { QueueRecord } from "../../shared/types.js";
 import type { SendEntry } from "../service.js";
 import { batchEntries, failedEntry, queueOf, type ActionContext } from "./action.js";
 import { md5OfAttributes } from "./md5.js";
 import { invalid, missing, optionalInt, optionalString, type Input } from "./params.js";
+
+/** MessageGroupId, MessageDeduplicationId: 1 to 128 alphanumeric and punctuation characters. */
+const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 
 interface PreparedEntry {
   entry: SendEntry;
@@ -17,7 +23,8 @@ interface PreparedEntry {
 
 async function sendMessage(context: ActionContext) {
   const name = queueOf(context, "send");
-  const prepared = await prepare(context.input);
+  const queue = await context.service.getQueue(name);
+  const prepared = await prepare(context.input, queue, context.principal.keyId);
   const { successful, failed } = await context.service.send(name, [prepared.entry]);
   const sent = successful[0];
   if (!sent) throw new ApiError(failed[0]!.code, failed[0]!.message.replace(/^messages\[0\]/, "MessageBody"));
@@ -26,17 +33,19 @@ async function sendMessage(context: ActionContext) {
     MD5OfMessageBody: sent.md5OfBody,
     MD5OfMessageAttributes: prepared.md5OfAttributes,
     MD5OfMessageSystemAttributes: prepared.md5OfSystemAttributes,
+    SequenceNumber: sent.sequenceNumber,
   };
 }
 
 async function sendMessageBatch(context: ActionContext) {
   const name = queueOf(context, "send");
   const entries = batchEntries(context.input, "SendMessageBatchRequestEntry", MAX_BATCH_ENTRIES);
+  const queue = await context.service.getQueue(name);
   const Failed: ReturnType<typeof failedEntry>[] = [];
   const ready: { id: string; prepared: PreparedEntry }[] = [];
   for (const { id, entry } of entries) {
     try {
-      ready.push({ id, prepared: await prepare(entry) });
+      ready.push({ id, prepared: await prepare(entry, queue, context.principal.keyId) });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       Failed.push(failedEntry(id, error.code, error.message));
@@ -53,6 +62,7 @@ async function sendMessageBatch(context: ActionContext) {
         MD5OfMessageBody: sent.md5OfBody,
         MD5OfMessageAttributes: prepared.md5OfAttributes,
         MD5OfMessageSystemAttributes: prepared.md5OfSystemAttributes,
+        SequenceNumber: sent.sequenceNumber,
       });
     }
     for (const failure of failed) Failed.push(failedEntry(ready[failure.index]!.id, failure.code, failure.message.replace(/^messages\[\d+\]/, "MessageBody")));
@@ -60,29 +70,60 @@ async function sendMessageBatch(context: ActionContext) {
   return { Successful, Failed };
 }
 
-async function prepare(input: Input): Promise<PreparedEntry> {
+async function prepare(input: Input, queue: QueueRecord, senderId: string): Promise<PreparedEntry> {
   const body = optionalString(input, "MessageBody");
   if (body === undefined || body === "") throw missing("MessageBody");
   const bad = findForbiddenCharacter(body);
   if (bad !== null) {
     throw new ApiError("InvalidMessageContents", `Invalid binary character '#x${bad.toString(16).toUpperCase()}' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF`);
   }
-  if (optionalString(input, "MessageDeduplicationId") !== undefined) {
-    throw new ApiError("InvalidParameterValue", "The request include parameter MessageDeduplicationId that is not valid for this queue type (edgeq has standard queues only).");
-  }
-  // MessageGroupId is accepted and ignored on standard queues, as SQS does (fair queues).
-  optionalString(input, "MessageGroupId");
   const delaySeconds = optionalInt(input, "DelaySeconds", 0, MAX_DELAY_SECONDS);
+  const fifo = fifoParameters(input, queue, delaySeconds);
   const attributes = messageAttributes(input.MessageAttributes, "MessageAttributes");
   const problem = checkAttributes("MessageAttributes", attributes);
   if (problem) throw new ApiError("InvalidParameterValue", problem.message);
   const system = systemAttributes(input.MessageSystemAttributes);
-  const entry: SendEntry = { body, delaySeconds, attributes: Object.keys(attributes).length > 0 ? attributes : undefined };
+  const entry: SendEntry = {
+    body,
+    delaySeconds: queue.attributes.fifoQueue ? undefined : delaySeconds,
+    attributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+    senderId,
+    ...fifo,
+  };
   return {
     entry,
     md5OfAttributes: entry.attributes ? await md5OfAttributes(attributes) : undefined,
     md5OfSystemAttributes: Object.keys(system).length > 0 ? await md5OfAttributes(system) : undefined,
   };
+}
+
+/**
+ * MessageGroupId and MessageDeduplicationId as SQS checks them. A FIFO queue
+ * needs a group, a deduplication id unless ContentBasedDeduplication is on,
+ * and no per-message delay; a standard queue refuses a deduplication id and
+ * accepts a group id (SQS fair queues), which it ignores.
+ */
+function fifoParameters(input: Input, queue: QueueRecord, delaySeconds: number | undefined): Pick<SendEntry, "groupId" | "dedupId"> {
+  const groupId = optionalString(input, "MessageGroupId");
+  const dedupId = optionalString(input, "MessageDeduplicationId");
+  if (groupId !== undefined && !FIFO_ID.test(groupId)) {
+    throw invalid("MessageGroupId", groupId, "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.");
+  }
+  if (!queue.attributes.fifoQueue) {
+    if (dedupId !== undefined) throw invalid("MessageDeduplicationId", dedupId, "The request include parameter that is not valid for this queue type.");
+    return groupId === undefined ? {} : { groupId };
+  }
+  if (groupId === undefined) throw missing("MessageGroupId");
+  if (delaySeconds !== undefined && delaySeconds !== 0) {
+    throw invalid("DelaySeconds", delaySeconds, "The request include parameter that is not valid for this queue type.");
+  }
+  if (dedupId !== undefined && !FIFO_ID.test(dedupId)) {
+    throw invalid("MessageDeduplicationId", dedupId, "MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.");
+  }
+  if (dedupId === undefined && !queue.attributes.contentBasedDeduplication) {
+    throw new ApiError("InvalidParameterValue", "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly");
+  }
+  return { groupId, ...(dedupId === undefined ? {} : { dedupId }) };
 }
 
 /** SQS's `{ DataType, StringValue | BinaryValue }` map -> edgeq's typed attributes. */
