@@ -9,6 +9,7 @@ import {
   SendMessageBatchCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient, StartMessageMoveTaskCommand,
   type ListMessageMoveTasksResultEntry, type Message,
 } from "@aws-sdk/client-sqs";
+import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_KEY_ID, DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
@@ -335,5 +336,45 @@ describe("dead-letter queues and redrive", () => {
     expect(moved).toBe(6);
     expect(await attributes(source, ["ApproximateNumberOfMessages"])).toEqual({ ApproximateNumberOfMessages: "6" });
     expect(await attributes(dlq, ["ApproximateNumberOfMessages"])).toEqual({ ApproximateNumberOfMessages: "0" });
+  });
+});
+
+describe("query protocol (older SDKs, the Debian aws CLI)", () => {
+  it("carries FIFO parameters, system attributes, redrive policies and move tasks as XML", async () => {
+    const aws = new AwsClient({ accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET, service: "sqs", region: REGION });
+    const form = async (params: Record<string, string>) => {
+      const response = await aws.fetch(`${server.url}/`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ Version: "2012-11-05", ...params }).toString(),
+      });
+      return { status: response.status, xml: await response.text() };
+    };
+    const base = `${server.url}/000000000000`;
+    const created = await form({ Action: "CreateQueue", QueueName: "fd-query.fifo", "Attribute.1.Name": "FifoQueue", "Attribute.1.Value": "true", "Attribute.2.Name": "ContentBasedDeduplication", "Attribute.2.Value": "true" });
+    expect(created.xml).toContain(`<QueueUrl>${base}/fd-query.fifo</QueueUrl>`);
+    const sent = await form({ Action: "SendMessage", QueueUrl: `${base}/fd-query.fifo`, MessageBody: "q1", MessageGroupId: "qg" });
+    const sequence = /<SequenceNumber>(\d+)<\/SequenceNumber>/.exec(sent.xml)?.[1];
+    expect(sequence).toBeTruthy();
+    const received = await form({ Action: "ReceiveMessage", QueueUrl: `${base}/fd-query.fifo`, "AttributeName.1": "All" });
+    expect(received.xml).toContain("<Attribute><Name>MessageGroupId</Name><Value>qg</Value></Attribute>");
+    expect(received.xml).toContain(`<Attribute><Name>SequenceNumber</Name><Value>${sequence}</Value></Attribute>`);
+    const missing = await form({ Action: "SendMessage", QueueUrl: `${base}/fd-query.fifo`, MessageBody: "q2" });
+    expect(missing.status).toBe(400);
+    expect(missing.xml).toContain("<Code>MissingParameter</Code>");
+
+    await form({ Action: "CreateQueue", QueueName: "fd-query-dlq" });
+    const policy = JSON.stringify({ deadLetterTargetArn: arn("fd-query-dlq"), maxReceiveCount: "1" });
+    const source = await form({ Action: "CreateQueue", QueueName: "fd-query-src", "Attribute.1.Name": "RedrivePolicy", "Attribute.1.Value": policy });
+    expect(source.status).toBe(200);
+    const sources = await form({ Action: "ListDeadLetterSourceQueues", QueueUrl: `${base}/fd-query-dlq` });
+    expect(sources.xml).toContain(`<ListDeadLetterSourceQueuesResult><QueueUrl>${base}/fd-query-src</QueueUrl></ListDeadLetterSourceQueuesResult>`);
+    const started = await form({ Action: "StartMessageMoveTask", SourceArn: arn("fd-query-dlq"), MaxNumberOfMessagesPerSecond: "10" });
+    expect(started.xml).toMatch(/<TaskHandle>[^<]+<\/TaskHandle>/);
+    const listed = await eventually(async () => {
+      const { xml } = await form({ Action: "ListMessageMoveTasks", SourceArn: arn("fd-query-dlq") });
+      return xml.includes("<Status>COMPLETED</Status>") ? xml : undefined;
+    }, "the empty move task to complete");
+    expect(listed).toContain(`<ListMessageMoveTasksResultEntry><Status>COMPLETED</Status><SourceArn>${arn("fd-query-dlq")}</SourceArn>`);
   });
 });

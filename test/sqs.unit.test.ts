@@ -5,6 +5,7 @@ import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/worker/api-error.js";
 import { optionalInt } from "../src/worker/sqs/params.js";
+import { parseRedriveAllowPolicy, parseRedrivePolicy, renderRedriveAllowPolicy, renderRedrivePolicy } from "../src/worker/sqs/policies.js";
 import { detectProtocol, parseSqsRequest } from "../src/worker/sqs/protocol.js";
 import { verifySigV4 } from "../src/worker/sqs/sigv4.js";
 import { queueNameFromArn, queueNameFromUrl } from "../src/worker/sqs/urls.js";
@@ -152,5 +153,34 @@ describe("SigV4 verification", () => {
     const garbled = await signed();
     garbled.headers.set("authorization", "AWS4-HMAC-SHA256 Credential=local/x");
     expect(await failure(verifySigV4(garbled, lookup))).toBe("IncompleteSignature");
+  });
+});
+
+describe("redrive policies", () => {
+  const dlq = "arn:aws:sqs:us-east-1:000000000000:dlq";
+
+  it("maps ARNs to names and back, taking maxReceiveCount as a number or a string", () => {
+    expect(parseRedrivePolicy(naming, JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: "5" }))).toEqual({ deadLetterQueue: "dlq", maxReceiveCount: 5 });
+    expect(parseRedrivePolicy(naming, JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 1000 }))).toEqual({ deadLetterQueue: "dlq", maxReceiveCount: 1000 });
+    expect(parseRedrivePolicy(naming, "")).toBeNull();
+    expect(renderRedrivePolicy(naming, { deadLetterQueue: "dlq", maxReceiveCount: 5 })).toBe(`{"deadLetterTargetArn":"${dlq}","maxReceiveCount":5}`);
+    const allow = JSON.stringify({ redrivePermission: "byQueue", sourceQueueArns: ["arn:aws:sqs:us-east-1:000000000000:a"] });
+    expect(parseRedriveAllowPolicy(naming, allow)).toEqual({ redrivePermission: "byQueue", sourceQueues: ["a"] });
+    expect(renderRedriveAllowPolicy(naming, { redrivePermission: "byQueue", sourceQueues: ["a"] })).toBe(allow);
+    expect(parseRedriveAllowPolicy(naming, '{"redrivePermission":"denyAll"}')).toEqual({ redrivePermission: "denyAll" });
+  });
+
+  it("refuses malformed policies with InvalidParameterValue", () => {
+    for (const bad of [
+      "not json", "[]", JSON.stringify({ maxReceiveCount: 3 }), JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 0 }),
+      JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: "1001" }), JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 2.5 }),
+      JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:us-east-1:111111111111:dlq", maxReceiveCount: 3 }),
+      JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 3, extra: 1 }),
+    ]) {
+      expect(code(() => parseRedrivePolicy(naming, bad))).toBe("InvalidParameterValue");
+    }
+    for (const bad of ['{"redrivePermission":"some"}', '{"redrivePermission":"byQueue","sourceQueueArns":"a"}', "{"]) {
+      expect(code(() => parseRedriveAllowPolicy(naming, bad))).toBe("InvalidParameterValue");
+    }
   });
 });
