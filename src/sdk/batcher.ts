@@ -2,7 +2,9 @@
 // consumer's deletes. A batch goes out when it holds `maxEntries`, when the
 // next entry would push it past `maxBytes`, or `lingerMs` after its first
 // entry — whichever comes first. Every entry's promise settles with its own
-// result or error; nothing is dropped silently.
+// result or error; nothing is dropped silently. Entries that share an order
+// key (a FIFO message group) never ride in two batches in flight at once, so
+// they reach the server in the order they were added.
 
 export type EntryOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -25,16 +27,20 @@ export class Batcher<E, R> {
   readonly #options: BatcherOptions;
   readonly #send: (entries: E[]) => Promise<EntryOutcome<R>[]>;
   readonly #size: (entry: E) => number;
+  readonly #orderKey: ((entry: E) => string | undefined) | undefined;
+  /** Order keys of the batches in flight (each in one batch at most). */
+  readonly #busyKeys = new Set<string>();
   #open: Pending<E, R>[] = [];
   #openBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ready: Pending<E, R>[][] = [];
   #inFlight = new Set<Promise<void>>();
 
-  constructor(options: BatcherOptions, send: (entries: E[]) => Promise<EntryOutcome<R>[]>, size: (entry: E) => number) {
+  constructor(options: BatcherOptions, send: (entries: E[]) => Promise<EntryOutcome<R>[]>, size: (entry: E) => number, orderKey?: (entry: E) => string | undefined) {
     this.#options = options;
     this.#send = send;
     this.#size = size;
+    this.#orderKey = orderKey;
   }
 
   add(entry: E): Promise<R> {
@@ -67,14 +73,39 @@ export class Batcher<E, R> {
   }
 
   #pump(): void {
-    while (this.#inFlight.size < this.#options.maxInFlight && this.#ready.length > 0) {
-      const batch = this.#ready.shift()!;
+    // A batch may overtake an earlier one only if they share no order key, and
+    // none of its keys is in flight: the first batch of each key goes first.
+    const blocked = new Set(this.#busyKeys);
+    for (let i = 0; i < this.#ready.length && this.#inFlight.size < this.#options.maxInFlight; ) {
+      const batch = this.#ready[i]!;
+      const keys = this.#keysOf(batch);
+      if (keys.some((key) => blocked.has(key))) {
+        for (const key of keys) blocked.add(key);
+        i++;
+        continue;
+      }
+      this.#ready.splice(i, 1);
+      for (const key of keys) {
+        blocked.add(key);
+        this.#busyKeys.add(key);
+      }
       const run = this.#run(batch).finally(() => {
+        for (const key of keys) this.#busyKeys.delete(key);
         this.#inFlight.delete(run);
         this.#pump();
       });
       this.#inFlight.add(run);
     }
+  }
+
+  #keysOf(batch: Pending<E, R>[]): string[] {
+    if (!this.#orderKey) return [];
+    const keys = new Set<string>();
+    for (const pending of batch) {
+      const key = this.#orderKey(pending.entry);
+      if (key !== undefined) keys.add(key);
+    }
+    return [...keys];
   }
 
   async #run(batch: Pending<E, R>[]): Promise<void> {

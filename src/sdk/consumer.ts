@@ -2,10 +2,13 @@
 // bounded concurrency, delete on success, leave it for redelivery on failure
 // (optionally after a backoff set through change-visibility), and keep the
 // lease alive while a handler runs (heartbeat). `stop()` finishes in-flight
-// work before it resolves, so nothing is left half-processed.
+// work before it resolves, so nothing is left half-processed. Messages of one
+// FIFO group run one at a time, in order; an at-most-once mode lets the
+// server delete messages as it hands them out.
 import { MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../shared/limits.js";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { EdgeQError, errorFromCode } from "./errors.js";
+import { GroupTurns, inGroupOrder } from "./groups.js";
 import type { Queue } from "./queue.js";
 import { sleep } from "./transport.js";
 import type { Message } from "./types.js";
@@ -25,6 +28,13 @@ export interface ConsumeOptions {
   heartbeatSeconds?: number;
   /** After a handler throws, make the message visible again after this many seconds (default: when its lease ends). */
   retryDelay?: number | ((message: Message, error: unknown) => number);
+  /**
+   * At-most-once: receive with deleteOnReceive, so a message is never
+   * delivered twice, and one whose handler throws (or whose process dies) is
+   * lost. No deletes, no heartbeat, no retryDelay. `stop()` lets a long poll
+   * in progress finish, since what it returns is already deleted.
+   */
+  deleteOnReceive?: boolean;
   /** Aborting it stops the consumer gracefully, like `stop()`. */
   signal?: AbortSignal;
   onProcessed?: (message: Message) => void;
@@ -45,6 +55,16 @@ export interface ConsumerEvents {
 
 type Listeners = { [K in keyof ConsumerEvents]: Set<ConsumerEvents[K]> };
 
+/** How a message's turn ended, and which receive brought it (failures hold back only their own batch). */
+interface Turn {
+  ok: boolean;
+  batch: number;
+}
+
+interface Heartbeat {
+  stop(): void;
+}
+
 export class Consumer {
   readonly #queue: Queue;
   readonly #handler: Handler;
@@ -54,6 +74,9 @@ export class Consumer {
   readonly #waitSeconds: number;
   readonly #heartbeatMs: number;
   readonly #options: ConsumeOptions;
+  readonly #atMostOnce: boolean;
+  readonly #groups = new GroupTurns<Turn>();
+  #batch = 0;
   readonly #deletes: Batcher<string, boolean>;
   readonly #poll = new AbortController();
   readonly #tasks = new Set<Promise<void>>();
@@ -66,6 +89,7 @@ export class Consumer {
     this.#queue = queue;
     this.#handler = handler;
     this.#options = options;
+    this.#atMostOnce = options.deleteOnReceive === true;
     this.#concurrency = positive("concurrency", options.concurrency ?? 1, Number.MAX_SAFE_INTEGER);
     this.#batchSize = positive("batchSize", options.batchSize ?? MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES);
     this.#visibilityTimeout = bounded("visibilityTimeout", options.visibilityTimeout ?? 30, MAX_VISIBILITY_TIMEOUT);
@@ -97,7 +121,7 @@ export class Consumer {
     return this;
   }
 
-  /** Handlers running now. */
+  /** Messages held now: handlers running, and FIFO messages waiting for their group's turn. */
   get inFlight(): number {
     return this.#tasks.size;
   }
@@ -116,6 +140,8 @@ export class Consumer {
   async stop(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
+      // Ends a backoff, and a long poll unless at-most-once (which does not pass
+      // the signal: what that poll returns is already deleted, so it must land and run).
       this.#poll.abort();
       this.#wake?.();
     }
@@ -136,25 +162,27 @@ export class Consumer {
           maxMessages: Math.min(this.#batchSize, this.#concurrency - this.#tasks.size),
           visibilityTimeout: this.#visibilityTimeout,
           waitSeconds: this.#waitSeconds,
-          signal: this.#poll.signal,
+          ...(this.#atMostOnce ? { deleteOnReceive: true } : { signal: this.#poll.signal }),
         });
         failures = 0;
       } catch (error) {
-        if (this.#stopping) break;
+        if (this.#stopping && !this.#atMostOnce) break;
         this.#emit("error", error);
         if (isFatal(error)) {
           fatal = error;
           break;
         }
+        if (this.#stopping) break;
         await sleep(Math.random() * Math.min(10_000, 250 * 2 ** failures++), this.#poll.signal).catch(() => undefined);
         continue;
       }
-      if (this.#stopping) {
+      if (this.#stopping && !this.#atMostOnce) {
         // Received as stop() was called: hand them straight back rather than start work.
         await this.#release(messages);
         break;
       }
-      for (const message of messages) this.#start(message);
+      const batch = ++this.#batch;
+      for (const message of inGroupOrder(messages)) this.#start(message, batch);
     }
     this.#stopping = true;
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
@@ -163,25 +191,41 @@ export class Consumer {
     return { error: fatal };
   }
 
-  #start(message: Message): void {
-    const task = this.#process(message).finally(() => {
-      this.#tasks.delete(task);
-      this.#wake?.();
-    });
+  #start(message: Message, batch: number): void {
+    // Started now, so a message waiting behind its group keeps its lease too.
+    const heartbeat = this.#atMostOnce ? { stop() {} } : this.#heartbeat(message);
+    const task = this.#groups
+      .run(message.messageGroupId, async (previous) => {
+        // Behind a message of its own batch that failed (or at stop): running it would break the group's order.
+        if (previous && !this.#atMostOnce && ((!previous.ok && previous.batch === batch) || this.#stopping)) {
+          heartbeat.stop();
+          await this.#release([message]);
+          return { ok: false, batch };
+        }
+        return { ok: await this.#process(message, heartbeat), batch };
+      })
+      .then(() => {
+        this.#tasks.delete(task);
+        this.#wake?.();
+      });
     this.#tasks.add(task);
   }
 
-  async #process(message: Message): Promise<void> {
-    const heartbeat = this.#heartbeat(message);
+  /** Runs the handler; true when it succeeded. Never rejects. */
+  async #process(message: Message, heartbeat: Heartbeat): Promise<boolean> {
     try {
       await this.#handler(message);
     } catch (error) {
       heartbeat.stop();
       this.#emit("failed", error, message);
-      await this.#retryLater(message, error);
-      return;
+      if (!this.#atMostOnce) await this.#retryLater(message, error);
+      return false;
     }
     heartbeat.stop();
+    if (this.#atMostOnce) {
+      this.#emit("processed", message);
+      return true;
+    }
     try {
       const deleted = await this.#deletes.add(message.receiptHandle);
       if (!deleted) throw new EdgeQError("LeaseLost", `message ${message.id} was processed after its lease ended; it may be delivered again`, 0);
@@ -189,10 +233,11 @@ export class Consumer {
     } catch (error) {
       this.#emit("error", error, message);
     }
+    return true;
   }
 
   /** Renews the lease every heartbeat until stopped or the lease is lost. */
-  #heartbeat(message: Message): { stop(): void } {
+  #heartbeat(message: Message): Heartbeat {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = this.#visibilityTimeout === 0;
     const beat = async () => {

@@ -38,6 +38,10 @@ export class ThrottledError extends EdgeQError { override name = "ThrottledError
 /** A per-account or per-queue quota is used up; waiting does not help. */
 export class OverLimitError extends EdgeQError { override name = "OverLimitError"; }
 export class NotConfiguredError extends EdgeQError { override name = "NotConfiguredError"; }
+/** A redrive task handle that names no task (of this queue). */
+export class ResourceNotFoundError extends EdgeQError { override name = "ResourceNotFoundError"; }
+/** The request is valid but not now: e.g. a second redrive while one runs, or cancelling a finished one. */
+export class UnsupportedOperationError extends EdgeQError { override name = "UnsupportedOperationError"; }
 export class InternalError extends EdgeQError { override name = "InternalError"; }
 /** The request never got an HTTP answer: DNS, refused connection, reset, CORS. */
 export class NetworkError extends EdgeQError { override name = "NetworkError"; }
@@ -64,6 +68,8 @@ const BY_CODE: Record<string, ErrorClass> = {
   Throttled: ThrottledError,
   OverLimit: OverLimitError,
   NotConfigured: NotConfiguredError,
+  ResourceNotFound: ResourceNotFoundError,
+  UnsupportedOperation: UnsupportedOperationError,
   InternalError: InternalError,
 };
 

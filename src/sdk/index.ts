@@ -25,9 +25,11 @@ export {
   QueueAlreadyExistsError,
   QueueDoesNotExistError,
   ReceiptHandleIsInvalidError,
+  ResourceNotFoundError,
   ThrottledError,
   TimeoutError,
   UnauthorizedError,
+  UnsupportedOperationError,
   errorFromCode,
 } from "./errors.js";
 export {
@@ -42,6 +44,10 @@ export {
   type QueuePage,
   type QueueStats,
   type ReceiveOptions,
+  type RedriveAllowPolicy,
+  type RedriveOptions,
+  type RedrivePolicy,
+  type RedriveTask,
   type SendEntry,
   type SendOptions,
   type SentMessage,

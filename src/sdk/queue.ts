@@ -1,6 +1,7 @@
 // A handle on one queue: its messages (send with automatic batching, receive,
-// delete, change visibility), its administration (get, update, purge, stats)
-// and `consume()`. Holds no state of the queue itself; the server does.
+// delete, change visibility), its administration (get, update, purge, stats,
+// dead-letter sources, redrive) and `consume()`. Holds no state of the queue
+// itself; the server does.
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consumer.js";
@@ -14,6 +15,8 @@ import {
   type QueueInfo,
   type QueueStats,
   type ReceiveOptions,
+  type RedriveOptions,
+  type RedriveTask,
   type SendEntry,
   type SendOptions,
   type SentMessage,
@@ -44,6 +47,8 @@ export class Queue {
       { maxEntries: MAX_BATCH_ENTRIES, maxBytes: MAX_BATCH_BYTES, lingerMs: producer.lingerMs ?? 5, maxInFlight: producer.maxInFlight ?? 8 },
       (entries) => this.#sendOutcomes(entries),
       entrySize,
+      // Batches in flight at once may land in any order; a FIFO group's must not.
+      (entry) => entry.messageGroupId,
     );
   }
 
@@ -55,7 +60,11 @@ export class Queue {
     if (typeof body !== "string" || body.length === 0) {
       return Promise.reject(new TypeError(`body must be a non-empty string, got ${typeof body === "string" ? "an empty string" : typeof body}; use sendJson() for objects`));
     }
-    return this.#sends.add({ body, ...options });
+    try {
+      return this.#sends.add({ body, ...options, ...deliverAtOf(options) });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Sends `JSON.stringify(value)`; read it back with `message.json()`. */
@@ -86,6 +95,8 @@ export class Queue {
 
   async receive(options: ReceiveOptions = {}): Promise<Message[]> {
     const { signal, ...request } = options;
+    // One id per call, the same on the transport's retries: a retried FIFO receive gets the messages the lost answer held.
+    if (this.name.endsWith(".fifo") && request.receiveRequestAttemptId === undefined) request.receiveRequestAttemptId = randomKey();
     // A long poll legitimately takes waitSeconds; the timeout covers the rest.
     const timeoutMs = request.waitSeconds ? request.waitSeconds * 1000 + 30_000 : undefined;
     const { messages } = await this.#post<{ messages: MessageData[] }>("/messages/receive", request, { signal, timeoutMs });
@@ -132,6 +143,32 @@ export class Queue {
     return this.#transport.call("GET", `${this.#path}/stats`, undefined, options);
   }
 
+  /** Queues whose redrive policy names this one as their dead-letter queue. */
+  async deadLetterSources(options: CallOptions = {}): Promise<string[]> {
+    const { queues } = await this.#transport.call<{ queues: string[] }>("GET", `${this.#path}/dead-letter-sources`, undefined, options);
+    return queues;
+  }
+
+  /**
+   * Starts moving this dead-letter queue's messages back to the queues they
+   * came from (or to `destination`), at most `maxPerSecond` a second. One
+   * redrive runs per queue at a time; follow it with `redriveTasks()`.
+   */
+  async redrive(redrive: RedriveOptions = {}, options: CallOptions = {}): Promise<{ taskHandle: string }> {
+    return this.#post("/redrive", redrive, options);
+  }
+
+  /** This queue's recent redrives, newest first, with their progress. */
+  async redriveTasks(options: CallOptions = {}): Promise<RedriveTask[]> {
+    const { tasks } = await this.#transport.call<{ tasks: RedriveTask[] }>("GET", `${this.#path}/redrive`, undefined, options);
+    return tasks;
+  }
+
+  /** Stops a running redrive; messages already moved stay moved. Returns the task as it ended. */
+  cancelRedrive(taskHandle: string, options: CallOptions = {}): Promise<RedriveTask> {
+    return this.#post("/redrive/cancel", { taskHandle }, options);
+  }
+
   /** Starts a consumer: long polls, runs `handler` with bounded concurrency, deletes on success. */
   consume(handler: Handler, options: ConsumeOptions = {}): Consumer {
     return new Consumer(this, handler, options);
@@ -151,7 +188,22 @@ export class Queue {
 }
 
 function wireEntry(entry: SendEntry) {
-  return { body: entry.body, delaySeconds: entry.delaySeconds, attributes: entry.attributes };
+  return {
+    body: entry.body,
+    delaySeconds: entry.delaySeconds,
+    ...deliverAtOf(entry),
+    attributes: entry.attributes,
+    messageGroupId: entry.messageGroupId,
+    messageDeduplicationId: entry.messageDeduplicationId,
+  };
+}
+
+/** deliverAt as epoch milliseconds; a Date that is not a time is the caller's bug, caught before any request. */
+function deliverAtOf(options: SendOptions): { deliverAt?: number } {
+  if (options.deliverAt === undefined) return {};
+  const at = options.deliverAt instanceof Date ? options.deliverAt.getTime() : options.deliverAt;
+  if (!Number.isFinite(at)) throw new TypeError(`deliverAt must be a valid Date or epoch milliseconds, got ${String(options.deliverAt)}`);
+  return { deliverAt: Math.round(at) };
 }
 
 function handleOf(receipt: Receipt): string {

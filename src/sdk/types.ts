@@ -1,10 +1,10 @@
 // The shapes the SDK hands to callers: queues, messages and per-entry batch
 // results, as the REST API returns them (see src/worker/rest/routes.ts).
-import type { QueueAttributes } from "../shared/limits.js";
+import type { QueueAttributes, RedriveAllowPolicy, RedrivePolicy } from "../shared/limits.js";
 import type { MessageAttributeValue } from "../shared/messages.js";
 import type { QueueStats } from "../shared/types.js";
 
-export type { MessageAttributeValue, QueueAttributes, QueueStats };
+export type { MessageAttributeValue, QueueAttributes, QueueStats, RedriveAllowPolicy, RedrivePolicy };
 
 /** A plain string is shorthand for a String attribute. */
 export type AttributeInput = Record<string, string | MessageAttributeValue>;
@@ -23,8 +23,15 @@ export interface QueuePage {
 }
 
 export interface SendOptions {
+  /** Seconds before the message can be received, up to the queue's retention period (not on FIFO queues). */
   delaySeconds?: number;
+  /** When the message becomes receivable: a Date or epoch milliseconds (not on FIFO queues). */
+  deliverAt?: Date | number;
   attributes?: AttributeInput;
+  /** FIFO queues: messages of one group are delivered in send order, one at a time. Required there. */
+  messageGroupId?: string;
+  /** FIFO queues: a repeat within 5 minutes is accepted but not enqueued again (not needed under contentBasedDeduplication). */
+  messageDeduplicationId?: string;
 }
 
 export interface SendEntry extends SendOptions {
@@ -35,6 +42,8 @@ export interface SentMessage {
   id: string;
   md5OfBody: string;
   sentAt: number;
+  /** FIFO queues: strictly increasing within the message group (a decimal string). */
+  sequenceNumber?: string;
 }
 
 export interface EntryError {
@@ -56,6 +65,17 @@ export interface ReceiveOptions {
   visibilityTimeout?: number;
   /** Long poll: seconds to wait for a message, 0..20. Default: the queue's. */
   waitSeconds?: number;
+  /**
+   * At-most-once: the server deletes the messages as it returns them, so they
+   * are never delivered again, even if processing them fails.
+   */
+  deleteOnReceive?: boolean;
+  /**
+   * FIFO queues: a receive repeated with the same id within 5 minutes returns
+   * the same messages. On a `.fifo` queue the SDK makes one up per call when
+   * none is given, so its own retries of a lost answer do not strand a group.
+   */
+  receiveRequestAttemptId?: string;
   signal?: AbortSignal;
 }
 
@@ -68,6 +88,11 @@ export interface MessageData {
   sentAt: number;
   firstReceivedAt: number;
   attributes: AttributeInput;
+  /** FIFO queues: the message's group and its sequence number within it. */
+  messageGroupId?: string;
+  sequenceNumber?: string;
+  /** Set when a dead-letter move brought the message here: the queue it came from. */
+  deadLetterSourceQueue?: string;
 }
 
 /** A received message; `json()` parses its body. */
@@ -80,6 +105,9 @@ export class Message implements MessageData {
   readonly sentAt: number;
   readonly firstReceivedAt: number;
   readonly attributes: AttributeInput;
+  readonly messageGroupId?: string;
+  readonly sequenceNumber?: string;
+  readonly deadLetterSourceQueue?: string;
 
   constructor(data: MessageData) {
     this.id = data.id;
@@ -90,9 +118,34 @@ export class Message implements MessageData {
     this.sentAt = data.sentAt;
     this.firstReceivedAt = data.firstReceivedAt;
     this.attributes = data.attributes;
+    if (data.messageGroupId !== undefined) this.messageGroupId = data.messageGroupId;
+    if (data.sequenceNumber !== undefined) this.sequenceNumber = data.sequenceNumber;
+    if (data.deadLetterSourceQueue !== undefined) this.deadLetterSourceQueue = data.deadLetterSourceQueue;
   }
 
   json<T = unknown>(): T {
     return JSON.parse(this.body) as T;
   }
+}
+
+export interface RedriveOptions {
+  /** Where to move the messages; default: back to the queue each one was dead-lettered from. */
+  destination?: string;
+  /** Messages moved per second, 1..500 (default 500). */
+  maxPerSecond?: number;
+}
+
+/** A redrive (message move task) as the server reports it. */
+export interface RedriveTask {
+  taskHandle: string;
+  sourceQueue: string;
+  /** null: each message goes back to the queue it was dead-lettered from. */
+  destinationQueue: string | null;
+  maxNumberOfMessagesPerSecond: number;
+  status: "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED";
+  approximateNumberOfMessagesMoved: number;
+  approximateNumberOfMessagesToMove: number;
+  /** Epoch milliseconds. */
+  startedTimestamp: number;
+  failureReason?: string;
 }
