@@ -122,7 +122,10 @@ describe("FIFO queues", () => {
     const again = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "charge card 42", MessageGroupId: "pay" }));
     expect(first.SequenceNumber).toMatch(/^\d+$/);
     expect(again).toMatchObject({ MessageId: first.MessageId, SequenceNumber: first.SequenceNumber });
-    const explicit = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "first body", MessageGroupId: "pay", MessageDeduplicationId: "order-7" }));
+    const explicit = await sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: "first body", MessageGroupId: "pay", MessageDeduplicationId: "order-7",
+      MessageAttributes: { step: { DataType: "Number", StringValue: "7" } },
+    }));
     const repeat = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "other body", MessageGroupId: "pay", MessageDeduplicationId: "order-7" }));
     expect(repeat.MessageId).toBe(explicit.MessageId);
     expect((await attributes(url, ["ApproximateNumberOfMessages"])).ApproximateNumberOfMessages).toBe("2");
@@ -133,6 +136,9 @@ describe("FIFO queues", () => {
       MessageDeduplicationId: createHash("sha256").update("charge card 42").digest("hex"),
     });
     expect(messages[1]!.Attributes!.MessageDeduplicationId).toBe("order-7");
+    // The dedup id travels sealed with the message but is not one of its attributes (the SDK checks the digest too).
+    expect(messages[1]!.MessageAttributes).toEqual({ step: { DataType: "Number", StringValue: "7" } });
+    expect(messages[1]!.MD5OfMessageAttributes).toBe(explicit.MD5OfMessageAttributes);
   });
 
   it("delivers nothing more of a group while one of its messages is in flight", async () => {

@@ -38,8 +38,6 @@ export interface SystemAttributes {
   deadLetterSourceQueue?: string;
   /** Access key id of the sender (SQS SenderId). */
   senderId?: string;
-  /** FIFO: the MessageDeduplicationId the sender gave (SQS reports it on receive). */
-  messageDeduplicationId?: string;
 }
 
 interface MovableRow extends Record<string, SqlStorageValue> {

@@ -51,22 +51,31 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     md5OfBody: await md5Hex(entry.body),
     delaySeconds,
     ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
-    ...systemJson(queue, entry),
+    ...systemJson(entry),
   };
   if (!queue.attributes.fifoQueue) return { message, bytes };
   const fifo = await fifoFields(queue, field, { body: entry.body, delaySeconds: entry.delaySeconds, groupId: entry.groupId, dedupId: entry.dedupId });
   if (fifo instanceof Error) return { index, code: fifo.code, message: fifo.message };
   if (entry.deliverAt !== undefined) return { index, code: "InvalidParameterValue", message: `${field}.deliverAt: per-message delays are not allowed on FIFO queues` };
-  return { message: { ...message, delaySeconds: queue.attributes.delaySeconds, groupId: fifo.groupId, dedupId: fifo.dedupId }, bytes };
+  const attributes = entry.dedupId === undefined ? message.attributes : withDedupAttribute(message.attributes, entry.dedupId);
+  return { message: { ...message, attributes, delaySeconds: queue.attributes.delaySeconds, groupId: fifo.groupId, dedupId: fifo.dedupId }, bytes };
+}
+
+/**
+ * A FIFO message's MessageDeduplicationId rides in its attributes, sealed with
+ * the body (never in the clear on disk), so a receive can report it as SQS
+ * does; the name is one no sender may use (checkAttributes refuses "AWS.").
+ */
+export const DEDUP_ID_ATTRIBUTE = "AWS.MessageDeduplicationId";
+
+function withDedupAttribute(attributes: string | null, dedupId: string): string {
+  const map = attributes ? (JSON.parse(attributes) as MessageAttributes) : {};
+  return JSON.stringify({ ...map, [DEDUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: dedupId } });
 }
 
 /** System attributes that travel with the message (objects/dead-letter.ts SystemAttributes). */
-function systemJson(queue: QueueRecord, entry: SendEntry): { system?: string } {
-  const system: SystemAttributes = {
-    ...(entry.senderId === undefined ? {} : { senderId: entry.senderId }),
-    // A FIFO message reports its MessageDeduplicationId on receive, as SQS does.
-    ...(queue.attributes.fifoQueue && entry.dedupId !== undefined ? { messageDeduplicationId: entry.dedupId } : {}),
-  };
+function systemJson(entry: SendEntry): { system?: string } {
+  const system: SystemAttributes = entry.senderId === undefined ? {} : { senderId: entry.senderId };
   return Object.keys(system).length > 0 ? { system: JSON.stringify(system) } : {};
 }
 

@@ -14,7 +14,7 @@ import type { ExtraKind, ExtrasChange } from "../objects/catalog.js";
 import { ApiError, unwrap } from "./api-error.js";
 import type { EdgeConfig } from "./config.js";
 import { attributesForCreate, checkUpdate } from "./delivery.js";
-import { prepareEntry, sumStats, type EntryFailure, type SendEntry } from "./entries.js";
+import { DEDUP_ID_ATTRIBUTE, prepareEntry, sumStats, type EntryFailure, type SendEntry } from "./entries.js";
 import { sendOnce } from "./guards/dedup.js";
 import { openReceived, sealMessages } from "./guards/envelope.js";
 import { receiveAcross, sendPartition, spanIndexes, type PartitionStub } from "./partitions.js";
@@ -170,11 +170,10 @@ export class QueueService {
         sentAt: message.sentAt,
         firstReceivedAt: message.firstReceivedAt,
         md5OfBody: message.md5OfBody,
-        attributes: message.attributes ? (JSON.parse(message.attributes) as MessageAttributes) : {},
+        ...splitAttributes(message.attributes),
         ...(message.groupId ? { messageGroupId: message.groupId, sequenceNumber: sequenceNumber(message.seq) } : {}),
         ...optional("deadLetterSourceQueue", parseSystem(message.system).deadLetterSourceQueue),
         ...optional("senderId", parseSystem(message.system).senderId),
-        ...optional("messageDeduplicationId", parseSystem(message.system).messageDeduplicationId),
       })));
     });
   }
@@ -392,6 +391,12 @@ function ref(queue: QueueRecord) {
 
 function lease(handle: ReceiptHandle): LeaseRef {
   return { seq: handle.seq, lease: handle.lease };
+}
+
+/** The sender's attributes, and the FIFO dedup id that travels sealed among them (entries.ts). */
+function splitAttributes(text: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = text ? (JSON.parse(text) as MessageAttributes) : {};
+  return { attributes, ...optional("messageDeduplicationId", dedup?.stringValue) };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
