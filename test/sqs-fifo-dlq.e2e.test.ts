@@ -182,6 +182,14 @@ describe("FIFO queues", () => {
         sent.set(group, [...(sent.get(group) ?? []), `${group}-${i}`]);
       }
     }
+    // A retried ReceiveRequestAttemptId returns the same messages although they live on different partitions.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const first = await receive(url, { max: 3, attemptId: `wide-${attempt}` });
+      const retry = await receive(url, { max: 3, attemptId: `wide-${attempt}` });
+      expect(first).toHaveLength(3);
+      expect(retry.map((m) => m.ReceiptHandle).sort()).toEqual(first.map((m) => m.ReceiptHandle).sort());
+      for (const message of first) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 }));
+    }
     expect(await drainByGroup(url, 26)).toEqual(sent);
     const narrow = await rejection(createQueue("fd-narrow.fifo", { FifoQueue: "true", FifoThroughputLimit: "perMessageGroupId" }));
     expect(narrow.name).toBe("InvalidAttributeValue");
@@ -253,7 +261,7 @@ describe("dead-letter queues and redrive", () => {
     }, "the dead-lettered message");
     expect(dead!).toMatchObject({ MessageId: sent.MessageId, Body: "poison", MD5OfMessageAttributes: sent.MD5OfMessageAttributes });
     expect(dead!.MessageAttributes).toEqual({ kind: { DataType: "String", StringValue: "bad" }, weight: { DataType: "Number.int", StringValue: "7" } });
-    expect(dead!.Attributes).toMatchObject({ SentTimestamp: sentAt, DeadLetterQueueSourceArn: arn("fd-source"), SenderId: DEV_KEY_ID });
+    expect(dead!.Attributes).toMatchObject({ SentTimestamp: sentAt, DeadLetterQueueSourceArn: arn("fd-source"), SenderId: DEV_KEY_ID, ApproximateReceiveCount: "1" });
     expect(await attributes(source, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]))
       .toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
     await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: dlq, ReceiptHandle: dead!.ReceiptHandle!, VisibilityTimeout: 0 }));

@@ -43,7 +43,8 @@ export interface Received {
  */
 export async function receiveAcross(queue: QueueRecord, partition: (index: number) => PartitionStub, options: ReceiveOptions): Promise<Received[]> {
   const ref = { incarnation: queue.incarnation };
-  const order = shuffle(spanIndexes(queue));
+  // A retried ReceiveRequestAttemptId must visit the partitions in the same order to meet the leases it recorded.
+  const order = options.attemptId ? rotate(spanIndexes(queue), fifoPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
   if (order.length === 1) {
     const { messages } = unwrap(await partition(0).receive(ref, options));
     return messages.map((message) => ({ partition: 0, message }));
@@ -84,6 +85,12 @@ function firstAvailable(waits: Promise<number | null>[]): Promise<number | null>
       }, reject);
     }
   });
+}
+
+/** The same order for the same `by`, a different start for different ones, so no partition is always first. */
+function rotate<T>(items: T[], by: number): T[] {
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
 }
 
 function shuffle<T>(items: T[]): T[] {
