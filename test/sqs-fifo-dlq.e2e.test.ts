@@ -324,7 +324,7 @@ describe("dead-letter queues and redrive", () => {
 
     const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("fd-slow-dlq"), DestinationArn: arn("fd-slow"), MaxNumberOfMessagesPerSecond: 1 }));
     const busy = await rejection(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("fd-slow-dlq") })));
-    expect(busy.$metadata.httpStatusCode).toBe(400);
+    expect([busy.name, busy.$metadata.httpStatusCode]).toEqual(["UnsupportedOperation", 400]); // one active task per queue
     const running: ListMessageMoveTasksResultEntry = await eventually(async () => {
       const [task] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn("fd-slow-dlq") }))).Results ?? [];
       return task && task.Status === "RUNNING" && task.ApproximateNumberOfMessagesMoved! >= 1 ? task : undefined;
@@ -337,7 +337,7 @@ describe("dead-letter queues and redrive", () => {
     const [latest] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn("fd-slow-dlq") }))).Results!;
     expect(latest).toMatchObject({ Status: "CANCELLED", ApproximateNumberOfMessagesMoved: cancelled.ApproximateNumberOfMessagesMoved });
     const again = await rejection(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle })));
-    expect(again.$metadata.httpStatusCode).toBe(400);
+    expect([again.name, again.$metadata.httpStatusCode]).toEqual(["UnsupportedOperation", 400]); // only a RUNNING task can be cancelled
 
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("fd-slow-dlq") }));
     await eventually(async () => {
