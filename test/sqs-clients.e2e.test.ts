@@ -1,6 +1,7 @@
 // Debian's python3-boto3 (botocore 1.29) and aws CLI (`awscli` 2.9), both of
 // which speak the query protocol, against a real edgeq server: create, send,
-// receive, delete (the JSON protocol is covered by the AWS SDK v3 tests). `.ci/run` installs both; a missing tool fails the test
+// receive, delete, and a FIFO group and a dead-letter move through boto3 (the
+// JSON protocol is covered by the AWS SDK v3 tests). `.ci/run` installs both; a missing tool fails the test
 // with a message saying how to install it, rather than skipping silently.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -104,4 +105,46 @@ it("the aws CLI (query protocol) creates a queue, sends, receives and deletes a 
   expect(attributes.Attributes).toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
   const failure = await cli("get-queue-url", "--queue-name", "sqs-cli-absent").then(() => null, (error: { stderr: string }) => error.stderr);
   expect(failure).toContain("AWS.SimpleQueueService.NonExistentQueue");
+});
+
+it("boto3 (query protocol) keeps a FIFO group in order, deduplicates, and dead-letters a poison message", async () => {
+  const python = await findTool(["/usr/bin/python3", "python3"], ["-c", "import boto3"], "python3-boto3");
+  const script = `
+import json, sys, time, boto3
+sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="${DEV_KEY_ID}", aws_secret_access_key="${DEV_SECRET}")
+fifo = sqs.create_queue(QueueName="sqs-boto3-e2e.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+sent = [sqs.send_message(QueueUrl=fifo, MessageBody="step %d" % i, MessageGroupId="job", MessageDeduplicationId="s%d" % i) for i in range(3)]
+repeat = sqs.send_message(QueueUrl=fifo, MessageBody="step 0 again", MessageGroupId="job", MessageDeduplicationId="s0")
+got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+dlq = sqs.create_queue(QueueName="sqs-boto3-dlq")["QueueUrl"]
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+src = sqs.create_queue(QueueName="sqs-boto3-src", Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})})["QueueUrl"]
+sqs.send_message(QueueUrl=src, MessageBody="poison")
+first = sqs.receive_message(QueueUrl=src, VisibilityTimeout=0).get("Messages", [])
+second = sqs.receive_message(QueueUrl=src, VisibilityTimeout=0).get("Messages", [])
+dead = []
+deadline = time.time() + 30
+while not dead and time.time() < deadline:
+    dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=2, AttributeNames=["All"]).get("Messages", [])
+print(json.dumps({
+    "bodies": [m["Body"] for m in got], "groups": [m["Attributes"]["MessageGroupId"] for m in got],
+    "sequences": [m["Attributes"]["SequenceNumber"] for m in got] == [s["SequenceNumber"] for s in sent],
+    "repeat": repeat["MessageId"] == sent[0]["MessageId"], "receives": [len(first), len(second)],
+    "dead": [m["Body"] for m in dead], "source": dead[0]["Attributes"].get("DeadLetterQueueSourceArn") if dead else None,
+    "sources": sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"],
+}))
+`;
+  const { stdout } = await run(python, ["-c", script, server.url], { env: awsEnv(), timeout: 90_000 });
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  expect(result).toEqual({
+    bodies: ["step 0", "step 1", "step 2"],
+    groups: ["job", "job", "job"],
+    sequences: true,
+    repeat: true,
+    receives: [1, 0],
+    dead: ["poison"],
+    source: "arn:aws:sqs:us-east-1:000000000000:sqs-boto3-src",
+    sources: [`${server.url}/000000000000/sqs-boto3-src`],
+  });
 });
