@@ -286,6 +286,10 @@ describe("dead-letter queues and redrive", () => {
     const dlq = await createQueue("fd-list-dlq");
     const policy = JSON.stringify({ deadLetterTargetArn: arn("fd-list-dlq"), maxReceiveCount: 5 });
     for (const name of ["fd-list-a", "fd-list-b", "fd-list-c"]) await createQueue(name, { RedrivePolicy: policy });
+    // CreateQueue is idempotent for the same policy, spelled differently, and refuses a different one.
+    expect(await createQueue("fd-list-a", { RedrivePolicy: JSON.stringify({ maxReceiveCount: "5", deadLetterTargetArn: arn("fd-list-dlq") }) })).toContain("/fd-list-a");
+    const differs = await rejection(createQueue("fd-list-a", { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("fd-list-dlq"), maxReceiveCount: 6 }) }));
+    expect(differs.name).toBe("QueueNameExists");
     const all = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq }));
     expect(all.queueUrls).toEqual(["fd-list-a", "fd-list-b", "fd-list-c"].map((name) => `${server.url}/000000000000/${name}`));
     expect(all.NextToken).toBeUndefined();

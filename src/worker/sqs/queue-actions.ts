@@ -35,7 +35,7 @@ async function createQueue(context: ActionContext) {
   if (existing) {
     // SQS compares only the attributes the request names.
     for (const [key, value] of Object.entries(attributes.core) as [keyof QueueAttributes, unknown][]) {
-      if (JSON.stringify(existing.attributes[key]) !== JSON.stringify(value)) {
+      if (canonical(existing.attributes[key]) !== canonical(value)) {
         throw new ApiError("QueueAlreadyExists", `A queue already exists with the same name and a different value for attribute ${sqsName(key)}`);
       }
     }
@@ -185,6 +185,13 @@ export function decodeToken(token: string, action = "ListQueues"): string {
     // reported below
   }
   throw invalid("NextToken", token, `Must be a NextToken returned by ${action}.`);
+}
+
+/** JSON with sorted keys, so two equal policies compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, item: unknown) => (item && typeof item === "object" && !Array.isArray(item)
+    ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : item)) ?? "null";
 }
 
 function sqsName(key: keyof QueueAttributes): string {
