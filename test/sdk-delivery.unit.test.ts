@@ -34,6 +34,18 @@ describe("request shapes", () => {
     expect(server.requests[1]!.body.messages).toEqual([{ body: "three", deliverAt: 1_900_000_000_000 }]);
   });
 
+  it("sends no Idempotency-Key to a FIFO queue, whose messages carry their own dedup ids, and one to a standard queue", async () => {
+    const server = new FakeQueueServer();
+    const edgeq = client(server.fetch);
+    const sends = [edgeq.queue("a.fifo").send("x", { messageGroupId: "g", messageDeduplicationId: "d" }), edgeq.queue("plain").send("y")];
+    await vi.runAllTimersAsync();
+    await Promise.all(sends);
+    await edgeq.queue("a.fifo").sendBatch([{ body: "z", messageGroupId: "g" }]);
+    const keyOf = (path: string) => server.requests.filter((request) => request.path === path).map((request) => request.headers["idempotency-key"]);
+    expect(keyOf("/v1/queues/a.fifo/messages")).toEqual([undefined, undefined]);
+    expect(keyOf("/v1/queues/plain/messages")[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+  });
+
   it("rejects a deliverAt that is not a time before making any request", async () => {
     const server = new FakeQueueServer();
     const queue = client(server.fetch).queue("q");

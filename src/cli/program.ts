@@ -7,6 +7,7 @@ import { integer } from "./context.js";
 import { keysCommand, tokensCommand } from "./commands/credentials.js";
 import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
 import { queuesCommand } from "./commands/queues.js";
+import { redriveCommand } from "./commands/redrive.js";
 import { serveCommand } from "./commands/serve.js";
 
 export const VERSION = "0.1.0";
@@ -25,11 +26,16 @@ export function buildProgram(): Command {
 Examples:
   edgeq serve --port 8787 --data-dir ./edgeq-data
   edgeq queues create jobs --visibility-timeout 60
+  edgeq queues create jobs-dlq && edgeq queues update jobs --dlq jobs-dlq --max-receives 5
+  edgeq queues create orders.fifo --fifo --content-dedup
   edgeq send jobs "resize image 1"
   edgeq send jobs --file messages.ndjson
+  edgeq send orders.fifo '{"order":1}' --group customer-7
+  edgeq send jobs "wake up" --deliver-at 2030-01-31T09:00:00Z
   edgeq receive jobs --max 10 --wait 5 --delete
   edgeq tail jobs --concurrency 4
   edgeq queues stats jobs --json
+  edgeq redrive start jobs-dlq && edgeq redrive list jobs-dlq
   edgeq keys create --grant "jobs=send,receive,delete" --description worker
   edgeq tokens create jobs --actions send --expires-in 600
 
@@ -38,6 +44,7 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(sendCommand());
   program.addCommand(receiveCommand());
   program.addCommand(tailCommand());
+  program.addCommand(redriveCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokensCommand());
   program.addCommand(serveCommand());

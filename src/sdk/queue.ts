@@ -86,7 +86,7 @@ export class Queue {
     const result: BatchResult<SentMessage> = { successful: [], failed: [] };
     for (let start = 0; start < entries.length; start += MAX_BATCH_ENTRIES) {
       const chunk = entries.slice(start, start + MAX_BATCH_ENTRIES);
-      const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: chunk.map(wireEntry) }, { idempotencyKey: randomKey(), ...options });
+      const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: chunk.map(wireEntry) }, { ...this.#idempotency(), ...options });
       for (const ok of batch.successful) result.successful.push({ ...ok, index: ok.index + start });
       for (const failed of batch.failed) result.failed.push({ ...failed, index: failed.index + start });
     }
@@ -174,12 +174,21 @@ export class Queue {
     return new Consumer(this, handler, options);
   }
 
+  /**
+   * A fresh Idempotency-Key per send request, so a retried request is not
+   * enqueued twice. Not on a FIFO queue: each of its messages already carries
+   * a dedup id (its own, or its body's digest), and the key would replace it.
+   */
+  #idempotency(): { idempotencyKey?: string } {
+    return this.name.endsWith(".fifo") ? {} : { idempotencyKey: randomKey() };
+  }
+
   #post<T>(suffix: string, body: unknown, options: CallOptions): Promise<T> {
     return this.#transport.call<T>("POST", `${this.#path}${suffix}`, body, options);
   }
 
   async #sendOutcomes(entries: SendEntry[]): Promise<EntryOutcome<SentMessage>[]> {
-    const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: entries.map(wireEntry) }, { idempotencyKey: randomKey() });
+    const batch = await this.#post<BatchResult<SentMessage>>("/messages", { messages: entries.map(wireEntry) }, this.#idempotency());
     const outcomes: EntryOutcome<SentMessage>[] = [];
     for (const { index, ...sent } of batch.successful) outcomes[index] = { ok: true, value: sent };
     for (const failed of batch.failed) outcomes[failed.index] = { ok: false, error: errorFromCode(failed.code, failed.message, 400) };

@@ -2,8 +2,8 @@
 /// <reference types="node" />
 import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
-import { Command } from "commander";
-import { MAX_BATCH_ENTRIES, MAX_DELAY_SECONDS, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../../shared/limits.js";
+import { Command, InvalidArgumentError } from "commander";
+import { MAX_BATCH_ENTRIES, MAX_NATIVE_DELAY_SECONDS, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../../shared/limits.js";
 import type { AttributeInput, Message, Queue, SendOptions } from "../../sdk/index.js";
 import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
@@ -18,20 +18,31 @@ export function sendCommand(): Command {
     .argument("<queue>", "queue name")
     .argument("[body]", "message body")
     .option("-f, --file <path>", "send each non-empty line of this file (- for stdin)")
-    .option("--delay <seconds>", `delivery delay (0..${MAX_DELAY_SECONDS})`, integer(0, MAX_DELAY_SECONDS))
+    .option("--delay <seconds>", `delivery delay, up to the queue's retention period (0..${MAX_NATIVE_DELAY_SECONDS})`, integer(0, MAX_NATIVE_DELAY_SECONDS))
+    .option("--deliver-at <time>", "deliver at this time instead, ISO 8601 (e.g. 2030-01-31T09:00:00Z)", isoTime)
     .option("-a, --attribute <name=value>", "a String attribute; repeat for more", collect)
-    .action(async (queueName: string, body: string | undefined, options: { file?: string; delay?: number; attribute?: string[] }, command: Command) => {
+    .option("-g, --group <id>", "FIFO: message group; a group's messages are delivered in order (with --file: every line, in file order)")
+    .option("--dedup-id <id>", "FIFO: deduplication id; a repeat within 5 minutes is not enqueued again (not with --file)")
+    .action(async (queueName: string, body: string | undefined, options: SendFlags, command: Command) => {
+      if (options.delay !== undefined && options.deliverAt !== undefined) throw new UsageError("give either --delay or --deliver-at, not both");
       const { client, settings } = contextOf(command);
-      const send: SendOptions = { delaySeconds: options.delay, attributes: parseAttributes(options.attribute ?? []) };
+      const send: SendOptions = {
+        delaySeconds: options.delay,
+        deliverAt: options.deliverAt,
+        attributes: parseAttributes(options.attribute ?? []),
+        messageGroupId: options.group,
+        messageDeduplicationId: options.dedupId,
+      };
       const queue = client.queue(queueName);
       if (options.file === undefined) {
         if (body === undefined) throw new UsageError("give a message body, or --file with one message per line");
         const sent = await queue.send(body, send);
         if (settings.json) printJson(sent);
-        else printLine(`sent ${sent.id}`);
+        else printLine(`sent ${sent.id}${sent.sequenceNumber === undefined ? "" : ` (sequence ${sent.sequenceNumber})`}`);
         return;
       }
       if (body !== undefined) throw new UsageError("give either a body or --file, not both");
+      if (options.dedupId !== undefined) throw new UsageError("--dedup-id would make every line of --file a duplicate of the first; use a queue with --content-dedup instead");
       const text = options.file === "-" ? await readStdin() : await readFile(options.file, "utf8");
       const lines = text.split(/\r?\n/).filter((line) => line.length > 0);
       const { sent, failures } = await sendLines(queue, lines, send, !settings.json && process.stderr.isTTY === true);
@@ -67,6 +78,21 @@ async function sendLines(queue: Queue, lines: string[], options: SendOptions, pr
   return { sent, failures };
 }
 
+interface SendFlags {
+  file?: string;
+  delay?: number;
+  deliverAt?: number;
+  attribute?: string[];
+  group?: string;
+  dedupId?: string;
+}
+
+function isoTime(value: string): number {
+  const at = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at)) throw new InvalidArgumentError(`must be an ISO 8601 time such as 2030-01-31T09:00:00Z, got "${value}"`);
+  return at;
+}
+
 export function receiveCommand(): Command {
   return new Command("receive")
     .description("receive messages once; they stay leased for the visibility timeout unless --delete")
@@ -74,18 +100,22 @@ export function receiveCommand(): Command {
     .option("-n, --max <count>", `messages to receive (1..${MAX_BATCH_ENTRIES})`, integer(1, MAX_BATCH_ENTRIES), 1)
     .option("-w, --wait <seconds>", `long-poll up to this long for a message (0..${MAX_WAIT_SECONDS})`, integer(0, MAX_WAIT_SECONDS), 0)
     .option("--visibility-timeout <seconds>", `lease length (0..${MAX_VISIBILITY_TIMEOUT}); default: the queue's`, integer(0, MAX_VISIBILITY_TIMEOUT))
-    .option("-d, --delete", "delete the messages once printed (at most once delivery)")
-    .action(async (queueName: string, options: { max: number; wait: number; visibilityTimeout?: number; delete?: boolean }, command: Command) => {
+    .option("-d, --delete", "at most once: the server deletes the messages as it returns them, so they are never delivered again")
+    .option("--attempt-id <id>", "FIFO: repeating a receive with the same id within 5 minutes returns the same messages")
+    .action(async (queueName: string, options: { max: number; wait: number; visibilityTimeout?: number; delete?: boolean; attemptId?: string }, command: Command) => {
       const { client, settings } = contextOf(command);
-      const queue = client.queue(queueName);
-      const messages = await queue.receive({ maxMessages: options.max, waitSeconds: options.wait, visibilityTimeout: options.visibilityTimeout });
+      const messages = await client.queue(queueName).receive({
+        maxMessages: options.max,
+        waitSeconds: options.wait,
+        visibilityTimeout: options.visibilityTimeout,
+        ...(options.delete ? { deleteOnReceive: true } : {}),
+        ...(options.attemptId === undefined ? {} : { receiveRequestAttemptId: options.attemptId }),
+      });
       if (settings.json) printJson(messages);
       else if (messages.length === 0) printLine("no messages");
-      else printTable(["ID", "RECEIVES", "BODY"], messages.map((message) => [message.id, String(message.receiveCount), oneLine(message.body)]));
-      if (options.delete && messages.length > 0) {
-        const result = await queue.deleteBatch(messages);
-        if (result.failed.length > 0) throw new Error(`${result.failed.length} of ${messages.length} messages were not deleted: ${result.failed[0]!.message}`);
-      }
+      else if (messages.some((message) => message.messageGroupId !== undefined)) {
+        printTable(["ID", "GROUP", "SEQUENCE", "RECEIVES", "BODY"], messages.map((message) => [message.id, message.messageGroupId ?? "", message.sequenceNumber ?? "", String(message.receiveCount), oneLine(message.body)]));
+      } else printTable(["ID", "RECEIVES", "BODY"], messages.map((message) => [message.id, String(message.receiveCount), oneLine(message.body)]));
     });
 }
 
@@ -103,7 +133,7 @@ export function tailCommand(): Command {
         (message: Message) => {
           if (options.limit !== undefined && printed >= options.limit) throw new Error("limit reached");
           printed++;
-          if (settings.json) printJsonLine({ id: message.id, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt, attributes: message.attributes });
+          if (settings.json) printJsonLine({ id: message.id, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt, attributes: message.attributes, messageGroupId: message.messageGroupId, sequenceNumber: message.sequenceNumber });
           else printLine(oneLine(message.body));
           if (options.limit !== undefined && printed >= options.limit) void consumer.stop();
         },

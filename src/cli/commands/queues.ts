@@ -1,4 +1,4 @@
-// `edgeq queues ...`: create, list, get, update, purge, stats, delete.
+// `edgeq queues ...`: create, list, get, update, purge, stats, delete, dlq-sources.
 /// <reference types="node" />
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -6,6 +6,7 @@ import { ATTRIBUTE_BOUNDS, type NumericAttributes, type QueueAttributes } from "
 import type { QueueInfo } from "../../sdk/index.js";
 import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
+import { deliveryAttributes, withDeliveryFlags, type DeliveryFlags } from "../delivery-flags.js";
 import { formatTime, printFields, printJson, printLine, printTable } from "../output.js";
 
 /** Flag name -> attribute, shared by create and update. */
@@ -45,9 +46,11 @@ function showQueue(queue: QueueInfo, json: boolean): void {
 export function queuesCommand(): Command {
   const queues = new Command("queues").description("create, inspect and administer queues");
 
-  withAttributeFlags(queues.command("create <name>").description("create a queue (succeeds if it exists with the same attributes)")).action(async (name: string, options, command: Command) => {
+  const create = queues.command("create <name>").description("create a queue (succeeds if it exists with the same attributes)");
+  withDeliveryFlags(withAttributeFlags(create), "create").action(async (name: string, options: DeliveryFlags & Record<string, unknown>, command: Command) => {
+    const delivery = deliveryAttributes(options);
     const { client, settings } = contextOf(command);
-    const queue = await client.createQueue(name, attributesFrom(options));
+    const queue = await client.createQueue(name, { ...attributesFrom(options), ...delivery });
     showQueue(await queue.get(), settings.json);
   });
 
@@ -71,10 +74,15 @@ export function queuesCommand(): Command {
     showQueue(await client.getQueue(name), settings.json);
   });
 
-  withAttributeFlags(queues.command("update <name>").description("change a queue's attributes")).action(async (name: string, options, command: Command) => {
+  withDeliveryFlags(withAttributeFlags(queues.command("update <name>").description("change a queue's attributes")), "update").action(async (name: string, options: DeliveryFlags & Record<string, unknown>, command: Command) => {
     const { client, settings } = contextOf(command);
-    const attributes = attributesFrom(options);
-    if (Object.keys(attributes).length === 0) throw new UsageError(`nothing to update: give at least one of ${ATTRIBUTE_FLAGS.map(([flag]) => flag.split(" ")[0]).join(", ")}`);
+    // --max-receives alone keeps the dead-letter queue in force.
+    const current = options.maxReceives !== undefined && options.dlq === undefined ? (await client.getQueue(name)).attributes.redrivePolicy : undefined;
+    const attributes = { ...attributesFrom(options), ...deliveryAttributes(options, current) };
+    if (Object.keys(attributes).length === 0) {
+      const flags = [...ATTRIBUTE_FLAGS.map(([flag]) => flag.split(" ")[0]), "--content-dedup", "--dedup-scope", "--throughput-limit", "--dlq", "--max-receives", "--redrive-allow"];
+      throw new UsageError(`nothing to update: give at least one of ${flags.join(", ")}`);
+    }
     showQueue(await client.updateQueue(name, attributes), settings.json);
   });
 
@@ -91,6 +99,17 @@ export function queuesCommand(): Command {
     if (settings.json) printJson(stats);
     else printFields({ queue: name, ...stats });
   });
+
+  queues
+    .command("dlq-sources <name>")
+    .description("queues whose dead-letter queue is this one")
+    .action(async (name: string, _options, command: Command) => {
+      const { client, settings } = contextOf(command);
+      const sources = await client.queue(name).deadLetterSources();
+      if (settings.json) printJson({ queue: name, sources });
+      else if (sources.length === 0) printLine(`no queue uses ${name} as its dead-letter queue`);
+      else for (const source of sources) printLine(source);
+    });
 
   queues
     .command("delete <name>")
