@@ -431,13 +431,20 @@ describe("hostile input", () => {
     "ListDeadLetterSourceQueues", "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks", "NoSuchAction",
   ];
   const FIELDS = ["QueueUrl", "QueueName", "Attributes", "MessageBody", "MessageAttributes", "Entries", "ReceiptHandle",
-    "VisibilityTimeout", "MaxNumberOfMessages", "WaitTimeSeconds", "Tags", "TagKeys", "AttributeNames", "Label", "NextToken", "MaxResults"];
+    "VisibilityTimeout", "MaxNumberOfMessages", "WaitTimeSeconds", "Tags", "TagKeys", "AttributeNames", "Label", "NextToken", "MaxResults",
+    "MessageGroupId", "MessageDeduplicationId", "DelaySeconds", "ReceiveRequestAttemptId", "SourceArn", "DestinationArn", "TaskHandle",
+    "MaxNumberOfMessagesPerSecond"];
 
   it("answers random JSON and query requests with 2xx or 4xx in the right format, never 5xx", async () => {
-    await createQueue("sqs-e2e-fuzz");
+    await createQueue("sqs-e2e-fuzz-dlq");
+    await createQueue("sqs-e2e-fuzz", { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:us-east-1:000000000000:sqs-e2e-fuzz-dlq", maxReceiveCount: 2 }) });
+    await createQueue("sqs-e2e-fuzz.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
     const aws = new AwsClient({ accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET, service: "sqs", region: "us-east-1" });
     const value = fc.oneof(
       fc.constant(`${server.url}/000000000000/sqs-e2e-fuzz`),
+      fc.constant(`${server.url}/000000000000/sqs-e2e-fuzz.fifo`),
+      fc.constantFrom("arn:aws:sqs:us-east-1:000000000000:sqs-e2e-fuzz-dlq", "arn:aws:sqs:us-east-1:000000000000:sqs-e2e-fuzz"),
+      fc.constantFrom('{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:sqs-e2e-fuzz-dlq","maxReceiveCount":"x"}', '{"redrivePermission":"byQueue"}'),
       fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
       fc.array(fc.anything(), { maxLength: 12 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.anything(), { maxKeys: 4 }),
     );
