@@ -53,6 +53,7 @@ rest.post("/queues/:name/messages", async (c) => {
     attributes: message.attributes ? toAttributes(message.attributes) : undefined,
     groupId: message.messageGroupId,
     dedupId: message.messageDeduplicationId,
+    senderId: c.var.principal.keyId,
   }));
   return batchJson(c, await c.var.service.send(queueName(c.req.param("name")), withIdempotencyKey(entries, c.req.header("idempotency-key"))));
 });
