@@ -11,6 +11,7 @@ import {
   MAX_REDRIVE_SOURCE_QUEUES,
   type QueueAttributes,
 } from "../shared/limits.js";
+import { sha256Hex } from "../shared/digest.js";
 import type { QueueRecord } from "../shared/types.js";
 import { ApiError } from "./api-error.js";
 
@@ -126,9 +127,4 @@ export async function fifoFields(queue: QueueRecord, field: string, entry: FifoE
   }
   const scoped = queue.attributes.deduplicationScope === "messageGroup" ? `group:${entry.groupId}:${dedupId}` : `queue:${dedupId}`;
   return { groupId: entry.groupId, dedupId: scoped };
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -4,6 +4,7 @@
 // or an absolute deliverAt), and for FIFO queues the group and dedup key.
 import type { ErrorCode } from "../shared/errors.js";
 import { checkAttributes, checkBody, messageSize, type MessageAttributes } from "../shared/messages.js";
+import { md5Hex } from "../shared/digest.js";
 import type { NewMessage, PartitionStats, QueueRecord } from "../shared/types.js";
 import type { SystemAttributes } from "../objects/dead-letter.js";
 import { fifoFields } from "./delivery.js";
@@ -89,10 +90,4 @@ export function sumStats(all: PartitionStats[]): PartitionStats {
     deadLettered: sum("deadLettered"), moved: sum("moved"),
     rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
   };
-}
-
-export async function md5Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("MD5", bytes);
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -7,6 +7,7 @@
 // The associated data binds the ciphertext to its account, queue, key version
 // and message id, so a ciphertext moved onto another row does not open.
 // No plaintext digest is stored: MD5OfBody is computed again after opening.
+import { md5Hex } from "../../shared/digest.js";
 import { DATA_KEY_ROTATION_SECONDS } from "../../shared/limits.js";
 import type { LeasedMessage, NewMessage, QueueRecord } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
@@ -222,11 +223,6 @@ async function importDataKey(config: EdgeConfig, scope: string, wrapped: string)
 
 function wrapContext(config: EdgeConfig, scope: string): string {
   return `data-key/${config.accountId}/${scope}`;
-}
-
-async function md5Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("MD5", encoder.encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /**

@@ -3,6 +3,7 @@
 // (names sorted; each of name, data type and value length-prefixed with a
 // 4-byte big-endian length; a transport byte 1 for strings, 2 for binary).
 // The AWS SDKs recompute it and reject a response whose digest differs.
+import { md5Hex } from "../../shared/digest.js";
 import type { MessageAttributes } from "../../shared/messages.js";
 
 const encoder = new TextEncoder();
@@ -20,12 +21,6 @@ export async function md5OfAttributes(attributes: MessageAttributes): Promise<st
     }
   }
   return md5Hex(concat(parts));
-}
-
-export async function md5Hex(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  const digest = await crypto.subtle.digest("MD5", bytes);
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function prefixed(bytes: Uint8Array): Uint8Array {
