@@ -5,10 +5,12 @@
 // partitions report. A finished task's outcome is written back here when the
 // next task starts or it is cancelled, since partitions keep only the latest.
 import { MAX_MOVE_RATE } from "../shared/limits.js";
-import type { Failure, QueueRecord, Result } from "../shared/types.js";
+import type { Failure, MoveTaskView, QueueRecord, Result } from "../shared/types.js";
 import type { MoveTask } from "./dead-letter.js";
 import { runSql } from "./migrate.js";
 import type { Partition } from "./partition.js";
+
+export type { MoveTaskView };
 
 export const MOVE_TASK_MIGRATION = [
   `CREATE TABLE move_tasks (
@@ -26,18 +28,6 @@ export const MOVE_TASK_MIGRATION = [
    )`,
   `CREATE INDEX move_tasks_by_source ON move_tasks (source, started_at)`,
 ];
-
-export interface MoveTaskView {
-  taskHandle: string;
-  sourceQueue: string;
-  destinationQueue: string | null;
-  maxNumberOfMessagesPerSecond: number;
-  status: "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED";
-  approximateNumberOfMessagesMoved: number;
-  approximateNumberOfMessagesToMove: number;
-  startedTimestamp: number;
-  failureReason?: string;
-}
 
 interface TaskRow extends Record<string, SqlStorageValue> {
   handle: string;

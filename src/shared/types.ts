@@ -108,3 +108,16 @@ export interface QueueStats {
   rowsRead: number;
   rowsWritten: number;
 }
+
+/** A redrive (message move) task as the Catalog reports it. */
+export interface MoveTaskView {
+  taskHandle: string;
+  sourceQueue: string;
+  destinationQueue: string | null;
+  maxNumberOfMessagesPerSecond: number;
+  status: "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED";
+  approximateNumberOfMessagesMoved: number;
+  approximateNumberOfMessagesToMove: number;
+  startedTimestamp: number;
+  failureReason?: string;
+}
