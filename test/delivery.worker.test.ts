@@ -177,6 +177,7 @@ describe("dead-letter queues", () => {
 
     const started = await rest("POST", `/v1/queues/${dlq}/redrive`, { maxPerSecond: 2 });
     expect(started.status).toBe(201);
+    expect(Object.keys(started.body)).toEqual(["taskHandle"]);
     const again = await rest("POST", `/v1/queues/${dlq}/redrive`, {});
     expect(again.status).toBe(400); // one active task per queue
     await runDurableObjectAlarm(partitionOf(dlq));

@@ -330,7 +330,8 @@ export class QueueService {
 
   /** Redrive: moves the messages of dead-letter queue `source` back to their source queues, or to `destination`. */
   async startMoveTask(source: string, destination: string | null, rate: number | null): Promise<{ taskHandle: string }> {
-    return unwrap(await this.#catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE));
+    const { taskHandle } = unwrap(await this.#catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE));
+    return { taskHandle };
   }
 
   async cancelMoveTask(taskHandle: string, source?: string): Promise<MoveTaskView> {
