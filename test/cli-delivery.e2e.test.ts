@@ -166,6 +166,18 @@ describe("edgeq CLI, delivery semantics", () => {
     expect(both).toMatchObject({ code: 2, stderr: "edgeq: give either --delay or --deliver-at, not both\n" });
   });
 
+  it("updates a redrive policy: add, change only --max-receives, remove with --no-dlq", async () => {
+    await json("queues", "create", "cli-up-dlq");
+    await json("queues", "create", "cli-up");
+    expect((await json("queues", "update", "cli-up", "--dlq", "cli-up-dlq", "--max-receives", "5")).attributes.redrivePolicy).toEqual({ deadLetterQueue: "cli-up-dlq", maxReceiveCount: 5 });
+    expect((await json("queues", "update", "cli-up", "--max-receives", "2")).attributes.redrivePolicy).toEqual({ deadLetterQueue: "cli-up-dlq", maxReceiveCount: 2 });
+    expect((await json("queues", "update", "cli-up-dlq", "--redrive-allow", "byQueue:cli-up")).attributes.redriveAllowPolicy).toEqual({ redrivePermission: "byQueue", sourceQueues: ["cli-up"] });
+    expect((await json("queues", "update", "cli-up", "--no-dlq")).attributes.redrivePolicy).toBeNull();
+    const refused = await run("queues", "update", "cli-up", "--content-dedup");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^edgeq: InvalidParameterValue: contentBasedDeduplication applies to FIFO queues only/);
+  });
+
   it("rejects half a redrive policy before any request, with status 2", async () => {
     const result = await run("queues", "create", "cli-half", "--dlq", "cli-dl-dlq");
     expect(result).toMatchObject({ code: 2, stderr: "edgeq: --dlq needs --max-receives <count> (1..1000): how many receives before a message moves to cli-dl-dlq\n" });
