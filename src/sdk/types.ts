@@ -2,7 +2,7 @@
 // results, as the REST API returns them (see src/worker/rest/routes.ts).
 import type { QueueAttributes, RedriveAllowPolicy, RedrivePolicy } from "../shared/limits.js";
 import type { MessageAttributeValue } from "../shared/messages.js";
-import type { QueueStats } from "../shared/types.js";
+import type { MoveTaskView, QueueStats } from "../shared/types.js";
 
 export type { MessageAttributeValue, QueueAttributes, QueueStats, RedriveAllowPolicy, RedrivePolicy };
 
@@ -135,17 +135,8 @@ export interface RedriveOptions {
   maxPerSecond?: number;
 }
 
-/** A redrive (message move task) as the server reports it. */
-export interface RedriveTask {
-  taskHandle: string;
-  sourceQueue: string;
-  /** null: each message goes back to the queue it was dead-lettered from. */
-  destinationQueue: string | null;
-  maxNumberOfMessagesPerSecond: number;
-  status: "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED";
-  approximateNumberOfMessagesMoved: number;
-  approximateNumberOfMessagesToMove: number;
-  /** Epoch milliseconds. */
-  startedTimestamp: number;
-  failureReason?: string;
-}
+/**
+ * A redrive (message move task) as the server reports it; `destinationQueue`
+ * null means each message goes back to the queue it was dead-lettered from.
+ */
+export type RedriveTask = MoveTaskView;
