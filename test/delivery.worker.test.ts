@@ -2,6 +2,7 @@
 // dedup, dead-letter moves and redrive driven by alarms, at-most-once
 // receives, long delays. Time moves by back-dating rows, then running alarms.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../src/objects/partition.js";
 import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
@@ -78,6 +79,20 @@ describe("FIFO queues", () => {
     expect(b.body.successful[0].id).not.toBe(a.body.successful[0].id);
     expect((await rest("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(2);
     expect((await rest("GET", `/v1/queues/${name}`)).body.attributes.partitions).toBe(4);
+  });
+
+  it("keeps FIFO deduplication when a REST client also sends an Idempotency-Key", async () => {
+    const name = uniqueName("idem", true);
+    await createQueue(name, { contentBasedDeduplication: true });
+    const send = (key: string) => exports.default.fetch(new Request(`http://localhost/v1/queues/${name}/messages`, {
+      method: "POST",
+      headers: { authorization: "Bearer local-dev-secret", "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify({ messages: [{ body: "same", messageGroupId: "g" }] }),
+    })).then((response) => response.json<{ successful: { id: string }[] }>());
+    const first = await send("k1");
+    const second = await send("k2");
+    expect(second.successful[0]!.id).toBe(first.successful[0]!.id);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(1);
   });
 
   it("returns the same messages for a retried receive with the same receiveRequestAttemptId", async () => {

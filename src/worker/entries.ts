@@ -18,6 +18,8 @@ export interface SendEntry {
   attributes?: MessageAttributes;
   /** Idempotency-Key (REST, per entry) or MessageDeduplicationId (SQS): see guards/dedup.ts. */
   dedupId?: string;
+  /** From REST's Idempotency-Key: the dedup id of a standard-queue send that names none. */
+  idempotencyKey?: string;
   /** FIFO message group; ignored on standard queues (as SQS does). */
   groupId?: string;
   /** Access key id of the sender, kept with the message (SQS SenderId). */
@@ -51,7 +53,7 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     attributes: entry.attributes && Object.keys(entry.attributes).length > 0 ? JSON.stringify(entry.attributes) : null,
     md5OfBody: await md5Hex(entry.body),
     delaySeconds,
-    ...(entry.dedupId === undefined ? {} : { dedupId: entry.dedupId }),
+    ...optionalDedup(entry.dedupId ?? entry.idempotencyKey),
     ...systemJson(entry),
   };
   if (!queue.attributes.fifoQueue) return { message, bytes };
@@ -90,4 +92,8 @@ export function sumStats(all: PartitionStats[]): PartitionStats {
     deadLettered: sum("deadLettered"), moved: sum("moved"),
     rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
   };
+}
+
+function optionalDedup(dedupId: string | undefined): { dedupId?: string } {
+  return dedupId === undefined ? {} : { dedupId };
 }

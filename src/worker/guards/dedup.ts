@@ -14,13 +14,17 @@ import { hashSecret } from "./master.js";
 
 const KV_MIN_TTL_SECONDS = 60;
 
-/** Gives each entry of a REST batch its own dedup id derived from the request's Idempotency-Key. */
-export function withIdempotencyKey<E extends object>(entries: E[], header: string | undefined): (E & { dedupId?: string })[] {
+/**
+ * Gives each entry of a REST batch its own idempotency key derived from the
+ * request's Idempotency-Key. It dedups sends to standard queues; a FIFO queue
+ * keeps its own deduplication (MessageDeduplicationId or content) and ignores it.
+ */
+export function withIdempotencyKey<E extends object>(entries: E[], header: string | undefined): (E & { idempotencyKey?: string })[] {
   if (header === undefined) return entries;
   if (!/^[\x21-\x7e]+$/.test(header) || header.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new ApiError("InvalidParameterValue", `the Idempotency-Key header must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters without spaces, got ${header.length} characters`);
   }
-  return entries.map((entry, index) => ({ ...entry, dedupId: `${header}#${index}` }));
+  return entries.map((entry, index) => ({ ...entry, idempotencyKey: `${header}#${index}` }));
 }
 
 /**
