@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { baselineTarget, edgeqTarget } from "./lib/clients.mjs";
+import { baselineTarget, edgeqTarget, throttled } from "./lib/clients.mjs";
 import { drainPhase, endToEndPhase, rowsPerReceive, sendPhase } from "./lib/measure.mjs";
 import { ratio, table } from "./lib/report.mjs";
 import { startServer } from "./lib/server.mjs";
@@ -101,6 +101,7 @@ async function bench(url) {
       batches,
       partitions: partitionsApplied,
       partitionsRequested: partitions,
+      throttledRequests: throttled.count,
       node: process.version,
       cpus: cpus().length,
     },

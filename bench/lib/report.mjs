@@ -21,6 +21,6 @@ export function table(result) {
   out.push(`single-message send at concurrency 1: p50 edgeq ${fmt(l.edgeq.p50, 2)} ms, baseline ${fmt(l.baseline.p50, 2)} ms, difference ${fmt(l.differenceMs, 2)} ms`);
   const g = result.costGrowth;
   out.push(`rows read per receive: ${fmt(g.shallow.rowsPerReceive, 1)} at depth ${g.shallow.depth}, ${fmt(g.deep.rowsPerReceive, 1)} at depth ${g.deep.depth}`);
-  out.push(`server: ${result.meta.server}; partitions: ${result.meta.partitions ?? "n/a (attribute not supported by this server)"}`);
+  out.push(`server: ${result.meta.server}; partitions: ${result.meta.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${result.meta.throttledRequests}`);
   return out.join("\n");
 }
