@@ -117,3 +117,29 @@ function toNewMessage(row: MovableRow, system: SystemAttributes): NewMessage {
 export function parseSystem(text: string | null): SystemAttributes {
   return text ? (JSON.parse(text) as SystemAttributes) : {};
 }
+
+export type RunningTask = MoveTask & { nextAt: number };
+
+/**
+ * One redrive step for a partition: moves up to min(MOVE_CHUNK, rate)
+ * messages, then returns the task's next state (moved count, status, when the
+ * next step is due) given the state `current()` reads after the move awaited
+ * the destination (a cancel may have landed meanwhile). null: nothing to do.
+ */
+export async function stepMoveTask(exec: Exec, env: Env, account: string, task: RunningTask, current: () => RunningTask | null, now: number): Promise<{ next: RunningTask; moved: number } | null> {
+  const limit = Math.max(1, Math.min(MOVE_CHUNK, Math.floor(task.rate)));
+  const step = await moveVisible(exec, env, account, task, limit, now);
+  const latest = current();
+  if (!latest || latest.handle !== task.handle) return null;
+  const finished = step.done && latest.status === "RUNNING";
+  return {
+    moved: step.moved,
+    next: {
+      ...latest,
+      moved: latest.moved + step.moved,
+      status: step.error ? "FAILED" : finished ? "COMPLETED" : latest.status,
+      ...(step.error ? { failureReason: step.error } : {}),
+      nextAt: Date.now() + (1000 * limit) / task.rate,
+    },
+  };
+}

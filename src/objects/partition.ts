@@ -19,7 +19,7 @@ import type {
   SentMessage,
   VisibilityOutcome,
 } from "../shared/types.js";
-import { hasPendingDeadLetters, MOVE_CHUNK, MOVE_RETRY_MS, moveDeadLetters, moveVisible, type DeadLetterSettings, type MoveTask } from "./dead-letter.js";
+import { hasPendingDeadLetters, MOVE_RETRY_MS, moveDeadLetters, stepMoveTask, type DeadLetterSettings, type MoveTask, type RunningTask } from "./dead-letter.js";
 import { nextGroupAvailable, noteSent, refreshGroup } from "./fifo.js";
 import { leaseMessages, type LeaseOptions } from "./lease.js";
 import { measureLoad, partitionIdentity, reportLoad, type LoadReport } from "./load.js";
@@ -27,6 +27,8 @@ import { migrate, runSql } from "./migrate.js";
 import { forgetDedup, sendGuard } from "./partition-guards.js";
 import { PARTITION_MIGRATIONS } from "./partition-schema.js";
 import { readStats } from "./partition-stats.js";
+import { nextDue } from "./schedule.js";
+import { Waiters } from "./waiters.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
@@ -71,7 +73,7 @@ type Counter = "depth" | "sent" | "received" | "deleted" | "expired" | "purged" 
 export class Partition extends DurableObject<Env> {
   #sql: SqlStorage;
   #alarmAt: number | null = null;
-  #waiters = new Set<() => void>();
+  #waiters = new Waiters();
   #rowsRead = 0;
   #rowsWritten = 0;
   #waitsById = new Map<string, () => void>();
@@ -120,7 +122,7 @@ export class Partition extends DurableObject<Env> {
     this.#count({ depth: inserted, sent: inserted });
     this.#loadReport = measureLoad(this.#execute, meta, ref.incarnation, now) ?? this.#loadReport;
     await this.#schedule();
-    if (visibleNow) this.#wake();
+    if (visibleNow) this.#waiters.wakeAll();
     return { ok: true, messages: sent };
   }
 
@@ -170,7 +172,7 @@ export class Partition extends DurableObject<Env> {
     if (deleted > 0) {
       this.#count({ depth: -deleted, deleted });
       await this.#schedule();
-      if (groups.size > 0) this.#wake(); // the group's next message may be deliverable now
+      if (groups.size > 0) this.#waiters.wakeAll(); // the group's next message may be deliverable now
     }
     return { ok: true, outcomes };
   }
@@ -198,7 +200,7 @@ export class Partition extends DurableObject<Env> {
     }
     this.#count({});
     await this.#schedule();
-    if (released) this.#wake();
+    if (released) this.#waiters.wakeAll();
     return { ok: true, outcomes };
   }
 
@@ -240,7 +242,7 @@ export class Partition extends DurableObject<Env> {
     const cancel = this.#waitsById.get(waitId);
     if (!cancel) return;
     cancel();
-    this.#wake();
+    this.#waiters.wakeAll();
   }
 
   /** Applies the queue's configuration as the Catalog sees it. */
@@ -266,7 +268,7 @@ export class Partition extends DurableObject<Env> {
   async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number }): Promise<Result<object>> {
     const refused = this.#admit(ref);
     if (refused) return refused;
-    const state: MoveTask & { nextAt: number } = { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() };
+    const state: RunningTask = { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() };
     this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify(state));
     await this.#schedule();
     return { ok: true };
@@ -300,7 +302,7 @@ export class Partition extends DurableObject<Env> {
     this.#exec("UPDATE meta SET incarnation = ?, dropped = 1, move_task = NULL WHERE id = 1", incarnation);
     this.#exec("UPDATE counters SET depth = 0 WHERE id = 1");
     await this.#schedule();
-    this.#wake();
+    this.#waiters.wakeAll();
     return { ok: true };
   }
 
@@ -321,7 +323,7 @@ export class Partition extends DurableObject<Env> {
     for (const group of new Set(expired.map((row) => row.group_id).filter((group) => group !== null))) refreshGroup(this.#execute, group, Date.now());
     this.#count(expired.length > 0 ? { depth: -expired.length, expired: expired.length } : {});
     await this.#schedule();
-    this.#wake();
+    this.#waiters.wakeAll();
   }
 
   async #moveDeadLetters(): Promise<void> {
@@ -341,25 +343,15 @@ export class Partition extends DurableObject<Env> {
     const task = this.#moveTask();
     const identity = partitionIdentity(this.ctx.id.name);
     if (!task || task.status !== "RUNNING" || task.nextAt > Date.now() || !identity) return;
-    const limit = Math.max(1, Math.min(MOVE_CHUNK, Math.floor(task.rate)));
-    const step = await moveVisible(this.#execute, this.env, identity.account, task, limit, Date.now());
-    // The task may have been cancelled while the move awaited the destination.
-    const current = this.#moveTask();
-    if (!current || current.handle !== task.handle) return;
-    const next = {
-      ...current,
-      moved: current.moved + step.moved,
-      status: step.error ? "FAILED" : step.done ? (current.status === "RUNNING" ? "COMPLETED" : current.status) : current.status,
-      failureReason: step.error,
-      nextAt: Date.now() + (1000 * limit) / task.rate,
-    };
-    this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify(next));
+    const step = await stepMoveTask(this.#execute, this.env, identity.account, task, () => this.#moveTask(), Date.now());
+    if (!step) return;
+    this.#exec("UPDATE meta SET move_task = ? WHERE id = 1", JSON.stringify(step.next));
     if (step.moved > 0) this.#count({ depth: -step.moved, moved: step.moved });
   }
 
-  #moveTask(): (MoveTask & { nextAt: number }) | null {
+  #moveTask(): RunningTask | null {
     const { move_task } = this.#meta();
-    return move_task ? (JSON.parse(move_task) as MoveTask & { nextAt: number }) : null;
+    return move_task ? (JSON.parse(move_task) as RunningTask) : null;
   }
 
   /** Checks the request's incarnation against this object's; adopts a newer one. */
@@ -405,20 +397,7 @@ export class Partition extends DurableObject<Env> {
     const now = Date.now();
     const [next] = this.#exec<{ visible_at: number }>("SELECT visible_at FROM messages WHERE visible_at > ? ORDER BY visible_at LIMIT 1", now);
     const group = this.#meta().fifo === 1 ? nextGroupAvailable(this.#execute, now) : null;
-    const until = Math.min(deadline, next?.visible_at ?? deadline, group ?? deadline);
-    return new Promise((resolve) => {
-      const waiter = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        resolve();
-      };
-      const timer = setTimeout(waiter, Math.max(0, until - Date.now()));
-      this.#waiters.add(waiter);
-    });
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+    return this.#waiters.wait(Math.min(deadline, next?.visible_at ?? deadline, group ?? deadline));
   }
 
   #deleteAllMessages(): number {
@@ -428,31 +407,19 @@ export class Partition extends DurableObject<Env> {
     return this.#exec("DELETE FROM messages RETURNING seq").length;
   }
 
-  /**
-   * Earliest due time of: retention expiry, a delayed message, a lease expiry
-   * while someone waits, a pending dead-letter move, a redrive step, a load report.
-   */
+  /** Re-arms the one alarm for the earliest due time (see schedule.ts), or deletes it. */
   async #schedule(): Promise<void> {
-    const now = Date.now();
     const meta = this.#meta();
-    const due: number[] = [];
-    const firstAfter = (leased: number) =>
-      this.#exec<{ visible_at: number }>(
-        "SELECT visible_at FROM messages WHERE leased = ? AND visible_at > ? ORDER BY leased, visible_at LIMIT 1", leased, now,
-      )[0]?.visible_at;
-    const delayed = firstAfter(0);
-    if (delayed !== undefined) due.push(delayed);
-    if (this.#waiters.size > 0) {
-      const leaseExpiry = firstAfter(1);
-      if (leaseExpiry !== undefined) due.push(leaseExpiry);
-    }
-    const [oldest] = this.#exec<{ sent_at: number }>("SELECT sent_at FROM messages ORDER BY seq LIMIT 1");
-    if (oldest) due.push(oldest.sent_at + meta.retention_ms);
-    if (meta.dead_letter && hasPendingDeadLetters(this.#execute)) due.push(Math.max(now, meta.move_retry_at));
     const task = this.#moveTask();
-    if (task?.status === "RUNNING") due.push(Math.max(now, task.nextAt));
-    if (this.#loadReport) due.push(now);
-    const next = due.length > 0 ? Math.min(...due) : null;
+    const next = nextDue(this.#execute, {
+      now: Date.now(),
+      retentionMs: meta.retention_ms,
+      deadLetter: meta.dead_letter !== null,
+      moveRetryAt: meta.move_retry_at,
+      moveStepAt: task?.status === "RUNNING" ? task.nextAt : null,
+      waiting: this.#waiters.count > 0,
+      loadReport: this.#loadReport !== null,
+    });
     if (next === this.#alarmAt) return;
     this.#alarmAt = next;
     if (next === null) await this.ctx.storage.deleteAlarm();

@@ -1,0 +1,27 @@
+// Long-pollers parked inside a Partition. Each waits until its own moment
+// (the end of its wait, or when the next message comes due); anything that
+// may have made a message receivable (a send, a release, a delete, the
+// alarm) wakes them all to look again. A waiter leases nothing by waiting.
+export class Waiters {
+  #waiting = new Set<() => void>();
+
+  get count(): number {
+    return this.#waiting.size;
+  }
+
+  wait(until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        this.#waiting.delete(waiter);
+        resolve();
+      };
+      const timer = setTimeout(waiter, Math.max(0, until - Date.now()));
+      this.#waiting.add(waiter);
+    });
+  }
+
+  wakeAll(): void {
+    for (const waiter of [...this.#waiting]) waiter();
+  }
+}
