@@ -2,9 +2,9 @@
 // configuration (cached per isolate), checks message content against the
 // queue's limits, signs and verifies receipt handles, and talks to the Catalog
 // and Partition objects. Protocol adapters only parse and format around it.
-import { DEFAULT_ATTRIBUTES, DEFAULT_MOVE_RATE, MAX_BATCH_BYTES, MAX_PARTITIONS, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
+import { DEFAULT_ATTRIBUTES, DEFAULT_MOVE_RATE, MAX_BATCH_BYTES, QUEUE_CONFIG_CACHE_MS, type QueueAttributes } from "../shared/limits.js";
 import type { MessageAttributes } from "../shared/messages.js";
-import { decodeReceipt, encodeReceipt, receiptKey, type ReceiptHandle } from "../shared/receipt.js";
+import type { ReceiptHandle } from "../shared/receipt.js";
 import type { LeaseRef, NewMessage, QueueRecord, QueueStats, Result, SentMessage } from "../shared/types.js";
 import { parseSystem } from "../objects/dead-letter.js";
 import { sequenceNumber } from "../objects/fifo.js";
@@ -18,6 +18,7 @@ import { DEDUP_ID_ATTRIBUTE, prepareEntry, sumStats, type EntryFailure, type Sen
 import { sendOnce } from "./guards/dedup.js";
 import { openReceived, sealMessages } from "./guards/envelope.js";
 import { receiveAcross, sendPartition, spanIndexes, type PartitionStub } from "./partitions.js";
+import { checkHandles, issueHandle } from "./receipts.js";
 
 export type { EntryFailure, SendEntry } from "./entries.js";
 
@@ -65,7 +66,6 @@ export interface Batch<S> {
 }
 
 const queueCache = new Map<string, { queue: QueueRecord; expires: number }>();
-const receiptKeys = new Map<string, Promise<CryptoKey>>();
 
 export class QueueService {
   readonly #env: Env;
@@ -159,13 +159,10 @@ export class QueueService {
         ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
         ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
       });
-      const key = await this.#receiptKey();
       return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
         id: message.id,
         body: message.body,
-        receiptHandle: await encodeReceipt(key, this.#scope(queue), {
-          incarnation: queue.incarnation, partition, seq: message.seq, lease: message.receiveCount,
-        }),
+        receiptHandle: await issueHandle(this.#config, queue, partition, message.seq, message.receiveCount),
         receiveCount: message.receiveCount,
         sentAt: message.sentAt,
         firstReceivedAt: message.firstReceivedAt,
@@ -181,7 +178,7 @@ export class QueueService {
   /** A handle whose lease is no longer current succeeds without deleting (as SQS does). */
   async deleteMessages(name: string, receiptHandles: string[]): Promise<Batch<{ index: number; deleted: boolean }>> {
     return this.#withQueue(name, async (queue) => {
-      const { valid, failed } = await this.#decodeAll(queue, receiptHandles.map((receiptHandle) => ({ receiptHandle })));
+      const { valid, failed } = await checkHandles(this.#config, queue, receiptHandles.map((receiptHandle) => ({ receiptHandle })));
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
       const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.deleteMessages(ref(queue), group.map(({ handle }) => lease(handle))));
       const deleted = new Map(current.map((entry, i) => [entry.index, outcomes[i] === "deleted"]));
@@ -192,7 +189,7 @@ export class QueueService {
 
   async changeVisibility(name: string, entries: { receiptHandle: string; visibilityTimeout: number }[]): Promise<Batch<{ index: number }>> {
     return this.#withQueue(name, async (queue) => {
-      const { valid, failed } = await this.#decodeAll(queue, entries);
+      const { valid, failed } = await checkHandles(this.#config, queue, entries);
       const stale = (index: number): EntryFailure => ({
         index, code: "ReceiptHandleIsInvalid", message: `entries[${index}].receiptHandle names a lease that has ended: the message was deleted or received again`,
       });
@@ -310,18 +307,6 @@ export class QueueService {
     return outcomes;
   }
 
-  async #decodeAll<E extends { receiptHandle: string }>(queue: QueueRecord, entries: E[]) {
-    const key = await this.#receiptKey();
-    const valid: { index: number; entry: E; handle: ReceiptHandle }[] = [];
-    const failed: EntryFailure[] = [];
-    for (const [index, entry] of entries.entries()) {
-      const handle = await decodeReceipt(key, this.#scope(queue), entry.receiptHandle);
-      if (handle && handle.partition < MAX_PARTITIONS) valid.push({ index, entry, handle });
-      else failed.push({ index, code: "ReceiptHandleIsInvalid", message: `receipt handle ${index} is not a valid receipt handle for queue ${queue.name}` });
-    }
-    return { valid, failed };
-  }
-
   /** Queues that name `name` as their dead-letter queue. */
   async deadLetterSourceQueues(name: string): Promise<string[]> {
     unwrap(await this.#catalog().getQueue(name));
@@ -353,19 +338,6 @@ export class QueueService {
 
   #partition(queue: QueueRecord, index: number) {
     return this.#env.PARTITION.get(this.#env.PARTITION.idFromName(partitionName(this.#config.accountId, queue.name, index)));
-  }
-
-  #receiptKey(): Promise<CryptoKey> {
-    let key = receiptKeys.get(this.#config.masterKey);
-    if (!key) {
-      key = receiptKey(this.#config.masterKey);
-      receiptKeys.set(this.#config.masterKey, key);
-    }
-    return key;
-  }
-
-  #scope(queue: QueueRecord): string {
-    return `${this.#config.accountId}/${queue.name}`;
   }
 
   #cacheKey(name: string): string {

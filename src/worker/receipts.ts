@@ -1,0 +1,41 @@
+// Receipt handles as the Worker issues and checks them: signed with a key
+// derived from the master key (cached per isolate), scoped to the account and
+// queue, so a handle from another queue, a forged one or one naming an
+// impossible partition is refused before any Durable Object is asked.
+import { MAX_PARTITIONS } from "../shared/limits.js";
+import { decodeReceipt, encodeReceipt, receiptKey, type ReceiptHandle } from "../shared/receipt.js";
+import type { QueueRecord } from "../shared/types.js";
+import type { EdgeConfig } from "./config.js";
+import type { EntryFailure } from "./entries.js";
+
+const receiptKeys = new Map<string, Promise<CryptoKey>>();
+
+function keyFor(config: EdgeConfig): Promise<CryptoKey> {
+  let key = receiptKeys.get(config.masterKey);
+  if (!key) {
+    key = receiptKey(config.masterKey);
+    receiptKeys.set(config.masterKey, key);
+  }
+  return key;
+}
+
+function scope(config: EdgeConfig, queue: QueueRecord): string {
+  return `${config.accountId}/${queue.name}`;
+}
+
+export async function issueHandle(config: EdgeConfig, queue: QueueRecord, partition: number, seq: number, lease: number): Promise<string> {
+  return encodeReceipt(await keyFor(config), scope(config, queue), { incarnation: queue.incarnation, partition, seq, lease });
+}
+
+/** Splits entries into those with a valid handle for this queue and per-entry failures. */
+export async function checkHandles<E extends { receiptHandle: string }>(config: EdgeConfig, queue: QueueRecord, entries: E[]) {
+  const key = await keyFor(config);
+  const valid: { index: number; entry: E; handle: ReceiptHandle }[] = [];
+  const failed: EntryFailure[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const handle = await decodeReceipt(key, scope(config, queue), entry.receiptHandle);
+    if (handle && handle.partition < MAX_PARTITIONS) valid.push({ index, entry, handle });
+    else failed.push({ index, code: "ReceiptHandleIsInvalid", message: `receipt handle ${index} is not a valid receipt handle for queue ${queue.name}` });
+  }
+  return { valid, failed };
+}
