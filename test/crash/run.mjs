@@ -28,6 +28,14 @@ let server = await startServer({ port });
 const stateDir = server.stateDir;
 const url = server.url;
 log(`server ${url}, data dir ${stateDir}`);
+// A bug in this script must not leave a server behind: kill it, then fail.
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (error) => {
+    console.error(error);
+    server.signal("SIGKILL");
+    process.exit(1);
+  });
+}
 
 /** One REST call; `unknown` when the connection died or the server answered 5xx. */
 async function call(path, body, timeoutMs = 10_000) {
