@@ -4,7 +4,8 @@
 // same run, prints a table with the ratios and writes JSON under bench/results/.
 //   --quick            small run for CI smoke use (under a minute)
 //   --server self|dev  which server to start (default self)
-//   --messages N --concurrency N --body-size BYTES --batch 1,10 --partitions N --depth N --out FILE
+//   --messages N --concurrency N --body-size BYTES --batch 1,10 --partitions N[,N...] --depth N --out FILE
+//   (further partition counts repeat the largest batch on queues with that many partitions)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -38,10 +39,11 @@ try {
 process.exit(exitCode);
 
 async function bench(url) {
-  const { messages, concurrency, bodySize, batches, partitions } = options;
+  const { messages, concurrency, bodySize, batches } = options;
+  const [partitions, ...sweep] = options.partitions;
   let queueSeq = 0;
   const queueName = (label) => `bench-${label}-${Date.now().toString(36)}-${queueSeq++}`;
-  const targets = async (label) => [await baselineTarget(url, queueName(`base-${label}`)), await edgeqTarget(url, queueName(label), { partitions })];
+  const targets = async (label, count = partitions) => [await baselineTarget(url, queueName(`base-${label}`)), await edgeqTarget(url, queueName(label), { partitions: count })];
   let partitionsApplied = null;
 
   for (const target of await targets("warmup")) {
@@ -76,6 +78,29 @@ async function bench(url) {
     scenarios.push(row(`end-to-end b${batch}`, e2e, null));
   }
 
+  // --partitions 1,2,4: the largest batch again on queues of each further
+  // partition count, against the same run's baseline for that scenario.
+  const biggest = Math.max(...batches);
+  const baselineOf = (name) => scenarios.find((s) => s.name === name)?.baseline;
+  for (const count of sweep) {
+    const [, target] = await targets(`p${count}-b${biggest}`, count);
+    if (target.partitions !== count) {
+      progress.note(`partitions ${count}: not supported by this server, skipped`);
+      continue;
+    }
+    const send = await sendPhase(target, { total: messages, batch: biggest, concurrency, bodySize, onProgress: progress.bar(`send b${biggest} p${count}`) });
+    const drain = await drainPhase(target, { total: messages, batch: biggest, concurrency, onProgress: progress.bar(`receive+delete b${biggest} p${count}`) });
+    progress.done();
+    const [, e2eTarget] = await targets(`p${count}-e2e-b${biggest}`, count);
+    const e2e = await endToEndPhase(e2eTarget, { total: messages, batch: biggest, concurrency, bodySize, onProgress: progress.bar(`end-to-end b${biggest} p${count}`) });
+    progress.done();
+    for (const [label, result, key] of [["send", send, "send"], ["receive+delete", drain, "receive"], ["end-to-end", e2e, null]]) {
+      const edgeq = row(`x`, { edgeq: result, baseline: result }, key).edgeq;
+      const baseline = baselineOf(`${label} b${biggest}`);
+      scenarios.push({ name: `${label} b${biggest} p${count}`, edgeq, baseline, ratio: baseline ? ratio(edgeq.msgsPerSec, baseline.msgsPerSec) : null });
+    }
+  }
+
   const latency = {};
   for (const target of await targets("c1")) {
     latency[target.name] = (await sendPhase(target, { total: options.latencyRequests, batch: 1, concurrency: 1, bodySize, onProgress: progress.bar(`latency c1 ${target.name}`) })).send;
@@ -100,7 +125,7 @@ async function bench(url) {
       bodySize,
       batches,
       partitions: partitionsApplied,
-      partitionsRequested: partitions,
+      partitionsRequested: options.partitions,
       throttledRequests: throttled.count,
       node: process.version,
       cpus: cpus().length,
@@ -140,7 +165,7 @@ function parseArgs(args) {
     concurrency: quick ? 4 : 8,
     bodySize: 256,
     batches: [1, 10],
-    partitions: 1,
+    partitions: [1],
     depth: quick ? 5_000 : 100_000,
     latencyRequests: quick ? 100 : 500,
     out: undefined,
@@ -163,7 +188,10 @@ function parseArgs(args) {
       case "--messages": opts.messages = int(); break;
       case "--concurrency": opts.concurrency = int(); break;
       case "--body-size": opts.bodySize = int(); break;
-      case "--partitions": opts.partitions = int(); break;
+      case "--partitions":
+        opts.partitions = String(value).split(",").map(Number);
+        if (!opts.partitions.every((n) => Number.isInteger(n) && n >= 1)) fail(`--partitions must be positive integers, got ${value}`);
+        break;
       case "--depth": opts.depth = Math.max(int(), 200); break;
       case "--batch": opts.batches = String(value).split(",").map(Number); break;
       case "--out": opts.out = value; break;
