@@ -12,7 +12,7 @@ export const EDGE_RATE_PERIOD_SECONDS = 10;
 /**
  * Requests one binding call stands for. The binding is consulted on the first
  * request of each block of RATE_BLOCK per key in an isolate, so the limit in
- * wrangler.toml counts blocks (1,250 blocks = 10,000 requests per 10 s). A
+ * wrangler.toml counts blocks (12,500 blocks = 100,000 requests per 10 s). A
  * call per request would put a round trip on every request's path: measured
  * under the self-hosted server, where the binding is a local Durable Object,
  * it cost a quarter of batch-10 send throughput (docs/performance.md).
