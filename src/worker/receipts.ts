@@ -32,8 +32,9 @@ export async function checkHandles<E extends { receiptHandle: string }>(config: 
   const key = await keyFor(config);
   const valid: { index: number; entry: E; handle: ReceiptHandle }[] = [];
   const failed: EntryFailure[] = [];
+  const handles = await Promise.all(entries.map((entry) => decodeReceipt(key, scope(config, queue), entry.receiptHandle)));
   for (const [index, entry] of entries.entries()) {
-    const handle = await decodeReceipt(key, scope(config, queue), entry.receiptHandle);
+    const handle = handles[index];
     if (handle && handle.partition < MAX_PARTITIONS) valid.push({ index, entry, handle });
     else failed.push({ index, code: "ReceiptHandleIsInvalid", message: `receipt handle ${index} is not a valid receipt handle for queue ${queue.name}` });
   }

@@ -54,11 +54,11 @@ export async function sealMessages(env: GuardEnv, config: EdgeConfig, queue: Que
 export async function openMessages(env: GuardEnv, config: EdgeConfig, messages: LeasedMessage[]): Promise<{ opened: LeasedMessage[]; failed: UnopenedMessage[] }> {
   const opened: LeasedMessage[] = [];
   const failed: UnopenedMessage[] = [];
-  for (const message of messages) {
-    const result = await openOne(env, config, message);
-    if (typeof result === "string") failed.push({ seq: message.seq, id: message.id, reason: result });
+  const results = await Promise.all(messages.map((message) => openOne(env, config, message)));
+  results.forEach((result, i) => {
+    if (typeof result === "string") failed.push({ seq: messages[i]!.seq, id: messages[i]!.id, reason: result });
     else opened.push(result);
-  }
+  });
   return { opened, failed };
 }
 
