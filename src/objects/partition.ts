@@ -407,7 +407,7 @@ export class Partition extends DurableObject<Env> {
     return this.#exec("DELETE FROM messages RETURNING seq").length;
   }
 
-  /** Re-arms the one alarm for the earliest due time (see schedule.ts), or deletes it. */
+  /** Arms the one alarm no later than the earliest due time (see schedule.ts), or deletes it. */
   async #schedule(): Promise<void> {
     const meta = this.#meta();
     const task = this.#moveTask();
@@ -420,10 +420,17 @@ export class Partition extends DurableObject<Env> {
       waiting: this.#waiters.count > 0,
       loadReport: this.#loadReport !== null,
     });
-    if (next === this.#alarmAt) return;
-    this.#alarmAt = next;
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
+    // Only ever move the alarm earlier: one set for an earlier time fires, finds
+    // less to do, and re-arms. This keeps a storage write off every delete
+    // (deleting the oldest message pushes its retention expiry later).
+    if (next === null) {
+      if (this.#alarmAt === null) return;
+      this.#alarmAt = null;
+      await this.ctx.storage.deleteAlarm();
+    } else if (this.#alarmAt === null || next < this.#alarmAt) {
+      this.#alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 
   #count(delta: Partial<Record<Counter, number>>): void {
