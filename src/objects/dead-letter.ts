@@ -6,6 +6,7 @@
 // but never loses one.
 import type { NewMessage } from "../shared/types.js";
 import { groupsOf, refreshGroup, type Exec } from "./fifo.js";
+import type { MessageRow } from "./lease.js";
 import { sendToQueue } from "./transfer.js";
 
 /** `leased` state of a message waiting to be moved to the dead-letter queue. */
@@ -40,16 +41,7 @@ export interface SystemAttributes {
   senderId?: string;
 }
 
-interface MovableRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  id: string;
-  body: string;
-  attributes: string | null;
-  md5: string;
-  sent_at: number;
-  group_id: string | null;
-  system: string | null;
-}
+type MovableRow = Pick<MessageRow, "seq" | "id" | "body" | "attributes" | "md5" | "sent_at" | "group_id" | "system">;
 
 const MOVABLE_COLUMNS = "seq, id, body, attributes, md5, sent_at, group_id, system";
 

@@ -36,7 +36,8 @@ export interface LeaseResult {
   deleted: number;
 }
 
-interface MessageRow extends Record<string, SqlStorageValue> {
+/** A stored message as the queries of this module and dead-letter.ts read it. */
+export interface MessageRow extends Record<string, SqlStorageValue> {
   seq: number;
   id: string;
   body: string;
