@@ -158,7 +158,8 @@ describe("timeouts and cancellation", () => {
 
   it("stops at once when the caller aborts, during a request or a backoff, without retrying", async () => {
     const server = new FakeQueueServer();
-    const client = new EdgeQ({ endpoint: "http://fake", fetch: server.fetch });
+    // Jitter fixed at half the ceiling: a backoff of 0 ms would retry before the abort below.
+    const client = new EdgeQ({ endpoint: "http://fake", fetch: server.fetch, random: () => 0.5 });
     const controller = new AbortController();
     const polling = client.queue("q").receive({ waitSeconds: 20, signal: controller.signal }).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(100);
