@@ -58,7 +58,8 @@ export class DataDirLock {
           owner.pid,
         );
       }
-      if (owner?.workerdPid && isAlive(owner.workerdPid)) {
+      // A server killed with its process group leaves a workerd that dies a moment later: give it that moment.
+      if (owner?.workerdPid && !exitsWithin(owner.workerdPid, WORKERD_EXIT_GRACE_MS)) {
         throw new DataDirLockedError(
           `data directory ${dataDir} is still held by workerd PID ${owner.workerdPid}, left running by a server that was killed; ` +
             `stop that process before starting another server here`,
@@ -99,11 +100,29 @@ function readOwner(path: string): LockContents | null {
   }
 }
 
+const WORKERD_EXIT_GRACE_MS = 3_000;
+
+/** A zombie (exited, not yet reaped by its parent) counts as gone: it holds no files. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ENOENT"; // no /proc (not Linux): trust kill(0)
+  }
+}
+
+/** Polls (synchronously: acquire runs before anything else starts) until `pid` is gone or `ms` passed. */
+function exitsWithin(pid: number, ms: number): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + ms; isAlive(pid); ) {
+    if (Date.now() >= deadline) return false;
+    Atomics.wait(pause, 0, 0, 50);
+  }
+  return true;
 }
