@@ -3,22 +3,12 @@
 // messages of the receive still arrive), and messages sealed before a data
 // key rotation still open after it.
 import { env, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/worker/config.js";
 import { openMessages, sealMessages } from "../src/worker/guards/envelope.js";
 import { DEFAULT_ATTRIBUTES } from "../src/shared/limits.js";
 import type { LeasedMessage, QueueRecord } from "../src/shared/types.js";
-
-const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
-
-async function call(method: string, path: string, body?: unknown) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: AUTH, body: body === undefined ? undefined : JSON.stringify(body) }));
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+import { rest as call, uniqueName as unique } from "./helpers/worker-rest.js";
 
 function partitionOf(name: string) {
   return env.PARTITION.get(env.PARTITION.idFromName(`000000000000/${name}/0`));

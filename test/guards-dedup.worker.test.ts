@@ -3,18 +3,8 @@
 // KV fast path answers or misses (the Partition is the authority), and the
 // caller's key is never stored as given.
 import { env, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-
-const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: { ...AUTH, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }));
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+import { rest as call, uniqueName as unique } from "./helpers/worker-rest.js";
 
 async function depth(name: string) {
   const stats = (await call("GET", `/v1/queues/${name}/stats`)).body;

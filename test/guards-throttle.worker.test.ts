@@ -6,16 +6,7 @@ import { exports } from "cloudflare:workers";
 import { AwsClient } from "aws4fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/worker/app.js";
-
-const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
-
-async function call(method: string, path: string, body?: unknown) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: AUTH, body: body === undefined ? undefined : JSON.stringify(body) }));
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
-}
+import { AUTH, rest as call, uniqueName as unique } from "./helpers/worker-rest.js";
 
 const batch = (n: number, tag = "m") => ({ messages: Array.from({ length: n }, (_, i) => ({ body: `${tag}${i}` })) });
 

@@ -2,20 +2,11 @@
 // counts and names, sizes counted in UTF-8 bytes of body and attributes,
 // characters SQS rejects, and the batch total; each refusal names the field
 // and the bound, and a refused request enqueues nothing.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-
-const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
-let counter = 0;
-
-async function call(method: string, path: string, body?: unknown) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: AUTH, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) }));
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+import { rest as call, uniqueName } from "./helpers/worker-rest.js";
 
 async function queue(attributes?: Record<string, number>) {
-  const name = `val-${Date.now().toString(36)}-${++counter}`;
+  const name = uniqueName("val");
   expect((await call("POST", "/v1/queues", { name, attributes })).status).toBe(201);
   return name;
 }

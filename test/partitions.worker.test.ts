@@ -1,31 +1,13 @@
 // One queue over several Partition objects: spreading sends, receiving across
 // partitions, long polls that never lease what they do not return, draining
 // when the count is lowered, and splitting when a partition runs hot.
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../src/objects/partition.js";
-import { DEFAULT_ACCOUNT_ID } from "../src/worker/config.js";
-
-const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
-let counter = 0;
-
-async function call(method: string, path: string, body?: unknown) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: AUTH, body: body === undefined ? undefined : JSON.stringify(body) }));
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function partition(queue: string, index: number): DurableObjectStub<Partition> {
-  return env.PARTITION.get(env.PARTITION.idFromName(`${DEFAULT_ACCOUNT_ID}/${queue}/${index}`));
-}
-
-function catalog() {
-  return env.CATALOG.get(env.CATALOG.idFromName(DEFAULT_ACCOUNT_ID));
-}
+import { catalogStub as catalog, partitionOf as partition, rest as call, uniqueName } from "./helpers/worker-rest.js";
 
 async function createQueue(attributes: Record<string, number>) {
-  const name = `parts-${Date.now().toString(36)}-${++counter}`;
+  const name = uniqueName("parts");
   expect((await call("POST", "/v1/queues", { name, attributes })).status).toBe(201);
   return name;
 }

@@ -5,13 +5,19 @@ import { exports } from "cloudflare:workers";
 import type { Partition } from "../../src/objects/partition.js";
 import { DEFAULT_ACCOUNT_ID } from "../../src/worker/config.js";
 
-const HEADERS = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
+/** The development admin credential, as a JSON request's headers. */
+export const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
 let counter = 0;
 
-export async function rest(method: string, path: string, body?: unknown) {
-  const response = await exports.default.fetch(new Request(`http://localhost${path}`, { method, headers: HEADERS, body: body === undefined ? undefined : JSON.stringify(body) }));
+/** A string body is sent as it is (malformed JSON tests); anything else as JSON. */
+export async function rest(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await exports.default.fetch(new Request(`http://localhost${path}`, {
+    method,
+    headers: { ...AUTH, ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  }));
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
 }
 
 /** A fresh queue name for this test run. */
