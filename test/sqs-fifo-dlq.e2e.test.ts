@@ -12,6 +12,7 @@ import {
 import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rejection } from "./helpers/rejection.js";
 import { DEV_KEY_ID, DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -43,15 +44,6 @@ async function receive(url: string, options: { max?: number; visibility?: number
     ReceiveRequestAttemptId: options.attemptId, MessageSystemAttributeNames: ["All"], MessageAttributeNames: ["All"],
   }));
   return Messages ?? [];
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to be rejected");
 }
 
 /** Polls `probe` until it returns a value; alarms run on their own under a real server. */

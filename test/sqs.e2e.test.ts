@@ -14,6 +14,7 @@ import { AwsClient } from "aws4fetch";
 import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rejection } from "./helpers/rejection.js";
 import { DEV_KEY_ID, DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -37,15 +38,6 @@ afterAll(async () => {
 async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   return QueueUrl!;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to be rejected");
 }
 
 /** SQS's attribute digest, written independently of the server's implementation. */

@@ -77,6 +77,7 @@ function takeSendTokens(exec: Exec, count: number, now: number): Failure | null 
       ok: false,
       code: "Throttled",
       message: `the queue's sendRateLimit allows ${Number(rate.toFixed(3))} messages per second in this partition; nothing was enqueued; retry after ${wait} seconds`,
+      retryAfterSeconds: wait,
     };
   }
   exec("UPDATE meta SET send_tokens = ?, send_tokens_at = ? WHERE id = 1", available - count, now);

@@ -8,6 +8,8 @@ export interface Failure {
   ok: false;
   code: ErrorCode;
   message?: string;
+  /** Throttled: how long the caller should wait (the Retry-After header). */
+  retryAfterSeconds?: number;
 }
 
 export type Result<T> = ({ ok: true } & T) | Failure;

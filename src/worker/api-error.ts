@@ -2,11 +2,16 @@
 // (and the SQS adapter) turn it into a response through the ERROR_CODES table;
 // anything else that is thrown is a bug and answers InternalError.
 import { ERROR_CODES, type ErrorCode } from "../shared/errors.js";
+import type { Failure } from "../shared/types.js";
 
 export class ApiError extends Error {
   override name = "ApiError";
-  constructor(readonly code: ErrorCode, message: string, readonly details?: Record<string, string>) {
+  /** Throttled: the Retry-After both protocols send. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(readonly code: ErrorCode, message: string, options: { retryAfterSeconds?: number } = {}) {
     super(message);
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get status(): number {
@@ -15,10 +20,10 @@ export class ApiError extends Error {
 }
 
 /** Turns a Durable Object's `{ ok: false, code }` into a thrown ApiError. */
-export function unwrap<T extends { ok: boolean }>(result: T | { ok: false; code: ErrorCode; message?: string }): Extract<T, { ok: true }> {
+export function unwrap<T extends { ok: boolean }>(result: T | Failure): Extract<T, { ok: true }> {
   if (!result.ok) {
-    const failure = result as { code: ErrorCode; message?: string };
-    throw new ApiError(failure.code, failure.message ?? failure.code);
+    const failure = result as Failure;
+    throw new ApiError(failure.code, failure.message ?? failure.code, { retryAfterSeconds: failure.retryAfterSeconds });
   }
   return result as Extract<T, { ok: true }>;
 }

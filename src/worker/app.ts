@@ -10,7 +10,7 @@ import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
 import { restCors } from "./guards/cors.js";
-import { clientAddress, limitRequest, retryAfterSeconds } from "./guards/ratelimit.js";
+import { clientAddress, limitRequest } from "./guards/ratelimit.js";
 import { guardRoutes } from "./guards/routes.js";
 import { usage } from "./guards/usage.js";
 import { rest } from "./rest/routes.js";
@@ -83,6 +83,6 @@ app.onError((error, c) => {
   const body: ErrorBody = { error: { code, message: apiError?.message ?? "internal error", requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
-  if (code === "Throttled") response.headers.set("retry-after", String(retryAfterSeconds(apiError!.message)));
+  if (code === "Throttled") response.headers.set("retry-after", String(apiError!.retryAfterSeconds ?? 1));
   return response;
 });

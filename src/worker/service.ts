@@ -267,8 +267,7 @@ export class QueueService {
     for (let attempt = 0; ; attempt++) {
       const index = sendPartition(current, refused, messages.find((message) => message.dedupId !== undefined)?.dedupId);
       const result = await this.#partition(current, index).send(ref(current), current.attributes.messageRetentionPeriod, messages);
-      if (result.ok) return result.messages;
-      if (result.code !== "PartitionDraining" || attempt === 3) throw new ApiError(result.code, result.message ?? result.code);
+      if (result.ok || result.code !== "PartitionDraining" || attempt === 3) return unwrap(result).messages; // throws on failure
       refused = index;
       queueCache.delete(this.#cacheKey(current.name));
       current = await this.getQueue(current.name);

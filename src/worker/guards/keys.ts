@@ -4,7 +4,7 @@
 // in an isolate other than the one that revoked it (that one forgets at once).
 import { KEY_CACHE_MS } from "../../shared/limits.js";
 import type { StoredKey } from "../../objects/keyring.js";
-import { ApiError } from "../api-error.js";
+import { ApiError, unwrap as unwrapResult } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
 import type { Principal } from "../context.js";
 import { hashSecret, toBase64Url, unwrap, wrap } from "./master.js";
@@ -47,7 +47,7 @@ export async function createAccessKey(env: Env, config: EdgeConfig, input: KeyPe
     createdAt: Date.now(),
   };
   const created = await keyring(env, config).createKey(stored);
-  if (!created.ok) throw new ApiError(created.code, created.message ?? created.code);
+  if (!created.ok) unwrapResult(created);
   return { ...view(stored), secret };
 }
 
@@ -59,7 +59,7 @@ export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string):
   if (id === config.adminKeyId) throw new ApiError("InvalidParameterValue", `id ${id} is the configured admin key; change EDGEQ_ADMIN_SECRET to replace it`);
   const revoked = await keyring(env, config).revokeKey(id);
   for (const [cacheKey, entry] of cache) if (entry.value.principal.keyId === id) cache.delete(cacheKey);
-  if (!revoked.ok) throw new ApiError(revoked.code, revoked.message ?? revoked.code);
+  if (!revoked.ok) unwrapResult(revoked);
 }
 
 /**

@@ -30,7 +30,9 @@ export async function limitRequest(env: Env, principal: Principal): Promise<void
   if (count % RATE_BLOCK === 0) {
     const { success } = await binding.limit({ key });
     if (!success) {
-      throw new ApiError("Throttled", `access key ${principal.keyId} is over its request rate limit; retry after ${EDGE_RATE_PERIOD_SECONDS} seconds`);
+      throw new ApiError("Throttled", `access key ${principal.keyId} is over its request rate limit; retry after ${EDGE_RATE_PERIOD_SECONDS} seconds`, {
+        retryAfterSeconds: EDGE_RATE_PERIOD_SECONDS,
+      });
     }
   }
   used.set(key, count + 1);
@@ -44,7 +46,9 @@ export async function limitRequest(env: Env, principal: Principal): Promise<void
 export async function limitLookups(env: Env, client: string): Promise<void> {
   const { success } = await env.LOOKUP_RATE_LIMIT.limit({ key: `lookup:${client}` });
   if (!success) {
-    throw new ApiError("Throttled", `too many credential lookups from ${client}; retry after ${EDGE_RATE_PERIOD_SECONDS} seconds`);
+    throw new ApiError("Throttled", `too many credential lookups from ${client}; retry after ${EDGE_RATE_PERIOD_SECONDS} seconds`, {
+      retryAfterSeconds: EDGE_RATE_PERIOD_SECONDS,
+    });
   }
 }
 
@@ -53,8 +57,3 @@ export function clientAddress(headers: Headers): string {
   return headers.get("cf-connecting-ip") ?? "local";
 }
 
-/** The wait a Throttled error names ("retry after N seconds"), for the Retry-After header. */
-export function retryAfterSeconds(message: string): number {
-  const match = /retry after (\d+) seconds?/.exec(message);
-  return match ? Math.max(1, Number(match[1])) : 1;
-}

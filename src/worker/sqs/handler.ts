@@ -10,7 +10,7 @@ import { ApiError } from "../api-error.js";
 import { principalForKeyId, secretForAccessKey } from "../auth.js";
 import { loadConfig } from "../config.js";
 import type { AppEnv } from "../context.js";
-import { limitRequest, retryAfterSeconds } from "../guards/ratelimit.js";
+import { limitRequest } from "../guards/ratelimit.js";
 import { noteUsage } from "../guards/usage.js";
 import { QueueService } from "../service.js";
 import type { Action, ActionResult } from "./action.js";
@@ -67,7 +67,7 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     }
     const code: ErrorCode = error instanceof ApiError ? error.code : "InternalError";
     const message = error instanceof ApiError ? error.message : "We encountered an internal error. Please try again.";
-    return failure(protocol, code, message, requestId);
+    return failure(protocol, code, message, requestId, error instanceof ApiError ? error.retryAfterSeconds : undefined);
   }
 }
 
@@ -79,11 +79,11 @@ function success(protocol: Protocol, action: string, result: ActionResult, reque
   return new Response(xmlSuccess(action, result, requestId), { status: 200, headers: { ...headers, "content-type": "text/xml" } });
 }
 
-export function failure(protocol: Protocol, code: ErrorCode, message: string, requestId: string): Response {
+export function failure(protocol: Protocol, code: ErrorCode, message: string, requestId: string, retryAfterSeconds?: number): Response {
   const entry = ERROR_CODES[code];
   const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
   const headers: Record<string, string> = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
-  if (code === "Throttled") headers["retry-after"] = String(retryAfterSeconds(message));
+  if (code === "Throttled") headers["retry-after"] = String(retryAfterSeconds ?? 1);
   if (protocol === "json") {
     return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
       status: entry.sqsStatus,
