@@ -169,8 +169,7 @@ export class QueueService {
         md5OfBody: message.md5OfBody,
         ...splitAttributes(message.attributes),
         ...(message.groupId ? { messageGroupId: message.groupId, sequenceNumber: sequenceNumber(message.seq) } : {}),
-        ...optional("deadLetterSourceQueue", parseSystem(message.system).deadLetterSourceQueue),
-        ...optional("senderId", parseSystem(message.system).senderId),
+        ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
       })));
     });
   }
