@@ -15,7 +15,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { EDGEQ_DEV_MODE: "true" } },
+            miniflare: {
+              bindings: { EDGEQ_DEV_MODE: "true" },
+              // A real Rate Limiting binding with a tiny limit, so tests can push a key over it.
+              ratelimits: { TIGHT_RATE_LIMIT: { namespace_id: "9001", simple: { limit: 2, period: 10 } } },
+            },
           }),
         ],
         test: { name: "worker", include: ["test/**/*.worker.test.ts"] },

@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   bin = join(outdir, "edgeq.js");
   home = mkdtempSync(join(tmpdir(), "edgeq-cli-delivery-"));
-  server = await startServer();
+  server = await startServer({ logRequests: true });
 });
 
 afterAll(async () => {
@@ -154,7 +154,7 @@ describe("edgeq CLI, delivery semantics", () => {
 
     const missingGroup = await run("send", "cli-orders.fifo", "no group");
     expect(missingGroup.code).toBe(1);
-    expect(missingGroup.stderr).toMatch(/^edgeq: MissingParameter: .*MessageGroupId.*\n$/);
+    expect(missingGroup.stderr).toMatch(/^edgeq: MissingParameter: messages\[0\]\.messageGroupId is required on a FIFO queue/);
   });
 
   it("--deliver-at holds a message until that time", async () => {
@@ -175,7 +175,7 @@ describe("edgeq CLI, delivery semantics", () => {
     expect((await json("queues", "update", "cli-up", "--no-dlq")).attributes.redrivePolicy).toBeNull();
     const refused = await run("queues", "update", "cli-up", "--content-dedup");
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^edgeq: InvalidParameterValue: contentBasedDeduplication applies to FIFO queues only/);
+    expect(refused.stderr).toMatch(/^edgeq: InvalidAttributeName: attributes\.contentBasedDeduplication applies to FIFO queues only/);
   });
 
   it("rejects half a redrive policy before any request, with status 2", async () => {

@@ -3,9 +3,13 @@
 // receives, long delays. Time moves by back-dating rows, then running alarms.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import type { Partition } from "../src/objects/partition.js";
-import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Partition } from "../src/objects/partition/partition.js";
+import { partitionOf, rest, rewrite, travel, uniqueName } from "./helpers/worker-rest.js";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 async function createQueue(name: string, attributes: Record<string, unknown> = {}) {
   const created = await rest("POST", "/v1/queues", { name, attributes });
@@ -65,7 +69,20 @@ describe("FIFO queues", () => {
     expect((await rest("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(1);
     const missing = await rest("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "no id", messageGroupId: "g" }] });
     expect(missing.status).toBe(400);
-    expect(missing.body.error.message).toContain("ContentBasedDeduplication");
+    expect(missing.body.error).toMatchObject({ code: "InvalidParameterValue", message: expect.stringContaining("contentBasedDeduplication") });
+  });
+
+  it("remembers a MessageDeduplicationId for 5 minutes: a repeat at 4:59 is a duplicate, one at 5:01 a new message", async () => {
+    const name = uniqueName("window", true);
+    await createQueue(name, {});
+    const send = () => rest("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "pay", messageGroupId: "g", messageDeduplicationId: "pay-2" }] });
+    const start = Date.now();
+    const first = (await send()).body.successful[0].id;
+    vi.useFakeTimers({ now: start + 299_000, toFake: ["Date"] });
+    expect((await send()).body.successful[0].id).toBe(first);
+    vi.setSystemTime(start + 301_000);
+    expect((await send()).body.successful[0].id).not.toBe(first);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(2);
   });
 
   it("dedups by body digest with contentBasedDeduplication, per group with deduplicationScope messageGroup", async () => {
@@ -109,8 +126,8 @@ describe("FIFO queues", () => {
     const name = uniqueName("rules", true);
     await createQueue(name, { contentBasedDeduplication: true });
     const cases: [unknown, string][] = [
-      [{ messages: [{ body: "no group" }] }, "MessageGroupId"],
-      [{ messages: [{ body: "delayed", messageGroupId: "g", delaySeconds: 5 }] }, "DelaySeconds"],
+      [{ messages: [{ body: "no group" }] }, "messages[0].messageGroupId is required"],
+      [{ messages: [{ body: "delayed", messageGroupId: "g", delaySeconds: 5 }] }, "messages[0].delaySeconds: per-message delays are not allowed on FIFO queues"],
     ];
     for (const [body, fragment] of cases) {
       const result = await rest("POST", `/v1/queues/${name}/messages`, body);
@@ -195,14 +212,22 @@ describe("dead-letter queues", () => {
     expect(Object.keys(started.body)).toEqual(["taskHandle"]);
     const again = await rest("POST", `/v1/queues/${dlq}/redrive`, {});
     expect(again.status).toBe(400); // one active task per queue
+    const before = Date.now();
     await runDurableObjectAlarm(partitionOf(dlq));
     const running = (await rest("GET", `/v1/queues/${dlq}/redrive`)).body.tasks[0];
     expect(running).toMatchObject({ status: "RUNNING", approximateNumberOfMessagesMoved: 2, approximateNumberOfMessagesToMove: 5 });
+    // 2 messages at 2 per second: the next step is due a second after this one.
+    const nextAt = await runInDurableObject(partitionOf(dlq), (_i: Partition, state) =>
+      (state.storage.sql.exec<{ at: number }>("SELECT json_extract(move_task, '$.nextAt') AS at FROM meta").one()).at);
+    expect(nextAt - before).toBeGreaterThanOrEqual(1_000);
+    expect(nextAt - Date.now()).toBeLessThanOrEqual(1_000);
+    const dueIn = (ms: number) => rewrite(dlq, 0, (sql) => sql.exec("UPDATE meta SET move_task = json_set(move_task, '$.nextAt', ?)", Date.now() + ms));
+    const moved = async () => (await rest("GET", `/v1/queues/${dlq}/redrive`)).body.tasks[0].approximateNumberOfMessagesMoved;
+    await dueIn(50); // not yet due: the step waits
+    await runDurableObjectAlarm(partitionOf(dlq));
+    expect(await moved()).toBe(2);
     for (let i = 0; i < 3; i++) {
-      await travel(dlq, 1_000);
-      await runInDurableObject(partitionOf(dlq), (_i: Partition, state) => {
-        state.storage.sql.exec("UPDATE meta SET move_task = json_set(move_task, '$.nextAt', 0)");
-      });
+      await dueIn(-1); // just due
       await runDurableObjectAlarm(partitionOf(dlq));
     }
     const done = (await rest("GET", `/v1/queues/${dlq}/redrive`)).body.tasks[0];

@@ -12,7 +12,7 @@ import { restClient, startServer, type RunningServer } from "./helpers/server.js
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ logRequests: true });
 });
 
 afterAll(async () => {
@@ -127,7 +127,7 @@ describe("canary at rest", () => {
     expect(filesContaining(server.stateDir, attributeCanary)).toEqual([]);
 
     // The message is still there and readable after a restart on the same state.
-    server = await startServer({ stateDir: server.stateDir });
+    server = await startServer({ stateDir: server.stateDir, logRequests: true });
     const again = restClient(server.url);
     const stats = await again("GET", `/v1/queues/${queue}/stats`);
     expect(stats.body.visible + stats.body.inFlight).toBe(2);

@@ -5,7 +5,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/worker/config.js";
-import { openMessages, sealMessages } from "../src/worker/guards/envelope.js";
+import { openMessages, sealMessages } from "../src/core/envelope.js";
 import { DEFAULT_ATTRIBUTES } from "../src/shared/limits.js";
 import type { LeasedMessage, QueueRecord } from "../src/shared/types.js";
 import { rest as call, uniqueName as unique } from "./helpers/worker-rest.js";

@@ -49,12 +49,20 @@ describe("Idempotency-Key", () => {
     expect(await depth(name)).toBe(1);
   });
 
-  it("sends again once the window has passed", async () => {
+  it("dedups at 4:59 after the first send, and sends again at 5:01", async () => {
     const name = unique("window");
     expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
     const key = { "idempotency-key": crypto.randomUUID() };
+    const start = Date.now();
     const first = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
-    vi.useFakeTimers({ now: Date.now() + 301_000, toFake: ["Date"] });
+    vi.useFakeTimers({ now: start + 299_000, toFake: ["Date"] });
+    const inside = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    expect(inside.body.successful[0].id).toBe(first.body.successful[0].id);
+    await clearDedupCache(); // the Partition's record decides at the edge of the window too
+    const insidePartition = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
+    expect(insidePartition.body.successful[0].id).toBe(first.body.successful[0].id);
+    expect(await depth(name)).toBe(1);
+    vi.setSystemTime(start + 301_000);
     const later = await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "x" }] }, key);
     expect(later.body.successful[0].id).not.toBe(first.body.successful[0].id);
     expect(await depth(name)).toBe(2);

@@ -5,7 +5,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/worker/config.js";
-import { principalForKeyId, secretForAccessKey } from "../src/worker/auth.js";
+import { principalForKeyId, secretForAccessKey } from "../src/worker/auth/keys.js";
 import { app } from "../src/worker/app.js";
 
 const ADMIN = "local-dev-secret";

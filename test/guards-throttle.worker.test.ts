@@ -71,9 +71,21 @@ describe("per-key request limit at the edge", () => {
     expect((await call("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(0);
   });
 
-  it("counts requests per key with the real binding", async () => {
-    const result = await env.KEY_RATE_LIMIT.limit({ key: `key:${unique("probe")}` });
-    expect(result.success).toBe(true);
+  it("asks the real binding once per block of 8 requests per key: 16 requests pass a limit of 2 blocks, the 17th is refused", async () => {
+    const name = unique("blocks");
+    expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    const tight = { ...env, KEY_RATE_LIMIT: env.TIGHT_RATE_LIMIT };
+    const statuses: number[] = [];
+    for (let i = 0; i < 17; i++) {
+      const response = await app.fetch(new Request(`http://localhost/v1/queues/${name}/stats`, { headers: AUTH }), tight);
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    expect(statuses.slice(0, 16)).toEqual(Array(16).fill(200));
+    expect(statuses[16]).toBe(429);
+    // Another key has blocks of its own.
+    const other = await env.TIGHT_RATE_LIMIT.limit({ key: `key:${unique("other")}` });
+    expect(other.success).toBe(true);
   });
 });
 

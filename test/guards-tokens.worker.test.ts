@@ -57,7 +57,7 @@ describe("scoped tokens", () => {
   it("rejects an expired token, a tampered token and a token whose key was revoked", async () => {
     const name = await queue();
     const key = (await call("POST", "/v1/keys", ADMIN, { grants: [{ queue: name, actions: ["send", "receive"] }] })).body;
-    const { token } = (await call("POST", "/v1/tokens", key.secret, { queue: name, actions: ["receive"], expiresIn: 30 })).body;
+    const { token, expiresAt } = (await call("POST", "/v1/tokens", key.secret, { queue: name, actions: ["receive"], expiresIn: 30 })).body;
     expect((await call("POST", `/v1/queues/${name}/messages/receive`, token, {})).status).toBe(200);
 
     const [prefix, payload, signature] = token.split(".");
@@ -67,8 +67,11 @@ describe("scoped tokens", () => {
     const tampered = await call("POST", `/v1/queues/${name}/messages`, forged, { messages: [{ body: "x" }] });
     expect(tampered).toMatchObject({ status: 401, body: { error: { code: "Unauthorized" } } });
 
-    vi.useFakeTimers({ now: Date.now() + 31_000, toFake: ["Date"] });
+    vi.useFakeTimers({ now: expiresAt - 1_000, toFake: ["Date"] });
     try {
+      // One second before its expiry the token still works; at its expiry it does not.
+      expect((await call("POST", `/v1/queues/${name}/messages/receive`, token, {})).status).toBe(200);
+      vi.setSystemTime(expiresAt);
       const expired = await call("POST", `/v1/queues/${name}/messages/receive`, token, {});
       expect(expired.status).toBe(401);
       expect(expired.body.error.message).toContain("expired");

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/worker/app.js";
-import { restAction } from "../src/worker/guards/usage.js";
+import { restAction } from "../src/worker/edge/usage.js";
 
 const AUTH = { authorization: "Bearer local-dev-secret", "content-type": "application/json" };
 
@@ -43,15 +43,20 @@ describe("usage data", () => {
     expect(failure!.blobs!.slice(1, 6)).toEqual([name, "receive", "", "POST", "401"]);
   });
 
-  it("logs a JSON line with the request id it returns in x-request-id", async () => {
+  it("logs a JSON line with the request id it returns in x-request-id, only when EDGEQ_LOG_REQUESTS is on", async () => {
     const logged: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
-    const response = await app.fetch(new Request("http://localhost/v1/queues?limit=1", { headers: AUTH }), env);
-    const requestId = response.headers.get("x-request-id");
-    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const lines = logged.map((line) => JSON.parse(line)).filter((line) => line.requestId === requestId);
+    const linesOf = async (flag: string | undefined) => {
+      const response = await app.fetch(new Request("http://localhost/v1/queues?limit=1", { headers: AUTH }), { ...env, EDGEQ_LOG_REQUESTS: flag });
+      const requestId = response.headers.get("x-request-id");
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      return logged.map((line) => JSON.parse(line)).filter((line) => line.requestId === requestId);
+    };
+    const lines = await linesOf("true");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: "info", event: "request", action: "queues.get", status: 200, keyId: "local" });
+    expect(await linesOf(undefined)).toHaveLength(0);
+    expect(await linesOf("false")).toHaveLength(0);
   });
 
   it("names REST actions from the path", () => {

@@ -16,12 +16,12 @@ describe("edge validation", () => {
     const name = await queue();
     const eleven = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`a${i}`, "v"]));
     const cases: [Record<string, unknown>, string][] = [
-      [eleven, "messages[0].attributes may hold at most 10 attributes, got 11"],
-      [{ "AWS.trace": "x" }, 'must not start with "AWS." or "Amazon."'],
-      [{ "a..b": "x" }, "two periods in a row"],
-      [{ ["n".repeat(257)]: "x" }, "must be 1 to 256 characters"],
+      [eleven, "messages[0].attributes may hold at most 10 entries, got 11"],
+      [{ "AWS.trace": "x" }, 'messages[0].attributes.name "AWS.trace" must be a name of A-Z, a-z, 0-9, underscore, hyphen and period, not starting with "AWS." or "Amazon."'],
+      [{ "a..b": "x" }, "without a leading, trailing or doubled period"],
+      [{ ["n".repeat(256)]: "x", ["n".repeat(257)]: "x" }, "messages[0].attributes.name must have at most 256 characters, got 257"],
       [{ num: { dataType: "Number", stringValue: "twelve" } }, 'stringValue "twelve" is not a number'],
-      [{ bin: { dataType: "Binary", binaryValue: "not base64!" } }, "binaryValue must be base64"],
+      [{ bin: { dataType: "Binary", binaryValue: "not base64!" } }, "messages[0].attributes.bin binaryValue must be base64"],
       [{ odd: { dataType: "Float", stringValue: "1" } }, "it must be String, Number or Binary"],
     ];
     for (const [attributes, message] of cases) {

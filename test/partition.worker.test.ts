@@ -3,7 +3,7 @@
 // alarm with runDurableObjectAlarm, not by sleeping.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Partition } from "../src/objects/partition.js";
+import type { Partition } from "../src/objects/partition/partition.js";
 import type { LeasedMessage, NewMessage, Result } from "../src/shared/types.js";
 
 const ref = { incarnation: 1 };
@@ -125,12 +125,16 @@ describe("send and receive", () => {
 });
 
 describe("long polling", () => {
-  it("returns as soon as a message is sent during the wait", async () => {
+  it("returns as soon as a message is sent during the wait, well before the wait's end", async () => {
     const p = partition();
+    const started = Date.now();
     const waiting = p.receive(ref, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
     ok(await p.send(ref, RETENTION, [message("late")]));
     const { messages } = ok(await waiting);
     expect(messages.map((m) => m.body)).toEqual(["late"]);
+    // Woken by the send, not by the 20 s deadline.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("returns empty when the wait ends with nothing to receive", async () => {
@@ -145,9 +149,12 @@ describe("long polling", () => {
     const p = partition();
     ok(await p.send(ref, RETENTION, [message("held")]));
     await receive(p, 1, 1);
+    const started = Date.now();
     const waiting = p.receive(ref, { maxMessages: 1, visibilityTimeout: 30, waitSeconds: 10 });
     const { messages } = ok(await waiting);
     expect(messages.map((m) => m.receiveCount)).toEqual([2]);
+    // Woken when the 1 s lease ended, not at the 10 s deadline.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("wakes waiters when a delayed message comes due through the alarm", async () => {

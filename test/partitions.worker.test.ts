@@ -2,9 +2,10 @@
 // partitions, long polls that never lease what they do not return, draining
 // when the count is lowered, and splitting when a partition runs hot.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import type { Partition } from "../src/objects/partition.js";
-import { catalogStub as catalog, partitionOf as partition, rest as call, uniqueName } from "./helpers/worker-rest.js";
+import { describe, expect, it, vi } from "vitest";
+import { Partition } from "../src/objects/partition/partition.js";
+import { LOAD_WINDOW_MS } from "../src/shared/limits.js";
+import { catalogStub as catalog, partitionOf as partition, rest as call, rewrite, uniqueName } from "./helpers/worker-rest.js";
 
 async function createQueue(attributes: Record<string, number>) {
   const name = uniqueName("parts");
@@ -70,15 +71,22 @@ describe("a queue over several partitions", () => {
     expect((await call("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ received: 1, inFlight: 1, visible: 0 });
   });
 
-  it("costs a bounded number of partition calls on an empty queue", async () => {
+  it("costs one call per partition for a receive on an empty queue, and a bounded number for a long poll", async () => {
     const name = await createQueue({ partitions: 4 });
-    const { body } = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10 });
-    expect(body.messages).toEqual([]);
-    const received = await Promise.all([0, 1, 2, 3].map(async (i) => {
-      const result = await partition(name, i).stats({ incarnation: (await catalog().getQueue(name) as { queue: { incarnation: number } }).queue.incarnation });
-      return result.ok ? result.stats.received : -1;
-    }));
-    expect(received).toEqual([0, 0, 0, 0]);
+    const calls = { receive: vi.spyOn(Partition.prototype, "receive"), awaitMessages: vi.spyOn(Partition.prototype, "awaitMessages"), cancelWait: vi.spyOn(Partition.prototype, "cancelWait") };
+    const counts = () => Object.fromEntries(Object.entries(calls).map(([method, spy]) => [method, spy.mock.calls.length]));
+    try {
+      const { body } = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10 });
+      expect(body.messages).toEqual([]);
+      expect(counts()).toEqual({ receive: 4, awaitMessages: 0, cancelWait: 0 });
+      for (const spy of Object.values(calls)) spy.mockClear();
+      // A long poll that finds nothing: a receive per partition, then one wait on each (3 x span + 1 at most).
+      const polled = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10, waitSeconds: 1 });
+      expect(polled.body.messages).toEqual([]);
+      expect(counts()).toEqual({ receive: 4, awaitMessages: 4, cancelWait: 0 });
+    } finally {
+      for (const spy of Object.values(calls)) spy.mockRestore();
+    }
   });
 });
 
@@ -119,38 +127,34 @@ describe("changing the partition count", () => {
     expect((await drain(name)).length).toBe(6);
   });
 
-  it("splits a queue whose partition runs above its threshold, reported through the alarm", async () => {
-    const name = await createQueue({ partitions: 1, splitThreshold: 5 });
-    const p = partition(name, 0);
-    await send(name, ["first"]); // opens the first load window
-    await runInDurableObject(p, (_instance: Partition, state) => {
-      state.storage.sql.exec("UPDATE meta SET load_window_start = load_window_start - 10000");
-    });
-    for (let i = 0; i < 10; i++) await send(name, Array.from({ length: 10 }, (_, j) => `hot${i}-${j}`));
-    // The first of those sends closed the back-dated window; the other 90 (+1) land in a
-    // new one, back-dated again below, so the closing send measures about 9 messages/s > 5.
-    await runInDurableObject(p, (_instance: Partition, state) => {
-      state.storage.sql.exec("UPDATE meta SET load_window_start = load_window_start - 10000");
-    });
-    await send(name, ["closing"]);
-    await runDurableObjectAlarm(p);
-    const { queue } = (await catalog().getQueue(name)) as { queue: { attributes: { partitions: number }; span: number } };
-    expect(queue.attributes.partitions).toBe(2);
-    expect(queue.span).toBe(2);
-    const stats = await call("GET", `/v1/queues/${name}/stats`);
-    expect(stats.body.visible).toBe(102);
+  /**
+   * Sends `count` messages in one load window that is made to have lasted just
+   * over 10 s, so the partition measures a rate just under count / 10 per second.
+   */
+  async function hotWindow(name: string, count: number): Promise<void> {
+    await send(name, ["opens the window"]);
+    for (let sent = 1; sent < count; sent += 10) await send(name, Array.from({ length: Math.min(10, count - sent) }, (_, j) => `hot${sent}-${j}`));
+    await rewrite(name, 0, (sql) => sql.exec("UPDATE meta SET load_window_start = ?", Date.now() - LOAD_WINDOW_MS));
+    await send(name, ["closes the window"]); // the window held `count` sends: rate = count * 1000 / (10,000 + a few ms)
+    await runDurableObjectAlarm(partition(name, 0));
+  }
+
+  const partitionsOf = async (name: string) => ((await catalog().getQueue(name)) as { queue: { attributes: { partitions: number }; span: number } }).queue;
+
+  it("splits a queue whose partition ran above its threshold, reported through the alarm, and not one at or below it", async () => {
+    // 50 sends in a window of just over 10 s: just under 5 messages/s.
+    const hot = await createQueue({ partitions: 1, splitThreshold: 4 });
+    const cool = await createQueue({ partitions: 1, splitThreshold: 5 });
+    await hotWindow(hot, 50);
+    await hotWindow(cool, 50);
+    expect(await partitionsOf(hot)).toMatchObject({ attributes: { partitions: 2 }, span: 2 });
+    expect(await partitionsOf(cool)).toMatchObject({ attributes: { partitions: 1 }, span: 1 });
+    expect((await call("GET", `/v1/queues/${hot}/stats`)).body.visible).toBe(51);
   });
 
-  it("does not split when the rate is below the threshold or splitting is off", async () => {
+  it("does not split when splitting is off, however hot", async () => {
     const name = await createQueue({ partitions: 1, splitThreshold: 0 });
-    const p = partition(name, 0);
-    await send(name, ["a"]);
-    await runInDurableObject(p, (_instance: Partition, state) => {
-      state.storage.sql.exec("UPDATE meta SET load_window_start = load_window_start - 10000");
-    });
-    for (let i = 0; i < 5; i++) await send(name, Array.from({ length: 10 }, () => "hot"));
-    await runDurableObjectAlarm(p);
-    const { queue } = (await catalog().getQueue(name)) as { queue: { attributes: { partitions: number } } };
-    expect(queue.attributes.partitions).toBe(1);
+    await hotWindow(name, 200);
+    expect(await partitionsOf(name)).toMatchObject({ attributes: { partitions: 1 } });
   });
 });

@@ -50,13 +50,20 @@ describe("queues", () => {
     expect(page2.body).toMatchObject({ queues: [{ name: `${prefix}-3` }], cursor: null });
   });
 
-  it("forgets a deleted queue's messages and lets the name be reused", async () => {
+  it("forgets a deleted queue's messages and counts and lets the name be reused", async () => {
     const name = await createQueue();
-    await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "old" }] });
+    await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "old" }, { body: "older" }] });
+    await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 1 });
+    await call("POST", `/v1/queues/${name}/purge`);
+    expect((await call("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ sent: 2, received: 1, purged: 2 });
     expect((await call("DELETE", `/v1/queues/${name}`)).status).toBe(204);
     expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
+    // Nothing of the earlier queue of this name shows, before and after the partition meets the new one.
+    expect((await call("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ sent: 0, received: 0, purged: 0, rowsRead: 0, rowsWritten: 0, visible: 0 });
     const received = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10 });
     expect(received.body.messages).toEqual([]);
+    await call("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "new" }] });
+    expect((await call("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ sent: 1, received: 0, purged: 0, visible: 1 });
   });
 });
 
@@ -118,7 +125,7 @@ describe("errors", () => {
     ["malformed JSON", "POST", "/v1/queues", "{nope", "MalformedRequest", 400, "JSON"],
     ["wrong type", "POST", "/v1/queues", { name: 42 }, "InvalidParameterValue", 400, "name must be a string"],
     ["bad name", "POST", "/v1/queues", { name: "bad name!" }, "InvalidParameterValue", 400, "name must be 1 to 80 characters"],
-    ["bound", "POST", "/v1/queues", { name: "bounds", attributes: { visibilityTimeout: 50000 } }, "InvalidParameterValue", 400, "attributes.visibilityTimeout must be an integer between 0 and 43200, got 50000"],
+    ["bound", "POST", "/v1/queues", { name: "bounds", attributes: { visibilityTimeout: 50000 } }, "InvalidAttributeValue", 400, "attributes.visibilityTimeout must be an integer between 0 and 43200, got 50000"],
     ["unknown field", "POST", "/v1/queues", { name: "x", colour: "red" }, "InvalidParameterValue", 400, 'unknown field "colour"'],
     ["unknown queue", "GET", "/v1/queues/does-not-exist-anywhere", undefined, "QueueDoesNotExist", 404, "does-not-exist-anywhere"],
     ["unknown route", "GET", "/v1/nothing-here", undefined, "NotFound", 404, "no such route"],
@@ -133,10 +140,10 @@ describe("errors", () => {
   it("names the field and bound for message-level problems", async () => {
     const name = await createQueue();
     const cases: [unknown, string][] = [
-      [{ messages: [] }, "messages must have at least 1 entries, got 0"],
-      [{ messages: Array.from({ length: 11 }, () => ({ body: "x" })) }, "messages must have at most 10 entries, got 11"],
+      [{ messages: [] }, "messages must have at least 1 entry, got 0"],
+      [{ messages: Array.from({ length: 11 }, () => ({ body: "x" })) }, "messages may hold at most 10 entries, got 11"],
       [{ messages: [{ body: "x", delaySeconds: 1_209_601 }] }, "messages[0].delaySeconds must be an integer between 0 and 1209600, got 1209601"],
-      [{ messages: [{ body: "x", delaySeconds: 400_000 }] }, "messages[0]: delaySeconds is 400000; it must be at most the queue's messageRetentionPeriod (345600 s)"],
+      [{ messages: [{ body: "x", delaySeconds: 400_000 }] }, "messages[0].delaySeconds is 400000 s away; it must be less than the queue's messageRetentionPeriod (345600 s)"],
       [{ messages: [{ body: "" }] }, "messages[0].body must not be empty"],
       [{ messages: [{ body: "bad \u0001 char" }] }, "U+0001"],
     ];

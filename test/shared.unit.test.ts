@@ -1,6 +1,8 @@
 // Pure modules: receipt-handle codec, message content rules, configuration.
 import { describe, expect, it } from "vitest";
-import { checkAttributeName, checkAttributes, checkBody, messageSize } from "../src/shared/messages.js";
+import { checkAttributeName, checkAttributes, checkBody } from "../src/core/content.js";
+import { messageSize } from "../src/shared/messages.js";
+import { renderRest } from "../src/worker/rest/render.js";
 import { decodeReceipt, encodeReceipt, receiptKey } from "../src/shared/receipt.js";
 import { DEV_DEFAULTS, loadConfig } from "../src/worker/config.js";
 
@@ -29,24 +31,33 @@ describe("receipt handles", () => {
 
 describe("message rules", () => {
   it("accepts the characters SQS allows and names the first forbidden one", () => {
-    expect(checkBody("body", "tab\tnew\nline\r emoji 😀 \uE000")).toBeNull();
-    expect(checkBody("body", "nul\u0000")?.message).toContain("U+0000");
-    expect(checkBody("body", "lone \uD800 surrogate")?.message).toContain("U+D800");
-    expect(checkBody("body", "\uFFFE")?.message).toContain("U+FFFE");
-    expect(checkBody("body", "")?.message).toBe("body must not be empty");
+    expect(checkBody("tab\tnew\nline\r emoji 😀 \uE000")).toBeNull();
+    for (const [body, point] of [["nul\u0000", 0], ["lone \uD800 surrogate", 0xd800], ["\uFFFE", 0xfffe]] as const) {
+      const problem = checkBody(body);
+      expect(problem).toMatchObject({ code: "InvalidMessageContents", rule: "character", field: "body", value: point });
+      expect(renderRest(problem!)).toContain(`U+${point.toString(16).toUpperCase().padStart(4, "0")}`);
+    }
+    expect(checkBody("")).toMatchObject({ code: "MissingParameter", rule: "empty", field: "body" });
+    expect(renderRest(checkBody("")!, { entry: { collection: "messages", index: 2 } })).toBe("messages[2].body must not be empty");
   });
 
   it("checks attribute names, types and counts", () => {
-    expect(checkAttributeName("n", "good.name_1-x")).toBeNull();
-    for (const bad of ["AWS.x", "amazon.y", ".lead", "trail.", "two..dots", "sp ace", "x".repeat(257)]) {
-      expect(checkAttributeName("n", bad), bad).not.toBeNull();
+    expect(checkAttributeName("good.name_1-x")).toBeNull();
+    expect(checkAttributeName("x".repeat(256))).toBeNull();
+    expect(checkAttributeName("x".repeat(257))).toMatchObject({ rule: "tooLong", bound: 256, value: 257 });
+    for (const bad of ["AWS.x", "amazon.y", ".lead", "trail.", "two..dots", "sp ace"]) {
+      expect(checkAttributeName(bad), bad).toMatchObject({ rule: "format", bound: "attributeName", name: bad });
     }
-    expect(checkAttributes("a", { n: { dataType: "Number.int", stringValue: "42" } })).toBeNull();
-    expect(checkAttributes("a", { n: { dataType: "Number", stringValue: "forty" } })?.message).toContain("is not a number");
-    expect(checkAttributes("a", { b: { dataType: "Binary", binaryValue: "AAEC" } })).toBeNull();
-    expect(checkAttributes("a", { b: { dataType: "Blob", stringValue: "x" } })?.message).toContain("String, Number or Binary");
-    const eleven = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, { dataType: "String", stringValue: "v" }]));
-    expect(checkAttributes("a", eleven)?.message).toBe("a may hold at most 10 attributes, got 11");
+    expect(checkAttributes({ n: { dataType: "Number.int", stringValue: "42" } })).toBeNull();
+    expect(checkAttributes({ n: { dataType: "Number", stringValue: "forty" } })).toMatchObject({ rule: "notNumber", name: "n" });
+    expect(checkAttributes({ b: { dataType: "Binary", binaryValue: "AAEC" } })).toBeNull();
+    expect(checkAttributes({ b: { dataType: "Blob", stringValue: "x" } })).toMatchObject({ rule: "attributeType", value: "Blob" });
+    const ten = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, { dataType: "String", stringValue: "v" }]));
+    expect(checkAttributes(ten)).toBeNull();
+    const eleven = { ...ten, k10: { dataType: "String", stringValue: "v" } };
+    const tooMany = checkAttributes(eleven);
+    expect(tooMany).toMatchObject({ rule: "tooMany", field: "attributes", bound: 10, value: 11 });
+    expect(renderRest(tooMany!, { entry: { collection: "messages", index: 0 } })).toBe("messages[0].attributes may hold at most 10 entries, got 11");
   });
 
   it("counts size in UTF-8 bytes over body and attributes", () => {
@@ -64,13 +75,13 @@ describe("configuration", () => {
     expect(loadConfig({ EDGEQ_DEV_MODE: "true" } as Env, local)).toMatchObject({ ok: true, config: { adminSecret: DEV_DEFAULTS.adminSecret, accountId: "000000000000" } });
     const away = loadConfig({ EDGEQ_DEV_MODE: "true" } as Env, remote);
     expect(away.ok).toBe(false);
-    expect(!away.ok && away.message).toContain("EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET, EDGEQ_MASTER_KEY");
+    expect(away).toMatchObject({ ok: false, code: "NotConfigured", rule: "notConfigured", value: ["EDGEQ_ADMIN_KEY_ID", "EDGEQ_ADMIN_SECRET", "EDGEQ_MASTER_KEY"] });
     expect(loadConfig({} as Env, local).ok).toBe(false);
   });
 
   it("refuses a deployed Worker whose secrets are the public development defaults", () => {
     const result = loadConfig({ EDGEQ_ADMIN_KEY_ID: "admin", EDGEQ_ADMIN_SECRET: DEV_DEFAULTS.adminSecret, EDGEQ_MASTER_KEY: "m".repeat(40) } as Env, remote);
-    expect(!result.ok && result.message).toContain("EDGEQ_ADMIN_SECRET");
+    expect(result).toMatchObject({ ok: false, code: "NotConfigured", rule: "devDefault", value: ["EDGEQ_ADMIN_SECRET"] });
     const good = loadConfig({ EDGEQ_ADMIN_KEY_ID: "admin", EDGEQ_ADMIN_SECRET: "s".repeat(40), EDGEQ_MASTER_KEY: "m".repeat(40) } as Env, remote);
     expect(good).toMatchObject({ ok: true, config: { devMode: false } });
   });

@@ -3,6 +3,8 @@
 // SigV4 verification against requests signed by aws4fetch (an independent signer).
 import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
+import { attributesForCreate } from "../src/core/attributes.js";
+import type { Refusal } from "../src/core/refusal.js";
 import { ApiError } from "../src/worker/api-error.js";
 import { optionalInt } from "../src/worker/sqs/params.js";
 import { parseRedriveAllowPolicy, parseRedrivePolicy, renderRedriveAllowPolicy, renderRedrivePolicy } from "../src/worker/sqs/policies.js";
@@ -170,14 +172,26 @@ describe("redrive policies", () => {
     expect(parseRedriveAllowPolicy(naming, '{"redrivePermission":"denyAll"}')).toEqual({ redrivePermission: "denyAll" });
   });
 
-  it("refuses malformed policies with InvalidParameterValue", () => {
+  it("refuses malformed policies with InvalidParameterValue; the core refuses counts out of bounds", () => {
     for (const bad of [
-      "not json", "[]", JSON.stringify({ maxReceiveCount: 3 }), JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 0 }),
-      JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: "1001" }), JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 2.5 }),
+      "not json", "[]", JSON.stringify({ maxReceiveCount: 3 }), JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: "three" }),
       JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:us-east-1:111111111111:dlq", maxReceiveCount: 3 }),
       JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: 3, extra: 1 }),
     ]) {
       expect(code(() => parseRedrivePolicy(naming, bad))).toBe("InvalidParameterValue");
+    }
+    for (const [count, allowed] of [[0, false], [1, true], [1000, true], ["1001", false], [2.5, false]] as const) {
+      const policy = parseRedrivePolicy(naming, JSON.stringify({ deadLetterTargetArn: dlq, maxReceiveCount: count }))!;
+      const refused = (() => {
+        try {
+          attributesForCreate("source", { redrivePolicy: policy });
+          return null;
+        } catch (error) {
+          return (error as Refusal).problem;
+        }
+      })();
+      if (allowed) expect(refused, String(count)).toBeNull();
+      else expect(refused, String(count)).toMatchObject({ rule: "range", field: "attributes.redrivePolicy.maxReceiveCount", bound: [1, 1000] });
     }
     for (const bad of ['{"redrivePermission":"some"}', '{"redrivePermission":"byQueue","sourceQueueArns":"a"}', "{"]) {
       expect(code(() => parseRedriveAllowPolicy(naming, bad))).toBe("InvalidParameterValue");

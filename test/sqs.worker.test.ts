@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import type { Catalog } from "../src/objects/catalog.js";
+import type { Catalog } from "../src/objects/catalog/catalog.js";
 import { DEFAULT_ATTRIBUTES } from "../src/shared/limits.js";
 import { md5OfAttributes } from "../src/worker/sqs/md5.js";
 

@@ -11,6 +11,7 @@ export const baselineRoutes = new Hono<AppEnv>();
 
 baselineRoutes.use("*", async (c, next) => {
   const loaded = loadConfig(c.env, new URL(c.req.url));
+  // A missing or refused configuration is not development mode: the baseline stays hidden.
   if (!loaded.ok || !loaded.config.devMode) throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");
   await next();
 });

@@ -4,6 +4,7 @@
 // messages (wrapped under the master key). This object never sees the master
 // key or any plaintext secret; the Worker hashes and wraps before calling it.
 import { DurableObject } from "cloudflare:workers";
+import { problem } from "../shared/problems.js";
 import type { Result } from "../shared/types.js";
 import { migrate, runSql, type Migration } from "./migrate.js";
 
@@ -27,7 +28,7 @@ const KEYRING_MIGRATIONS: readonly Migration[] = [
   ],
 ];
 
-/** An access key as stored; `permissions` is the JSON of a Grant list (guards/permissions.ts). */
+/** An access key as stored; `permissions` is the JSON of a Grant list (src/core/permissions.ts). */
 export interface StoredKey {
   id: string;
   secretHash: string;
@@ -63,7 +64,7 @@ export class Keyring extends DurableObject<Env> {
 
   createKey(key: StoredKey): Result<object> {
     const clash = runSql(this.#sql, "SELECT id FROM access_keys WHERE id = ? OR secret_hash = ?", key.id, key.secretHash).toArray();
-    if (clash.length > 0) return { ok: false, code: "InvalidParameterValue", message: `an access key with id ${key.id} already exists` };
+    if (clash.length > 0) return { ok: false, ...problem("duplicate", { field: "id", value: key.id }) };
     runSql(
       this.#sql,
       "INSERT INTO access_keys (id, secret_hash, wrapped_secret, permissions, description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -89,7 +90,7 @@ export class Keyring extends DurableObject<Env> {
   /** Revocation deletes the row: nothing of a revoked secret stays at rest. */
   revokeKey(id: string): Result<object> {
     const rows = runSql(this.#sql, "DELETE FROM access_keys WHERE id = ? RETURNING id", id).toArray();
-    return rows.length > 0 ? { ok: true } : { ok: false, code: "NotFound", message: `no access key with id ${id}` };
+    return rows.length > 0 ? { ok: true } : { ok: false, ...problem("absent", { code: "NotFound", field: "id", value: id }) };
   }
 
   /**

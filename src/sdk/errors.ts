@@ -43,6 +43,14 @@ export class ResourceNotFoundError extends EdgeQError { override name = "Resourc
 /** The request is valid but not now: e.g. a second redrive while one runs, or cancelling a finished one. */
 export class UnsupportedOperationError extends EdgeQError { override name = "UnsupportedOperationError"; }
 export class InternalError extends EdgeQError { override name = "InternalError"; }
+/** A queue attribute's value is out of bounds or does not fit the queue. */
+export class InvalidAttributeValueError extends EdgeQError { override name = "InvalidAttributeValueError"; }
+/** A queue attribute that does not exist for this queue (e.g. a FIFO attribute on a standard queue). */
+export class InvalidAttributeNameError extends EdgeQError { override name = "InvalidAttributeNameError"; }
+/** A message body or attribute value with a character SQS does not accept. */
+export class InvalidMessageContentsError extends EdgeQError { override name = "InvalidMessageContentsError"; }
+export class EmptyBatchRequestError extends EdgeQError { override name = "EmptyBatchRequestError"; }
+export class TooManyEntriesInBatchRequestError extends EdgeQError { override name = "TooManyEntriesInBatchRequestError"; }
 /** The request never got an HTTP answer: DNS, refused connection, reset, CORS. */
 export class NetworkError extends EdgeQError { override name = "NetworkError"; }
 /** No answer within the call's timeout. */
@@ -71,6 +79,11 @@ const BY_CODE: Record<string, ErrorClass> = {
   ResourceNotFound: ResourceNotFoundError,
   UnsupportedOperation: UnsupportedOperationError,
   InternalError: InternalError,
+  InvalidAttributeValue: InvalidAttributeValueError,
+  InvalidAttributeName: InvalidAttributeNameError,
+  InvalidMessageContents: InvalidMessageContentsError,
+  EmptyBatchRequest: EmptyBatchRequestError,
+  TooManyEntriesInBatchRequest: TooManyEntriesInBatchRequestError,
 };
 
 /** Rebuilds the error class for a server code; unknown codes stay plain EdgeQErrors. */

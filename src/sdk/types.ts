@@ -139,4 +139,5 @@ export interface RedriveOptions {
  * A redrive (message move task) as the server reports it; `destinationQueue`
  * null means each message goes back to the queue it was dead-lettered from.
  */
-export type RedriveTask = MoveTaskView;
+/** A redrive task as the REST API reports it: the core's view, with a failure worded as `failureReason`. */
+export type RedriveTask = Omit<MoveTaskView, "failure"> & { failureReason?: string };

@@ -20,7 +20,7 @@ export const DEFAULT_DATA_DIR = ".wrangler/state";
 export const DRAIN_TIMEOUT_MS = 30_000;
 
 /** Worker variables a self-hosted server passes through from its environment when set. */
-const PASSED_THROUGH = ["EDGEQ_ADMIN_KEY_ID", "EDGEQ_ADMIN_SECRET", "EDGEQ_MASTER_KEY", "EDGEQ_ACCOUNT_ID"] as const;
+const PASSED_THROUGH = ["EDGEQ_ADMIN_KEY_ID", "EDGEQ_ADMIN_SECRET", "EDGEQ_MASTER_KEY", "EDGEQ_ACCOUNT_ID", "EDGEQ_LOG_REQUESTS"] as const;
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. Default 8787. */

@@ -1,16 +1,11 @@
 // Shapes that cross a boundary: Worker <-> Durable Object RPC results and the
-// REST API's JSON. Expected outcomes are values (`{ ok: false, code }`), since
-// custom error fields do not survive Durable Object RPC.
-import type { ErrorCode } from "./errors.js";
+// REST API's JSON. Expected outcomes are values (`{ ok: false, code, rule, ... }`:
+// a Problem, see problems.ts), since custom error fields do not survive
+// Durable Object RPC.
 import type { QueueAttributes } from "./limits.js";
+import type { Problem } from "./problems.js";
 
-export interface Failure {
-  ok: false;
-  code: ErrorCode;
-  message?: string;
-  /** Throttled: how long the caller should wait (the Retry-After header). */
-  retryAfterSeconds?: number;
-}
+export type Failure = { ok: false } & Problem;
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
@@ -76,11 +71,10 @@ export interface LeaseRef {
 export type DeleteOutcome = "deleted" | "stale";
 export type VisibilityOutcome = "changed" | "notInflight" | "stale";
 
-export interface PartitionStats {
-  visible: number;
-  inFlight: number;
-  delayed: number;
-  oldestSentAt: number | null;
+/** What a partition counts as it goes. */
+export interface Counters {
+  /** Messages stored, whatever their state. */
+  depth: number;
   sent: number;
   received: number;
   deleted: number;
@@ -89,10 +83,16 @@ export interface PartitionStats {
   deadLettered: number;
   /** Moved out by redrive tasks. */
   moved: number;
+  /** SQLite rows read and written by this partition, for benchmarks. */
   rowsRead: number;
   rowsWritten: number;
-  /** Messages stored, whatever their state. */
-  depth: number;
+}
+
+export interface PartitionStats extends Counters {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  oldestSentAt: number | null;
   draining: boolean;
 }
 
@@ -106,6 +106,9 @@ export interface QueueStats {
   deleted: number;
   expired: number;
   purged: number;
+  deadLettered: number;
+  /** Moved out by redrive tasks. */
+  moved: number;
   /** SQLite rows read and written by this queue's partitions, for benchmarks. */
   rowsRead: number;
   rowsWritten: number;
@@ -121,5 +124,6 @@ export interface MoveTaskView {
   approximateNumberOfMessagesMoved: number;
   approximateNumberOfMessagesToMove: number;
   startedTimestamp: number;
-  failureReason?: string;
+  /** Why a FAILED task failed; the protocols word it. */
+  failure?: Problem;
 }

@@ -1,20 +1,23 @@
-// The Worker's HTTP front door: request ids, configuration and authentication,
-// then the protocol routes. One onError turns every failure into a stable code.
-import { Hono } from "hono";
+// The Worker's HTTP front door: request ids, usage, CORS, body limit,
+// configuration and authentication, the per-key rate limit, then the
+// protocol routes. One onError renders every REST failure: a queue core
+// Problem in REST's words (rest/render.ts), or a protocol error as it is.
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { ERROR_CODES, type ErrorBody } from "../shared/errors.js";
 import { baselineRoutes } from "../bench/routes.js";
+import { problemOf, QueueService, Refusal } from "../core/index.js";
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js";
 import { ApiError } from "./api-error.js";
-import { authenticateBearer } from "./auth.js";
+import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
-import { restCors } from "./guards/cors.js";
-import { clientAddress, limitRequest } from "./guards/ratelimit.js";
-import { guardRoutes } from "./guards/routes.js";
-import { usage } from "./guards/usage.js";
+import { restCors } from "./edge/cors.js";
+import { clientAddress, limitRequest } from "./edge/ratelimit.js";
+import { usage } from "./edge/usage.js";
+import { credentialRoutes } from "./rest/credentials.js";
+import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
-import { QueueService } from "./service.js";
 import { handleSqs } from "./sqs/handler.js";
 
 /** JSON can escape each byte of a 1 MiB batch into up to six characters. */
@@ -52,19 +55,16 @@ app.use("/v1/*", bodyLimit({
 
 app.use("/v1/*", async (c, next) => {
   const loaded = loadConfig(c.env, new URL(c.req.url));
-  if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
+  if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
-  c.set("principal", await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers)));
-  c.set("service", new QueueService(c.env, loaded.config));
+  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
+  c.set("principal", principal);
+  c.set("service", new QueueService(c.env, loaded.config, principal));
+  await limitRequest(c.env, principal);
   await next();
 });
 
-app.use("/v1/*", async (c, next) => {
-  await limitRequest(c.env, c.var.principal);
-  await next();
-});
-
-app.route("/v1", guardRoutes);
+app.route("/v1", credentialRoutes);
 app.route("/v1", rest);
 
 // Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
@@ -77,12 +77,25 @@ app.notFound(() => {
 });
 
 app.onError((error, c) => {
-  const apiError = error instanceof ApiError ? error : null;
-  const code = apiError?.code ?? "InternalError";
-  if (!apiError) console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error), stack: (error as Error)?.stack }));
-  const body: ErrorBody = { error: { code, message: apiError?.message ?? "internal error", requestId: c.var.requestId } };
+  const { code, message, retryAfterSeconds } = describeError(error, c);
+  const body: ErrorBody = { error: { code, message, requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
-  if (code === "Throttled") response.headers.set("retry-after", String(apiError!.retryAfterSeconds ?? 1));
+  if (code === "Throttled") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
   return response;
 });
+
+function describeError(error: Error, c: Context<AppEnv>): { code: ErrorCode; message: string; retryAfterSeconds?: number } {
+  if (error instanceof Refusal) {
+    const { problem } = error;
+    return { code: problem.code, message: renderRest(problem, { queue: queueOfPath(c.req.path) }), retryAfterSeconds: problem.retryAfterSeconds };
+  }
+  if (error instanceof ApiError) return { code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
+  console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error), stack: error?.stack }));
+  return { code: "InternalError", message: "internal error" };
+}
+
+function queueOfPath(path: string): string | undefined {
+  const match = /^\/v1\/queues\/([^/]+)/.exec(path);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}

@@ -3,6 +3,9 @@
 // the documented development defaults apply only when EDGEQ_DEV_MODE is set by
 // `npm start` or the tests AND the request arrived on a loopback address, so a
 // Worker deployed with the flag by mistake still never accepts them publicly.
+import type { CoreConfig } from "../core/index.js";
+import { problem } from "../shared/problems.js";
+import type { Result } from "../shared/types.js";
 
 export const DEV_DEFAULTS = Object.freeze({
   adminKeyId: "local",
@@ -12,17 +15,13 @@ export const DEV_DEFAULTS = Object.freeze({
 
 export const DEFAULT_ACCOUNT_ID = "000000000000";
 
-export interface EdgeConfig {
-  accountId: string;
+export interface EdgeConfig extends CoreConfig {
   adminKeyId: string;
   adminSecret: string;
-  masterKey: string;
   devMode: boolean;
 }
 
-export type ConfigResult = { ok: true; config: EdgeConfig } | { ok: false; message: string };
-
-export function loadConfig(env: Env, url: URL): ConfigResult {
+export function loadConfig(env: Env, url: URL): Result<{ config: EdgeConfig }> {
   const devMode = env.EDGEQ_DEV_MODE === "true" && isLoopback(url.hostname);
   const pick = (value: string | undefined, fallback: string) => value || (devMode ? fallback : undefined);
   const adminKeyId = pick(env.EDGEQ_ADMIN_KEY_ID, DEV_DEFAULTS.adminKeyId);
@@ -33,20 +32,16 @@ export function loadConfig(env: Env, url: URL): ConfigResult {
     adminSecret ? null : "EDGEQ_ADMIN_SECRET",
     masterKey ? null : "EDGEQ_MASTER_KEY",
   ].filter((name): name is string => name !== null);
-  if (missing.length > 0) {
-    return { ok: false, message: `edgeq is not configured: set ${missing.join(", ")} with \`wrangler secret put\`` };
-  }
+  if (missing.length > 0) return { ok: false, ...problem("notConfigured", { code: "NotConfigured", value: missing }) };
   if (!devMode) {
     const reused = [
       adminSecret === DEV_DEFAULTS.adminSecret ? "EDGEQ_ADMIN_SECRET" : null,
       masterKey === DEV_DEFAULTS.masterKey ? "EDGEQ_MASTER_KEY" : null,
     ].filter((name): name is string => name !== null);
-    if (reused.length > 0) {
-      return { ok: false, message: `edgeq refuses the public development default for ${reused.join(", ")}: set a secret of your own with \`wrangler secret put\`` };
-    }
+    if (reused.length > 0) return { ok: false, ...problem("devDefault", { code: "NotConfigured", value: reused }) };
   }
   const accountId = env.EDGEQ_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
-  if (!/^\d{12}$/.test(accountId)) return { ok: false, message: "EDGEQ_ACCOUNT_ID must be 12 digits" };
+  if (!/^\d{12}$/.test(accountId)) return { ok: false, ...problem("format", { code: "NotConfigured", field: "EDGEQ_ACCOUNT_ID", bound: "accountId", value: accountId }) };
   return { ok: true, config: { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode } };
 }
 

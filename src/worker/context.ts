@@ -1,14 +1,8 @@
-// What the middleware puts on a request's context for the routes to use.
+// What the front door's middleware puts on a request's context for the routes.
+import type { Principal, QueueService } from "../core/index.js";
 import type { EdgeConfig } from "./config.js";
-import type { Grant } from "./guards/permissions.js";
-import type { QueueService } from "./service.js";
 
-export interface Principal {
-  keyId: string;
-  admin: boolean;
-  /** What a non-admin credential may do (src/worker/guards/permissions.ts). */
-  grants?: readonly Grant[];
-}
+export type { Principal } from "../core/index.js";
 
 export interface AppEnv {
   Bindings: Env;

@@ -2,8 +2,8 @@
 // the runtime instantiates by the names wrangler.toml binds.
 import { app } from "./app.js";
 
-export { Catalog } from "../objects/catalog.js";
-export { Partition } from "../objects/partition.js";
+export { Catalog } from "../objects/catalog/catalog.js";
+export { Partition } from "../objects/partition/partition.js";
 export { Keyring } from "../objects/keyring.js";
 export { Baseline } from "../bench/baseline.js";
 

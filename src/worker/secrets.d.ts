@@ -9,6 +9,12 @@ interface EdgeqSecrets {
   EDGEQ_MASTER_KEY?: string;
   /** 12-digit account id used in SQS queue URLs and ARNs. */
   EDGEQ_ACCOUNT_ID?: string;
+  /** "true": one JSON log line per request (`npm start -- --log-requests`); off by default, off the hot path. */
+  EDGEQ_LOG_REQUESTS?: string;
+  /** Comma-separated origins allowed to call the REST API from a browser. */
+  EDGEQ_CORS_ORIGINS?: string;
+  /** Seconds a queue's data key encrypts new messages before a new version takes over. */
+  EDGEQ_DATA_KEY_ROTATION_SECONDS?: string;
 }
 interface Env extends EdgeqSecrets {}
 declare namespace Cloudflare {

@@ -1,10 +1,16 @@
-// Edge validation: zod schemas for request shapes, and one formatter that turns
-// a zod issue into a message naming the field and the bound, e.g.
-// "attributes.visibilityTimeout must be an integer between 0 and 43200, got 50000".
+// Request shapes for the REST API and the front door's own routes: zod
+// schemas, and one formatter that turns a zod issue into a message naming the
+// field, e.g. "attributes.visibilityTimeout must be an integer, got \"x\"".
+// Bounds are the queue core's (see src/core); shapes and types are checked here.
 import { z } from "zod";
 import { ApiError } from "./api-error.js";
 
-/** An integer field with inclusive bounds; every failure quotes both bounds. */
+/** An integer field; its bounds, if any, are the core's to check. */
+export function integer() {
+  return z.number({ error: (issue) => `must be an integer, got ${describe(issue.input)}` }).int({ error: (issue) => `must be an integer, got ${describe(issue.input)}` });
+}
+
+/** An integer field with inclusive bounds, for the front door's own routes (keys, tokens). */
 export function boundedInt(min: number, max: number) {
   return z
     .number({ error: (issue) => `must be an integer between ${min} and ${max}, got ${describe(issue.input)}` })

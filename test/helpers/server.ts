@@ -2,6 +2,7 @@
 // free port with its own state directory, and stops it by PID.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,8 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Resolve once the process has started, without waiting for health. */
   noWait?: boolean;
+  /** One JSON log line per request on the server's output (EDGEQ_LOG_REQUESTS). */
+  logRequests?: boolean;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -44,7 +47,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const script = options.script ?? "scripts/start.mjs";
   const child = spawn(process.execPath, [script, "--port", String(port), "--persist-to", stateDir, ...(options.extraArgs ?? [])], {
     cwd: process.cwd(),
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", ...(options.logRequests ? { EDGEQ_LOG_REQUESTS: "true" } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // own process group, so stop() reaches wrangler's workerd child too
   });
@@ -85,7 +88,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`);
     try {
       const response = await fetch(`${url}/healthz`);
-      if (response.ok) return server;
+      // Healthy can come a moment before the start-up line is printed; a caller may read it.
+      if (response.ok && log.includes("edgeq listening on")) return server;
     } catch {
       // not listening yet
     }
@@ -112,4 +116,33 @@ export function restClient(url: string, secret = DEV_SECRET) {
     }
     return { status: response.status, body: json, headers: response.headers };
   };
+}
+
+/**
+ * POSTs a body with node:http, which (unlike fetch) lets the server answer
+ * before the upload ends: past the request limit it may answer 413 and close
+ * while the body is still being written. A write error after the answer
+ * arrived is not a failure; one before it rejects (EPIPE/ECONNRESET: the
+ * server refused without reading), and the caller decides what that means.
+ */
+export function postEarlyAnswer(url: string, body: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(url, { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })));
+      res.on("error", reject);
+    });
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    req.end(body);
+  });
+}
+
+/** A refusal before the body was read, as postEarlyAnswer reports it. */
+export function refusedUnread(error: NodeJS.ErrnoException): boolean {
+  return error.code === "EPIPE" || error.code === "ECONNRESET";
 }

@@ -1,51 +1,50 @@
-// The native REST API (/v1/...): parse the request, call QueueService, format
-// JSON. No queue logic lives here.
+// The native REST API (/v1/queues...): parse the request into the queue
+// core's terms, call it, and answer JSON. No queue rule lives here: bounds,
+// permissions and every check are the core's; failures come back as Problems
+// and are worded by render.ts.
 import { Hono, type Context } from "hono";
-import { DEFAULT_LIST_QUEUES, QUEUE_NAME_PATTERN } from "../../shared/limits.js";
+import type { Batch } from "../../core/index.js";
+import { DEFAULT_LIST_QUEUES, MAX_NATIVE_DELAY_SECONDS, QUEUE_NAME_PATTERN } from "../../shared/limits.js";
 import type { MessageAttributes, MessageAttributeValue } from "../../shared/messages.js";
+import { problems } from "../../shared/problems.js";
 import type { QueueRecord } from "../../shared/types.js";
+import { Refusal } from "../../core/index.js";
 import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
-import { withIdempotencyKey } from "../guards/dedup.js";
-import { authorize, canSee } from "../guards/permissions.js";
-import type { Batch, EntryFailure } from "../service.js";
-import { describe, parse } from "../validation.js";
+import { parse } from "../validation.js";
+import { renderRest } from "./render.js";
 import { cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, receiveSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
 
 export const rest = new Hono<AppEnv>();
 
 rest.post("/queues", async (c) => {
   const input = parse(createQueueSchema, await jsonBody(c));
-  authorize(c.var.principal, queueName(input.name), "manage");
-  const { queue, created } = await c.var.service.createQueue(queueName(input.name), input.attributes ?? {});
+  const { queue, created } = await c.var.service.queues.create(input.name, input.attributes ?? {});
   return c.json(queueJson(queue), created ? 201 : 200);
 });
 
 rest.get("/queues", async (c) => {
   const query = parse(listSchema, c.req.query());
   const after = query.cursor ? decodeCursor(query.cursor) : null;
-  const { queues, more } = await c.var.service.listQueues(query.prefix ?? "", after, query.limit ?? DEFAULT_LIST_QUEUES);
-  const last = queues.at(-1);
-  return c.json({ queues: queues.filter((queue) => canSee(c.var.principal, queue.name)).map(queueJson), cursor: more && last ? encodeCursor(last.name) : null });
+  const { queues, more, last } = await c.var.service.queues.list(query.prefix ?? "", after, query.limit ?? DEFAULT_LIST_QUEUES);
+  return c.json({ queues: queues.map(queueJson), cursor: more && last ? encodeCursor(last) : null });
 });
 
-rest.get("/queues/:name", async (c) => c.json(queueJson(await c.var.service.getQueue(visible(c, queueName(c.req.param("name")))))));
+rest.get("/queues/:name", async (c) => c.json(queueJson(await c.var.service.queues.get(c.req.param("name")))));
 
 rest.patch("/queues/:name", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
   const input = parse(updateQueueSchema, await jsonBody(c));
-  return c.json(queueJson(await c.var.service.updateQueue(queueName(c.req.param("name")), input.attributes)));
+  return c.json(queueJson(await c.var.service.queues.update(c.req.param("name"), input.attributes)));
 });
 
 rest.delete("/queues/:name", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "admin");
-  await c.var.service.deleteQueue(queueName(c.req.param("name")));
+  await c.var.service.queues.delete(c.req.param("name"));
   return c.body(null, 204);
 });
 
 rest.post("/queues/:name/messages", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "send");
   const input = parse(sendSchema, await jsonBody(c));
+  const header = c.req.header("idempotency-key");
   const entries = input.messages.map((message) => ({
     body: message.body,
     delaySeconds: message.delaySeconds,
@@ -54,16 +53,14 @@ rest.post("/queues/:name/messages", async (c) => {
     groupId: message.messageGroupId,
     dedupId: message.messageDeduplicationId,
     senderId: c.var.principal.keyId,
+    ...(header === undefined ? {} : { idempotencyKey: header }),
   }));
-  return batchJson(c, await c.var.service.send(queueName(c.req.param("name")), withIdempotencyKey(entries, c.req.header("idempotency-key"))));
+  return batchJson(c, "messages", await c.var.service.messages.send(c.req.param("name"), entries, { maxDelaySeconds: MAX_NATIVE_DELAY_SECONDS }));
 });
 
 rest.post("/queues/:name/messages/receive", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "receive");
-  const input = parse(receiveSchema, await jsonBody(c, {}));
-  if (input.deleteOnReceive) authorize(c.var.principal, queueName(c.req.param("name")), "delete");
-  const { receiveRequestAttemptId, ...request } = input;
-  const messages = await c.var.service.receive(queueName(c.req.param("name")), { ...request, attemptId: receiveRequestAttemptId });
+  const { receiveRequestAttemptId, ...request } = parse(receiveSchema, await jsonBody(c, {}));
+  const messages = await c.var.service.messages.receive(c.req.param("name"), { ...request, attemptId: receiveRequestAttemptId });
   return c.json({
     messages: messages.map((message) => ({
       id: message.id,
@@ -74,68 +71,53 @@ rest.post("/queues/:name/messages/receive", async (c) => {
       sentAt: message.sentAt,
       firstReceivedAt: message.firstReceivedAt,
       attributes: fromAttributes(message.attributes),
-      ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId, sequenceNumber: message.sequenceNumber }),
+      ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId }),
+      ...(message.sequenceNumber === undefined ? {} : { sequenceNumber: message.sequenceNumber }),
       ...(message.deadLetterSourceQueue === undefined ? {} : { deadLetterSourceQueue: message.deadLetterSourceQueue }),
     })),
   });
 });
 
 rest.post("/queues/:name/messages/delete", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "delete");
   const input = parse(deleteSchema, await jsonBody(c));
-  return batchJson(c, await c.var.service.deleteMessages(queueName(c.req.param("name")), input.receiptHandles));
+  return batchJson(c, "receiptHandles", await c.var.service.messages.deleteMessages(c.req.param("name"), input.receiptHandles));
 });
 
 rest.post("/queues/:name/messages/visibility", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "receive");
   const input = parse(visibilitySchema, await jsonBody(c));
-  return batchJson(c, await c.var.service.changeVisibility(queueName(c.req.param("name")), input.entries));
+  return batchJson(c, "entries", await c.var.service.messages.changeVisibility(c.req.param("name"), input.entries));
 });
 
-rest.post("/queues/:name/purge", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
-  const purged = await c.var.service.purge(queueName(c.req.param("name")));
-  return c.json({ purged });
-});
+rest.post("/queues/:name/purge", async (c) => c.json({ purged: await c.var.service.queues.purge(c.req.param("name")) }));
 
-rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.stats(visible(c, queueName(c.req.param("name"))))));
+rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.queues.stats(c.req.param("name"))));
 
-/** Reading a queue's configuration or counts needs any grant on it. */
-function visible(c: Context<AppEnv>, name: string): string {
-  if (!canSee(c.var.principal, name)) throw new ApiError("Forbidden", `access key ${c.var.principal.keyId} has no permission on queue ${name}`);
-  return name;
-}
-
-rest.get("/queues/:name/dead-letter-sources", async (c) => {
-  const name = visible(c, queueName(c.req.param("name")));
-  return c.json({ queues: (await c.var.service.deadLetterSourceQueues(name)).filter((source) => canSee(c.var.principal, source)) });
-});
+rest.get("/queues/:name/dead-letter-sources", async (c) => c.json({ queues: await c.var.service.queues.deadLetterSources(c.req.param("name")) }));
 
 /** Redrive: move a dead-letter queue's messages back to their sources (or to `destination`). */
 rest.post("/queues/:name/redrive", async (c) => {
-  const name = queueName(c.req.param("name"));
-  authorize(c.var.principal, name, "manage");
   const input = parse(startMoveSchema, await jsonBody(c, {}));
-  if (input.destination) authorize(c.var.principal, queueName(input.destination), "send");
-  return c.json(await c.var.service.startMoveTask(name, input.destination ?? null, input.maxPerSecond ?? null), 201);
+  return c.json(await c.var.service.queues.startMoveTask(c.req.param("name"), input.destination ?? null, input.maxPerSecond ?? null), 201);
 });
 
-rest.get("/queues/:name/redrive", async (c) => {
-  const name = visible(c, queueName(c.req.param("name")));
-  return c.json({ tasks: await c.var.service.listMoveTasks(name, 10) });
-});
+rest.get("/queues/:name/redrive", async (c) => c.json({ tasks: (await c.var.service.queues.listMoveTasks(c.req.param("name"), 10)).map(({ failure, ...task }) => ({
+  ...task,
+  ...(failure ? { failureReason: renderRest(failure) } : {}),
+})) }));
 
 rest.post("/queues/:name/redrive/cancel", async (c) => {
-  authorize(c.var.principal, queueName(c.req.param("name")), "manage");
   const input = parse(cancelMoveSchema, await jsonBody(c));
-  return c.json(await c.var.service.cancelMoveTask(input.taskHandle, queueName(c.req.param("name"))));
+  const { failure, ...task } = await c.var.service.queues.cancelMoveTask(input.taskHandle, c.req.param("name"));
+  return c.json({ ...task, ...(failure ? { failureReason: renderRest(failure) } : {}) });
 });
 
-/** A batch in which every entry failed is a failed request: 4xx with the first entry's error. */
-function batchJson<S>(c: Context<AppEnv>, batch: Batch<S>) {
-  const first: EntryFailure | undefined = batch.failed[0];
-  if (batch.successful.length === 0 && first) throw new ApiError(first.code, first.message);
-  return c.json(batch);
+/** Per-entry problems in REST's words; a batch in which every entry failed is a failed request (4xx, the first entry's error). */
+function batchJson<S>(c: Context<AppEnv>, collection: string, batch: Batch<S>) {
+  const queue = c.req.param("name");
+  const failed = batch.failed.map(({ index, problem }) => ({ index, code: problem.code, message: renderRest(problem, { queue, entry: { collection, index } }) }));
+  const first = batch.failed[0];
+  if (batch.successful.length === 0 && first) throw new ApiError(first.problem.code, failed[0]!.message, first.problem.retryAfterSeconds);
+  return c.json({ successful: batch.successful, failed });
 }
 
 async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
@@ -146,13 +128,6 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
   } catch {
     throw new ApiError("MalformedRequest", "the request body must be a JSON object");
   }
-}
-
-function queueName(name: string): string {
-  if (!QUEUE_NAME_PATTERN.test(name)) {
-    throw new ApiError("InvalidParameterValue", `name must be 1 to 80 characters from [A-Za-z0-9_-], optionally ending in .fifo, got ${describe(name)}`);
-  }
-  return name;
 }
 
 function queueJson(queue: QueueRecord) {
@@ -177,7 +152,7 @@ function decodeCursor(cursor: string): string {
     const name = atob(cursor);
     if (QUEUE_NAME_PATTERN.test(name)) return name;
   } catch {
-    // fall through to the error below
+    // reported below
   }
-  throw new ApiError("InvalidParameterValue", "cursor is not a cursor returned by GET /v1/queues");
+  throw new Refusal({ ...problems.format("cursor", "queueName", cursor), rule: "cursor" });
 }

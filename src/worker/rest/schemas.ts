@@ -1,39 +1,28 @@
-// Request shapes of the REST API. Bounds come from src/shared/limits.ts.
+// The shapes of REST requests: which fields exist and their JSON types. The
+// bounds and every other rule belong to the queue core, which answers with a
+// Problem naming the field and the bound (render.ts words it).
 import { z } from "zod";
-import {
-  ATTRIBUTE_BOUNDS,
-  MAX_BATCH_ENTRIES,
-  MAX_LIST_QUEUES,
-  MAX_MOVE_RATE,
-  MAX_NATIVE_DELAY_SECONDS,
-  MAX_RECEIVE_COUNT,
-  MAX_REDRIVE_SOURCE_QUEUES,
-  MAX_VISIBILITY_TIMEOUT,
-  MAX_WAIT_SECONDS,
-} from "../../shared/limits.js";
-import { boundedInt } from "../validation.js";
-
-const bounded = (key: keyof typeof ATTRIBUTE_BOUNDS) => boundedInt(...ATTRIBUTE_BOUNDS[key]);
+import { integer } from "../validation.js";
 
 export const queueAttributesSchema = z
   .object({
-    visibilityTimeout: bounded("visibilityTimeout"),
-    messageRetentionPeriod: bounded("messageRetentionPeriod"),
-    delaySeconds: bounded("delaySeconds"),
-    receiveMessageWaitTimeSeconds: bounded("receiveMessageWaitTimeSeconds"),
-    maximumMessageSize: bounded("maximumMessageSize"),
-    partitions: bounded("partitions"),
-    splitThreshold: bounded("splitThreshold"),
-    sendRateLimit: bounded("sendRateLimit"),
+    visibilityTimeout: integer(),
+    messageRetentionPeriod: integer(),
+    delaySeconds: integer(),
+    receiveMessageWaitTimeSeconds: integer(),
+    maximumMessageSize: integer(),
+    partitions: integer(),
+    splitThreshold: integer(),
+    sendRateLimit: integer(),
     fifoQueue: z.boolean(),
     contentBasedDeduplication: z.boolean(),
     deduplicationScope: z.enum(["queue", "messageGroup"]),
     fifoThroughputLimit: z.enum(["perQueue", "perMessageGroupId"]),
-    redrivePolicy: z.object({ deadLetterQueue: z.string().min(1).max(80), maxReceiveCount: boundedInt(1, MAX_RECEIVE_COUNT) }).strict().nullable(),
+    redrivePolicy: z.object({ deadLetterQueue: z.string(), maxReceiveCount: integer() }).strict().nullable(),
     redriveAllowPolicy: z
       .object({
         redrivePermission: z.enum(["allowAll", "denyAll", "byQueue"]),
-        sourceQueues: z.array(z.string().min(1).max(80)).max(MAX_REDRIVE_SOURCE_QUEUES).optional(),
+        sourceQueues: z.array(z.string()).optional(),
       })
       .strict()
       .nullable(),
@@ -57,61 +46,45 @@ const attributeValueSchema = z.union([
 
 export const sendSchema = z
   .object({
-    messages: z
-      .array(
-        z
-          .object({
-            body: z.string(),
-            // Native delays may run up to the retention period (the queue's, checked in the service).
-            delaySeconds: boundedInt(0, MAX_NATIVE_DELAY_SECONDS).optional(),
-            deliverAt: z.number().int().min(0).optional(),
-            messageGroupId: z.string().optional(),
-            messageDeduplicationId: z.string().optional(),
-            attributes: z.record(z.string(), attributeValueSchema).optional(),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(MAX_BATCH_ENTRIES),
+    messages: z.array(
+      z
+        .object({
+          body: z.string(),
+          delaySeconds: integer().optional(),
+          deliverAt: integer().optional(),
+          messageGroupId: z.string().optional(),
+          messageDeduplicationId: z.string().optional(),
+          attributes: z.record(z.string(), attributeValueSchema).optional(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 
 export const receiveSchema = z
   .object({
-    maxMessages: boundedInt(1, MAX_BATCH_ENTRIES).optional(),
-    visibilityTimeout: boundedInt(0, MAX_VISIBILITY_TIMEOUT).optional(),
-    waitSeconds: boundedInt(0, MAX_WAIT_SECONDS).optional(),
+    maxMessages: integer().optional(),
+    visibilityTimeout: integer().optional(),
+    waitSeconds: integer().optional(),
     deleteOnReceive: z.boolean().optional(),
-    receiveRequestAttemptId: z.string().min(1).max(128).optional(),
+    receiveRequestAttemptId: z.string().optional(),
   })
   .strict();
 
-export const deleteSchema = z
-  .object({ receiptHandles: z.array(z.string()).min(1).max(MAX_BATCH_ENTRIES) })
-  .strict();
+export const deleteSchema = z.object({ receiptHandles: z.array(z.string()) }).strict();
 
 export const visibilitySchema = z
-  .object({
-    entries: z
-      .array(z.object({ receiptHandle: z.string(), visibilityTimeout: boundedInt(0, MAX_VISIBILITY_TIMEOUT) }).strict())
-      .min(1)
-      .max(MAX_BATCH_ENTRIES),
-  })
+  .object({ entries: z.array(z.object({ receiptHandle: z.string(), visibilityTimeout: integer() }).strict()) })
   .strict();
 
 export const listSchema = z
   .object({
     prefix: z.string().max(80).optional(),
     cursor: z.string().max(200).optional(),
-    limit: z.coerce.number({ error: (issue) => `must be an integer between 1 and ${MAX_LIST_QUEUES}, got ${JSON.stringify(issue.input)}` }).int().min(1).max(MAX_LIST_QUEUES).optional(),
+    limit: z.coerce.number({ error: (issue) => `must be an integer, got ${JSON.stringify(issue.input)}` }).int().optional(),
   })
   .strict();
 
-export const startMoveSchema = z
-  .object({
-    destination: z.string().min(1).max(80).optional(),
-    maxPerSecond: boundedInt(1, MAX_MOVE_RATE).optional(),
-  })
-  .strict();
+export const startMoveSchema = z.object({ destination: z.string().optional(), maxPerSecond: integer().optional() }).strict();
 
 export const cancelMoveSchema = z.object({ taskHandle: z.string().min(1).max(200) }).strict();

@@ -1,12 +1,13 @@
-// What every SQS action receives and returns: its JSON-shaped input and the
-// QueueService, and a JSON-shaped result (null for actions whose response
-// carries no result element). Protocol details stay in handler.ts.
+// What every SQS action receives and returns: its JSON-shaped input, the
+// caller's QueueService, and a JSON-shaped result (null for actions whose
+// response carries no result element). Protocol details stay in handler.ts;
+// Problems become AWS's words through render.ts.
+import type { Principal, QueueService } from "../../core/index.js";
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
+import type { EntryProblem } from "../../shared/problems.js";
 import { ApiError } from "../api-error.js";
-import type { Principal } from "../context.js";
-import { authorize, canSee, type Action as Permission } from "../guards/permissions.js";
-import type { QueueService } from "../service.js";
 import { requiredString, type Input } from "./params.js";
+import { renderSqs } from "./render.js";
 import { queueNameFromUrl, type QueueNaming } from "./urls.js";
 
 export interface ActionContext {
@@ -20,38 +21,37 @@ export interface ActionContext {
 export type ActionResult = Record<string, unknown> | null;
 export type Action = (context: ActionContext) => Promise<ActionResult>;
 
-/**
- * The queue named by the request's QueueUrl (the only way a request picks its
- * queue), once the caller is allowed to do `permission` on it; "see" is any
- * grant on the queue, enough to read its URL, attributes and tags.
- */
-export function queueOf(context: ActionContext, permission: Permission | "admin" | "see"): string {
-  const name = queueNameFromUrl(context.naming, requiredString(context.input, "QueueUrl"));
-  authorizeQueue(context.principal, name, permission);
-  return name;
+/** The queue named by the request's QueueUrl: the only way a request picks its queue. */
+export function queueOf(context: ActionContext): string {
+  return queueNameFromUrl(context.naming, requiredString(context.input, "QueueUrl"));
 }
 
-export function authorizeQueue(principal: Principal, name: string, permission: Permission | "admin" | "see"): void {
-  if (permission !== "see") return authorize(principal, name, permission);
-  if (!canSee(principal, name)) throw new ApiError("Forbidden", `access key ${principal.keyId} has no permission on queue ${name}`);
+export interface FailedEntry {
+  Id: string;
+  SenderFault: boolean;
+  Code: string;
+  Message: string;
 }
 
 /** One `Failed` entry of a batch response. */
-export function failedEntry(id: string, code: ErrorCode, message: string) {
+export function failedEntry(id: string, code: ErrorCode, message: string): FailedEntry {
   return { Id: id, SenderFault: ERROR_CODES[code].sqsStatus < 500, Code: ERROR_CODES[code].sqs, Message: message };
 }
 
-/** The Entries of a batch action, checked as SQS checks them before any entry runs. */
-export function batchEntries(input: Input, entryName: string, max: number): { id: string; entry: Input }[] {
+/** The core's per-entry problems as Failed entries; `ids[i]` is the Id of the i-th entry the core was given. */
+export function failedEntries(context: ActionContext, failed: EntryProblem[], ids: string[], entryName: string): FailedEntry[] {
+  return failed.map(({ index, problem }) => {
+    const { code, message } = renderSqs(problem, { naming: context.naming, entryName });
+    return failedEntry(ids[index]!, code, message);
+  });
+}
+
+/** The Entries of a batch action with their Ids, checked as SQS checks Ids before any entry runs. */
+export function batchEntries(input: Input, entryName: string): { id: string; entry: Input }[] {
   const value = input.Entries;
-  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) {
-    throw new ApiError("EmptyBatchRequest", `There should be at least one ${entryName} in the request.`);
-  }
+  if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || !value.every((item) => typeof item === "object" && item !== null && !Array.isArray(item))) {
     throw new ApiError("InvalidParameterValue", `Entries must be a list of ${entryName} structures.`);
-  }
-  if (value.length > max) {
-    throw new ApiError("TooManyEntriesInBatchRequest", `Maximum number of entries per request are ${max}. You have sent ${value.length}.`);
   }
   const seen = new Set<string>();
   return (value as Input[]).map((entry) => {

@@ -1,38 +1,37 @@
-// SQS queue attribute names and values (all strings on the wire) mapped onto
-// edgeq's queue attributes. Some SQS attributes are only stored and reported
-// back (Policy, KMS settings), so tools that set them keep working. FIFO
-// attributes exist only on FIFO queues (elsewhere they are unknown names, as
-// in SQS); the redrive policies name queues by ARN (policies.ts).
-import { ATTRIBUTE_BOUNDS, type NumericAttributes, type QueueAttributes } from "../../shared/limits.js";
+// SQS queue attribute names and values (all strings on the wire) read into
+// the queue core's attributes, and rendered back. Some SQS attributes are only
+// stored and reported back (Policy, KMS settings), so tools that set them keep
+// working; their values are checked here as SQS checks them, since they mean
+// nothing to edgeq. Every rule about the core's attributes (bounds, FIFO-only
+// attributes, combinations) is the core's.
+import { type QueueAttributes } from "../../shared/limits.js";
 import type { QueueRecord, QueueStats } from "../../shared/types.js";
 import { ApiError } from "../api-error.js";
 import { parseRedriveAllowPolicy, parseRedrivePolicy, renderRedriveAllowPolicy, renderRedrivePolicy } from "./policies.js";
 import { queueArn, type QueueNaming } from "./urls.js";
 
-export const CORE_ATTRIBUTES: Readonly<Record<string, keyof NumericAttributes>> = {
+/** SQS name -> the core's numeric attribute. */
+export const NUMERIC_ATTRIBUTES = {
   DelaySeconds: "delaySeconds",
   MaximumMessageSize: "maximumMessageSize",
   MessageRetentionPeriod: "messageRetentionPeriod",
   ReceiveMessageWaitTimeSeconds: "receiveMessageWaitTimeSeconds",
   VisibilityTimeout: "visibilityTimeout",
-};
+} as const;
 
 /** Accepted, validated, stored and reported; they change nothing else in edgeq. */
 export const STORED_ATTRIBUTES = ["Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"] as const;
 
 export const COUNT_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
 export const READ_ONLY_ATTRIBUTES = [...COUNT_ATTRIBUTES, "CreatedTimestamp", "LastModifiedTimestamp", "QueueArn"] as const;
-
-/** Settable on FIFO queues only; on a standard queue SQS calls them unknown. */
 export const FIFO_ATTRIBUTES = ["ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"] as const;
 export const POLICY_ATTRIBUTES = ["RedrivePolicy", "RedriveAllowPolicy"] as const;
 
 const KNOWN = new Set<string>([
-  ...Object.keys(CORE_ATTRIBUTES), ...STORED_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, "FifoQueue", ...FIFO_ATTRIBUTES, ...POLICY_ATTRIBUTES, "All",
+  ...Object.keys(NUMERIC_ATTRIBUTES), ...STORED_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, "FifoQueue", ...FIFO_ATTRIBUTES, ...POLICY_ATTRIBUTES, "All",
 ]);
 
 const CHOICES = {
-  ContentBasedDeduplication: ["true", "false"],
   DeduplicationScope: ["queue", "messageGroup"],
   FifoThroughputLimit: ["perQueue", "perMessageGroupId"],
 } as const;
@@ -42,30 +41,23 @@ export interface ParsedAttributes {
   stored: Record<string, string>;
 }
 
-/**
- * Attributes given to CreateQueue (`fifo`: the queue being created is FIFO;
- * FifoQueue itself is read by the caller) or SetQueueAttributes (`fifo`: the
- * existing queue's type; FifoQueue cannot be set there).
- */
-export function parseQueueAttributes(given: Record<string, string>, naming: QueueNaming, target: { fifo: boolean; creating: boolean }): ParsedAttributes {
+/** Attributes given to CreateQueue or SetQueueAttributes (which has no FifoQueue attribute), in the core's terms. */
+export function parseQueueAttributes(given: Record<string, string>, naming: QueueNaming, action: "create" | "set"): ParsedAttributes {
   const parsed: ParsedAttributes = { core: {}, stored: {} };
   for (const [name, value] of Object.entries(given)) {
-    const core = CORE_ATTRIBUTES[name];
-    if (core) {
-      const [min, max] = ATTRIBUTE_BOUNDS[core];
-      const number = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-      if (!(number >= min && number <= max)) throw invalidValue(name, `Must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}.`);
-      parsed.core[core] = number;
+    if (name === "FifoQueue" && action === "set") throw new ApiError("InvalidAttributeName", `Unknown Attribute ${name}.`);
+    if (Object.hasOwn(NUMERIC_ATTRIBUTES, name)) {
+      const number = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+      if (Number.isNaN(number)) throw invalidValue(name, `Must be an integer, got ${JSON.stringify(value)}.`);
+      parsed.core[NUMERIC_ATTRIBUTES[name as keyof typeof NUMERIC_ATTRIBUTES]] = number;
     } else if ((STORED_ATTRIBUTES as readonly string[]).includes(name)) {
       parsed.stored[name] = checkStored(name, value);
-    } else if (name === "FifoQueue" && target.creating) {
+    } else if (name === "FifoQueue" || name === "ContentBasedDeduplication") {
       if (value !== "true" && value !== "false") throw invalidValue(name, "Must be true or false.");
-      parsed.core.fifoQueue = value === "true";
-    } else if ((FIFO_ATTRIBUTES as readonly string[]).includes(name) && target.fifo) {
-      const key = name as (typeof FIFO_ATTRIBUTES)[number];
-      if (!(CHOICES[key] as readonly string[]).includes(value)) throw invalidValue(name, `Must be one of ${CHOICES[key].join(", ")}, got ${JSON.stringify(value)}.`);
-      if (key === "ContentBasedDeduplication") parsed.core.contentBasedDeduplication = value === "true";
-      else if (key === "DeduplicationScope") parsed.core.deduplicationScope = value as QueueAttributes["deduplicationScope"];
+      parsed.core[name === "FifoQueue" ? "fifoQueue" : "contentBasedDeduplication"] = value === "true";
+    } else if (name === "DeduplicationScope" || name === "FifoThroughputLimit") {
+      if (!(CHOICES[name] as readonly string[]).includes(value)) throw invalidValue(name, `Must be one of ${CHOICES[name].join(", ")}, got ${JSON.stringify(value)}.`);
+      if (name === "DeduplicationScope") parsed.core.deduplicationScope = value as QueueAttributes["deduplicationScope"];
       else parsed.core.fifoThroughputLimit = value as QueueAttributes["fifoThroughputLimit"];
     } else if (name === "RedrivePolicy") {
       parsed.core.redrivePolicy = parseRedrivePolicy(naming, value);
@@ -76,13 +68,6 @@ export function parseQueueAttributes(given: Record<string, string>, naming: Queu
     }
   }
   return parsed;
-}
-
-/** SQS: "The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup." */
-export function checkThroughput(attributes: Pick<QueueAttributes, "fifoThroughputLimit" | "deduplicationScope">): void {
-  if (attributes.fifoThroughputLimit === "perMessageGroupId" && attributes.deduplicationScope !== "messageGroup") {
-    throw invalidValue("FifoThroughputLimit", "The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup.");
-  }
 }
 
 function checkStored(name: string, value: string): string {
@@ -133,7 +118,7 @@ export function renderAttributes(wanted: Set<string>, sources: AttributeSources)
     ApproximateNumberOfMessagesDelayed: stats ? String(stats.delayed) : undefined,
     CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
     LastModifiedTimestamp: String(Math.floor(queue.updatedAt / 1000)),
-    ...Object.fromEntries(Object.entries(CORE_ATTRIBUTES).map(([name, key]) => [name, String(queue.attributes[key])])),
+    ...Object.fromEntries(Object.entries(NUMERIC_ATTRIBUTES).map(([name, key]) => [name, String(queue.attributes[key])])),
     ...(queue.attributes.fifoQueue ? {
       FifoQueue: "true",
       ContentBasedDeduplication: String(queue.attributes.contentBasedDeduplication),

@@ -5,21 +5,23 @@
 // `<ErrorResponse>`). It catches everything itself: the REST onError never
 // sees an SQS request.
 import type { Context } from "hono";
+import { problemOf, QueueService, Refusal } from "../../core/index.js";
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
 import { ApiError } from "../api-error.js";
-import { principalForKeyId, secretForAccessKey } from "../auth.js";
+import { principalForKeyId, secretForAccessKey } from "../auth/keys.js";
 import { loadConfig } from "../config.js";
 import type { AppEnv } from "../context.js";
-import { limitRequest } from "../guards/ratelimit.js";
-import { noteUsage } from "../guards/usage.js";
-import { QueueService } from "../service.js";
+import { limitRequest } from "../edge/ratelimit.js";
+import { noteUsage } from "../edge/usage.js";
 import type { Action, ActionResult } from "./action.js";
 import { MESSAGE_ACTIONS } from "./message-actions.js";
 import { MOVE_ACTIONS } from "./move-actions.js";
 import { detectProtocol, JSON_CONTENT_TYPE, parseSqsRequest, type Protocol } from "./protocol.js";
 import { QUEUE_ACTIONS } from "./queue-actions.js";
+import { renderSqs } from "./render.js";
 import { SEND_ACTIONS } from "./send-actions.js";
 import { verifySigV4 } from "./sigv4.js";
+import type { QueueNaming } from "./urls.js";
 import { xmlError, xmlSuccess } from "./xml.js";
 
 /** A 1 MiB batch can grow several times when JSON escapes it or a form percent-encodes it. */
@@ -27,10 +29,18 @@ export const MAX_SQS_REQUEST_BYTES = 8 * 1024 * 1024;
 
 const ACTIONS: Record<string, Action> = { ...QUEUE_ACTIONS, ...SEND_ACTIONS, ...MESSAGE_ACTIONS, ...MOVE_ACTIONS };
 
+/** The element a batch action's entries are named by, for "There should be at least one ... in the request." */
+const ENTRY_NAMES: Record<string, string> = {
+  SendMessageBatch: "SendMessageBatchRequestEntry",
+  DeleteMessageBatch: "DeleteMessageBatchRequestEntry",
+  ChangeMessageVisibilityBatch: "ChangeMessageVisibilityBatchRequestEntry",
+};
+
 export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
   const requestId = c.var.requestId ?? crypto.randomUUID();
   const protocol = detectProtocol(c.req.raw.headers);
   let action = "Unknown";
+  let naming: QueueNaming | undefined;
   try {
     const url = new URL(c.req.url);
     const declared = Number(c.req.header("content-length") ?? 0);
@@ -39,7 +49,7 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     if (body.length > MAX_SQS_REQUEST_BYTES) throw tooLarge();
 
     const loaded = loadConfig(c.env, url);
-    if (!loaded.ok) throw new ApiError("NotConfigured", loaded.message);
+    if (!loaded.ok) throw new Refusal(problemOf(loaded));
     const { config } = loaded;
     const caller = await verifySigV4({ method: c.req.method, url, headers: c.req.raw.headers, body }, (keyId) =>
       secretForAccessKey(c.env, config, keyId));
@@ -54,20 +64,17 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     noteUsage(c.req.raw, { action, queue: usageQueue(request.input) });
     const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
     if (!run) throw new ApiError("InvalidAction", `The action ${action} is not valid for this endpoint.`);
-    const result = await run({
-      service: new QueueService(c.env, config),
-      naming: { origin: url.origin, accountId: config.accountId, region: caller.region },
-      principal,
-      input: request.input,
-    });
+    naming = { origin: url.origin, accountId: config.accountId, region: caller.region };
+    const result = await run({ service: new QueueService(c.env, config, principal), naming, principal, input: request.input });
     return success(protocol, action, result, requestId);
   } catch (error) {
-    if (!(error instanceof ApiError)) {
-      console.error(JSON.stringify({ level: "error", requestId, action, error: String(error), stack: (error as Error)?.stack }));
+    if (error instanceof Refusal) {
+      const rendered = renderSqs(error.problem, { naming: naming ?? { origin: "", accountId: "", region: "" }, entryName: ENTRY_NAMES[action] });
+      return failure(protocol, rendered.code, rendered.message, requestId, error.problem.retryAfterSeconds);
     }
-    const code: ErrorCode = error instanceof ApiError ? error.code : "InternalError";
-    const message = error instanceof ApiError ? error.message : "We encountered an internal error. Please try again.";
-    return failure(protocol, code, message, requestId, error instanceof ApiError ? error.retryAfterSeconds : undefined);
+    if (error instanceof ApiError) return failure(protocol, error.code, error.message, requestId, error.retryAfterSeconds);
+    console.error(JSON.stringify({ level: "error", requestId, action, error: String(error), stack: (error as Error)?.stack }));
+    return failure(protocol, "InternalError", "We encountered an internal error. Please try again.", requestId);
   }
 }
 

@@ -3,6 +3,7 @@
 // (names sorted; each of name, data type and value length-prefixed with a
 // 4-byte big-endian length; a transport byte 1 for strings, 2 for binary).
 // The AWS SDKs recompute it and reject a response whose digest differs.
+import { concat } from "../../core/master.js";
 import { md5Hex } from "../../shared/digest.js";
 import type { MessageAttributes } from "../../shared/messages.js";
 
@@ -20,7 +21,7 @@ export async function md5OfAttributes(attributes: MessageAttributes): Promise<st
       parts.push(Uint8Array.of(1), prefixed(encoder.encode(value.stringValue ?? "")));
     }
   }
-  return md5Hex(concat(parts));
+  return md5Hex(concat(...parts));
 }
 
 function prefixed(bytes: Uint8Array): Uint8Array {
@@ -30,15 +31,6 @@ function prefixed(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;

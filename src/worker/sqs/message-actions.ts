@@ -1,14 +1,15 @@
 // ReceiveMessage, DeleteMessage(Batch) and ChangeMessageVisibility(Batch):
-// SQS parameter bounds and names around QueueService's receive and lease calls.
-import type { ErrorCode } from "../../shared/errors.js";
-import { MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../../shared/limits.js";
+// SQS's parameter names and response shapes around the queue core's receive
+// and lease calls (which check every bound), with the system attributes and
+// attribute selection SQS clients ask for.
+import { checkBatchSize, Refusal, type ReceivedMessage } from "../../core/index.js";
+import { sha256Hex } from "../../shared/digest.js";
 import type { MessageAttributes } from "../../shared/messages.js";
 import { ApiError } from "../api-error.js";
-import type { ReceivedMessage } from "../service.js";
-import { batchEntries, failedEntry, queueOf, type ActionContext } from "./action.js";
+import { batchEntries, failedEntries, failedEntry, queueOf, type ActionContext, type FailedEntry } from "./action.js";
 import { md5OfAttributes } from "./md5.js";
+import { optionalNumber, optionalString, requiredNumber, requiredString, stringList, type Input } from "./params.js";
 import { queueArn } from "./urls.js";
-import { invalid, optionalInt, optionalString, requiredInt, requiredString, stringList } from "./params.js";
 
 const SYSTEM_ATTRIBUTES = [
   "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
@@ -17,27 +18,27 @@ const SYSTEM_ATTRIBUTES = [
 
 async function receiveMessage(context: ActionContext) {
   const { input } = context;
-  const name = queueOf(context, "receive");
-  const maxMessages = optionalInt(input, "MaxNumberOfMessages", 1, MAX_BATCH_ENTRIES);
-  const visibilityTimeout = optionalInt(input, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT);
-  const waitSeconds = optionalInt(input, "WaitTimeSeconds", 0, MAX_WAIT_SECONDS);
+  const name = queueOf(context);
   const attemptId = optionalString(input, "ReceiveRequestAttemptId");
-  if (attemptId !== undefined && !/^[\x21-\x7E]{1,128}$/.test(attemptId)) {
-    throw invalid("ReceiveRequestAttemptId", attemptId, "Must be 1 to 128 printable ASCII characters.");
-  }
-  // ReceiveRequestAttemptId only matters on FIFO queues; standard queues ignore it, as SQS does.
   const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")]);
   const attributeNames = stringList(input, "MessageAttributeNames");
-  const messages = await context.service.receive(name, { maxMessages, visibilityTimeout, waitSeconds, ...(attemptId === undefined ? {} : { attemptId }) });
+  // ReceiveRequestAttemptId only matters on FIFO queues; standard queues ignore it, as SQS does.
+  const messages = await context.service.messages.receive(name, {
+    maxMessages: optionalNumber(input, "MaxNumberOfMessages"),
+    visibilityTimeout: optionalNumber(input, "VisibilityTimeout"),
+    waitSeconds: optionalNumber(input, "WaitTimeSeconds"),
+    ...(attemptId === undefined ? {} : { attemptId }),
+  });
   if (messages.length === 0) return {};
   return { Messages: await Promise.all(messages.map((message) => toSqsMessage(context, message, systemNames, attributeNames))) };
 }
 
 async function toSqsMessage(context: ActionContext, message: ReceivedMessage, systemNames: Set<string>, attributeNames: string[]) {
   const all = systemNames.has("All");
-  const wantsDedupId = message.messageGroupId !== undefined && (all || systemNames.has("MessageDeduplicationId"));
+  const fifo = message.sequenceNumber !== undefined;
+  const wantsDedupId = fifo && (all || systemNames.has("MessageDeduplicationId"));
   const values: Record<(typeof SYSTEM_ATTRIBUTES)[number], string | undefined> = {
-    // Messages sent before senders were recorded (or through REST) name the account.
+    // Messages sent before senders were recorded name the account.
     SenderId: message.senderId ?? context.naming.accountId,
     SentTimestamp: String(message.sentAt),
     ApproximateReceiveCount: String(message.receiveCount),
@@ -75,66 +76,67 @@ function selectAttributes(attributes: MessageAttributes, names: string[]): Messa
 }
 
 async function deleteMessage(context: ActionContext) {
-  const name = queueOf(context, "delete");
+  const name = queueOf(context);
   const handle = requiredString(context.input, "ReceiptHandle");
-  const { failed } = await context.service.deleteMessages(name, [handle]);
-  if (failed.length > 0) throw invalidHandle(handle);
+  const { failed } = await context.service.messages.deleteMessages(name, [handle]);
+  if (failed[0]) throw new Refusal(failed[0].problem);
   return null;
 }
 
 async function deleteMessageBatch(context: ActionContext) {
-  const name = queueOf(context, "delete");
-  const entries = batchEntries(context.input, "DeleteMessageBatchRequestEntry", MAX_BATCH_ENTRIES);
-  const Failed: ReturnType<typeof failedEntry>[] = [];
+  const name = queueOf(context);
+  const entries = batchEntries(context.input, "DeleteMessageBatchRequestEntry");
+  refuseSize(entries, "receiptHandles");
+  const Failed: FailedEntry[] = [];
   const valid: { id: string; handle: string }[] = [];
   for (const { id, entry } of entries) {
     if (typeof entry.ReceiptHandle !== "string" || entry.ReceiptHandle === "") Failed.push(failedEntry(id, "MissingParameter", "The request must contain the parameter ReceiptHandle."));
     else valid.push({ id, handle: entry.ReceiptHandle });
   }
-  const { successful, failed } = valid.length > 0 ? await context.service.deleteMessages(name, valid.map((item) => item.handle)) : { successful: [], failed: [] };
-  for (const failure of failed) Failed.push(failedEntry(valid[failure.index]!.id, "ReceiptHandleIsInvalid", invalidHandle(valid[failure.index]!.handle).message));
+  if (valid.length === 0) return { Successful: [], Failed };
+  const { successful, failed } = await context.service.messages.deleteMessages(name, valid.map((item) => item.handle));
+  Failed.push(...failedEntries(context, failed, valid.map((item) => item.id), "DeleteMessageBatchRequestEntry"));
   return { Successful: successful.map(({ index }) => ({ Id: valid[index]!.id })), Failed };
 }
 
 async function changeMessageVisibility(context: ActionContext) {
-  const name = queueOf(context, "receive");
-  const handle = requiredString(context.input, "ReceiptHandle");
-  const visibilityTimeout = requiredInt(context.input, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT);
-  const { failed } = await context.service.changeVisibility(name, [{ receiptHandle: handle, visibilityTimeout }]);
-  if (failed.length > 0) throw visibilityError(failed[0]!.code, handle);
+  const name = queueOf(context);
+  const receiptHandle = requiredString(context.input, "ReceiptHandle");
+  const visibilityTimeout = requiredNumber(context.input, "VisibilityTimeout");
+  const { failed } = await context.service.messages.changeVisibility(name, [{ receiptHandle, visibilityTimeout }]);
+  if (failed[0]) throw new Refusal(failed[0].problem);
   return null;
 }
 
 async function changeMessageVisibilityBatch(context: ActionContext) {
-  const name = queueOf(context, "receive");
-  const entries = batchEntries(context.input, "ChangeMessageVisibilityBatchRequestEntry", MAX_BATCH_ENTRIES);
-  const Failed: ReturnType<typeof failedEntry>[] = [];
+  const name = queueOf(context);
+  const entryName = "ChangeMessageVisibilityBatchRequestEntry";
+  const entries = batchEntries(context.input, entryName);
+  refuseSize(entries, "entries");
+  const Failed: FailedEntry[] = [];
   const valid: { id: string; receiptHandle: string; visibilityTimeout: number }[] = [];
   for (const { id, entry } of entries) {
     try {
-      valid.push({ id, receiptHandle: requiredString(entry, "ReceiptHandle"), visibilityTimeout: requiredInt(entry, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT) });
+      valid.push({ id, ...visibilityEntry(entry) });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       Failed.push(failedEntry(id, error.code, error.message));
     }
   }
-  const { successful, failed } = valid.length > 0 ? await context.service.changeVisibility(name, valid) : { successful: [], failed: [] };
-  for (const failure of failed) {
-    const item = valid[failure.index]!;
-    const error = visibilityError(failure.code, item.receiptHandle);
-    Failed.push(failedEntry(item.id, error.code, error.message));
-  }
+  if (valid.length === 0) return { Successful: [], Failed };
+  const { successful, failed } = await context.service.messages.changeVisibility(name, valid);
+  Failed.push(...failedEntries(context, failed, valid.map((item) => item.id), entryName));
   return { Successful: successful.map(({ index }) => ({ Id: valid[index]!.id })), Failed };
 }
 
-function invalidHandle(handle: string): ApiError {
-  return new ApiError("ReceiptHandleIsInvalid", `The input receipt handle "${handle.slice(0, 200)}" is not a valid receipt handle.`);
+function visibilityEntry(entry: Input) {
+  return { receiptHandle: requiredString(entry, "ReceiptHandle"), visibilityTimeout: requiredNumber(entry, "VisibilityTimeout") };
 }
 
-function visibilityError(code: ErrorCode, handle: string): ApiError {
-  if (code === "MessageNotInflight") return new ApiError("MessageNotInflight", "The message referred to is not in flight: its visibility timeout has already expired.");
-  if (code === "ReceiptHandleIsInvalid") return invalidHandle(handle);
-  return new ApiError(code, `Could not change the visibility of receipt handle "${handle.slice(0, 200)}".`);
+/** The core's rule on a batch's size, applied before entries are read one by one. */
+function refuseSize(entries: unknown[], field: string): void {
+  const size = checkBatchSize(entries, field);
+  if (size) throw new Refusal(size);
 }
 
 export const MESSAGE_ACTIONS = {
@@ -144,8 +146,3 @@ export const MESSAGE_ACTIONS = {
   ChangeMessageVisibility: changeMessageVisibility,
   ChangeMessageVisibilityBatch: changeMessageVisibilityBatch,
 };
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}

@@ -1,15 +1,15 @@
 // Dead-letter queues seen from SQS: ListDeadLetterSourceQueues and the
 // message move tasks (StartMessageMoveTask, CancelMessageMoveTask,
-// ListMessageMoveTasks) as calls on QueueService. Queues are named by ARN
+// ListMessageMoveTasks) as calls on the queue core. Queues are named by ARN
 // here; a TaskHandle carries its source queue, so a cancel can be authorized
 // on that queue (the core's handle alone does not say which queue it moves).
+import { Refusal, type MoveTaskView } from "../../core/index.js";
 import { MAX_LIST_QUEUES, QUEUE_NAME_PATTERN } from "../../shared/limits.js";
-import type { MoveTaskView } from "../../objects/move-tasks.js";
 import { ApiError } from "../api-error.js";
-import { canSee } from "../guards/permissions.js";
-import { authorizeQueue, queueOf, type Action, type ActionContext } from "./action.js";
-import { invalid, optionalInt, optionalString, requiredString } from "./params.js";
+import { queueOf, type Action, type ActionContext } from "./action.js";
+import { invalid, optionalInt, optionalNumber, optionalString, requiredString } from "./params.js";
 import { decodeToken } from "./queue-actions.js";
+import { renderSqs } from "./render.js";
 import { queueArn, queueNameFromArn, queueUrl } from "./urls.js";
 
 /** SQS: ListMessageMoveTasks returns the most recent tasks, up to 10 (1 by default). */
@@ -17,11 +17,11 @@ const MAX_LISTED_TASKS = 10;
 
 async function listDeadLetterSourceQueues(context: ActionContext) {
   const { input, naming, service } = context;
-  const name = queueOf(context, "see");
+  const name = queueOf(context);
   const maxResults = optionalInt(input, "MaxResults", 1, MAX_LIST_QUEUES);
   const token = optionalString(input, "NextToken");
   const after = token === undefined ? null : decodeToken(token, "ListDeadLetterSourceQueues");
-  const sources = (await service.deadLetterSourceQueues(name)).filter((source) => canSee(context.principal, source)).sort();
+  const sources = (await service.queues.deadLetterSources(name)).sort();
   const rest = after === null ? sources : sources.filter((source) => source > after);
   const page = rest.slice(0, maxResults ?? MAX_LIST_QUEUES);
   // As in ListQueues, a NextToken comes only when the caller asked for pages with MaxResults.
@@ -32,24 +32,21 @@ async function listDeadLetterSourceQueues(context: ActionContext) {
 async function startMessageMoveTask(context: ActionContext) {
   const { input, service } = context;
   const source = await existingQueue(context, requiredString(input, "SourceArn"), "SourceArn");
-  authorizeQueue(context.principal, source, "manage");
   const destinationArn = optionalString(input, "DestinationArn");
   const destination = destinationArn === undefined || destinationArn === "" ? null : await existingQueue(context, destinationArn, "DestinationArn");
-  if (destination !== null) authorizeQueue(context.principal, destination, "send");
-  const rate = optionalInt(input, "MaxNumberOfMessagesPerSecond", 1, 500) ?? null;
-  const { taskHandle } = await service.startMoveTask(source, destination, rate);
+  const rate = optionalNumber(input, "MaxNumberOfMessagesPerSecond") ?? null;
+  const { taskHandle } = await service.queues.startMoveTask(source, destination, rate);
   return { TaskHandle: encodeHandle(taskHandle, source) };
 }
 
 async function cancelMessageMoveTask(context: ActionContext) {
   const handle = requiredString(context.input, "TaskHandle");
   const decoded = decodeHandle(handle);
-  authorizeQueue(context.principal, decoded.source, "manage");
   try {
-    const task = await context.service.cancelMoveTask(decoded.handle, decoded.source);
+    const task = await context.service.queues.cancelMoveTask(decoded.handle, decoded.source);
     return { ApproximateNumberOfMessagesMoved: task.approximateNumberOfMessagesMoved };
   } catch (error) {
-    if (error instanceof ApiError && error.code === "QueueDoesNotExist") throw taskNotFound();
+    if (error instanceof Refusal && error.problem.code === "QueueDoesNotExist") throw taskNotFound();
     throw error;
   }
 }
@@ -57,9 +54,8 @@ async function cancelMessageMoveTask(context: ActionContext) {
 async function listMessageMoveTasks(context: ActionContext) {
   const { input, service } = context;
   const source = await existingQueue(context, requiredString(input, "SourceArn"), "SourceArn");
-  authorizeQueue(context.principal, source, "see");
   const max = optionalInt(input, "MaxResults", 1, MAX_LISTED_TASKS) ?? 1;
-  const tasks = await service.listMoveTasks(source, max);
+  const tasks = await service.queues.listMoveTasks(source, max);
   return { Results: tasks.map((task) => taskEntry(context, task)) };
 }
 
@@ -72,7 +68,7 @@ function taskEntry(context: ActionContext, task: MoveTaskView) {
     MaxNumberOfMessagesPerSecond: task.maxNumberOfMessagesPerSecond,
     ApproximateNumberOfMessagesMoved: task.approximateNumberOfMessagesMoved,
     ApproximateNumberOfMessagesToMove: task.approximateNumberOfMessagesToMove,
-    ...(task.failureReason === undefined ? {} : { FailureReason: task.failureReason }),
+    ...(task.failure === undefined ? {} : { FailureReason: renderSqs(task.failure, { naming: context.naming }).message }),
     StartedTimestamp: task.startedTimestamp,
   };
 }
@@ -81,10 +77,10 @@ function taskEntry(context: ActionContext, task: MoveTaskView) {
 async function existingQueue(context: ActionContext, arn: string, field: string): Promise<string> {
   try {
     const name = queueNameFromArn(context.naming, arn, field);
-    await context.service.getQueue(name);
+    await context.service.queues.get(name);
     return name;
   } catch (error) {
-    if (error instanceof ApiError && error.code === "QueueDoesNotExist") {
+    if ((error instanceof ApiError && error.code === "QueueDoesNotExist") || (error instanceof Refusal && error.problem.code === "QueueDoesNotExist")) {
       throw new ApiError("ResourceNotFound", `The resource that you specified for the ${field} parameter doesn't exist.`);
     }
     throw error;

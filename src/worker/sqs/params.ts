@@ -1,7 +1,8 @@
-// Reading one action's input with the error messages SQS uses, e.g.
-// "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be
-// between 1 and 10, if provided." Query-protocol values arrive as strings,
-// JSON ones as numbers, so numeric readers accept both.
+// Reading one action's input with the error messages SQS uses when the input
+// does not even have the right type ("Value x for parameter MaxNumberOfMessages
+// is invalid. Reason: Must be an integer."). Query-protocol values arrive as
+// strings, JSON ones as numbers, so numeric readers accept both. Bounds and
+// rules are the queue core's; these readers only take the input apart.
 import { ApiError } from "../api-error.js";
 import { describe } from "../validation.js";
 
@@ -29,19 +30,27 @@ export function optionalString(input: Input, name: string): string | undefined {
   return value;
 }
 
-export function optionalInt(input: Input, name: string, min: number, max: number): number | undefined {
+/** A number as either protocol sends it; the core checks that it is an integer within its bounds. */
+export function optionalNumber(input: Input, name: string): number | undefined {
   const value = input[name];
   if (value === undefined || value === null || value === "") return undefined;
-  const number = typeof value === "number" ? value : typeof value === "string" && /^[+-]?\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isInteger(number) || number < min || number > max) {
-    throw invalid(name, value, `Must be between ${min} and ${max}, if provided.`);
-  }
+  const number = typeof value === "number" ? value : typeof value === "string" && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(number)) throw invalid(name, value, "Must be an integer.");
   return number;
 }
 
-export function requiredInt(input: Input, name: string, min: number, max: number): number {
-  const value = optionalInt(input, name, min, max);
+export function requiredNumber(input: Input, name: string): number {
+  const value = optionalNumber(input, name);
   if (value === undefined) throw missing(name);
+  return value;
+}
+
+/** A paging parameter of a list action (MaxResults): its bounds are SQS's own, not a queue rule. */
+export function optionalInt(input: Input, name: string, min: number, max: number): number | undefined {
+  const value = optionalNumber(input, name);
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+    throw invalid(name, input[name], `Must be between ${min} and ${max}, if provided.`);
+  }
   return value;
 }
 
@@ -56,10 +65,12 @@ export function stringMap(input: Input, name: string): Record<string, string> {
   const value = input[name];
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw invalid(name, value, "Must be a map of strings.");
+  const out: Record<string, string> = {};
   for (const [key, item] of Object.entries(value as object)) {
     if (typeof item !== "string") throw invalid(`${name}.${key}`, item, "Must be a string.");
+    out[key] = item;
   }
-  return value as Record<string, string>;
+  return out;
 }
 
 export function objectList(input: Input, name: string): Input[] {

@@ -2,8 +2,8 @@
 // name queues by ARN (`{"deadLetterTargetArn":"arn:...","maxReceiveCount":"5"}`,
 // `{"redrivePermission":"byQueue","sourceQueueArns":["arn:..."]}`), mapped to
 // and from the core's policies, which name queues by name. Only the shape is
-// checked here; whether the queues exist and allow each other is the core's
-// decision (worker/delivery.ts).
+// checked here; the bounds are the core's (src/core/attributes.ts) and whether
+// the queues exist and allow each other the Catalog's.
 import type { RedriveAllowPolicy, RedrivePolicy } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import { queueArn, queueNameFromArn, type QueueNaming } from "./urls.js";
@@ -21,7 +21,7 @@ export function parseRedrivePolicy(naming: QueueNaming, value: string): RedriveP
   const count = policy.maxReceiveCount;
   // SQS accepts the count as a number or as a string of digits.
   const maxReceiveCount = typeof count === "number" ? count : typeof count === "string" && /^\d{1,9}$/.test(count.trim()) ? Number(count) : NaN;
-  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+  if (Number.isNaN(maxReceiveCount)) {
     throw invalid("RedrivePolicy", value, `Invalid value for maxReceiveCount: ${String(count)}, valid values are from 1 to 1000 both inclusive.`);
   }
   return { deadLetterQueue: nameOf(naming, arn, "RedrivePolicy", value), maxReceiveCount };

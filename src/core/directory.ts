@@ -1,0 +1,58 @@
+// Where the queue core finds a queue: the account's Catalog, with each
+// queue's record (attributes, incarnation, partition map) cached per isolate
+// for QUEUE_CONFIG_CACHE_MS, so a hot queue costs no Catalog call per request,
+// and its partitions' stubs by name.
+import type { Catalog } from "../objects/catalog/catalog.js";
+import type { Partition } from "../objects/partition/partition.js";
+import { QUEUE_CONFIG_CACHE_MS } from "../shared/limits.js";
+import { partitionName } from "../shared/naming.js";
+import type { QueueRecord } from "../shared/types.js";
+import type { CoreConfig } from "./config.js";
+import { unwrap } from "./refusal.js";
+
+const queueCache = new Map<string, { queue: QueueRecord; expires: number }>();
+
+export class Directory {
+  readonly #env: Env;
+  readonly #config: CoreConfig;
+
+  constructor(env: Env, config: CoreConfig) {
+    this.#env = env;
+    this.#config = config;
+  }
+
+  catalog(): DurableObjectStub<Catalog> {
+    return this.#env.CATALOG.get(this.#env.CATALOG.idFromName(this.#config.accountId));
+  }
+
+  partition(queue: QueueRecord, index: number): DurableObjectStub<Partition> {
+    return this.#env.PARTITION.get(this.#env.PARTITION.idFromName(partitionName(this.#config.accountId, queue.name, index)));
+  }
+
+  /** The queue's record, from this isolate's cache when fresh; refuses QueueDoesNotExist. */
+  async queue(name: string): Promise<QueueRecord> {
+    const cached = queueCache.get(this.#key(name));
+    if (cached && cached.expires > Date.now()) return cached.queue;
+    const { queue } = unwrap(await this.catalog().getQueue(name));
+    this.remember(queue);
+    return queue;
+  }
+
+  /** The queue's record or null, always from the Catalog. */
+  async lookup(name: string): Promise<QueueRecord | null> {
+    const found = await this.catalog().getQueue(name);
+    return found.ok ? found.queue : null;
+  }
+
+  remember(queue: QueueRecord): void {
+    queueCache.set(this.#key(queue.name), { queue, expires: Date.now() + QUEUE_CONFIG_CACHE_MS });
+  }
+
+  forget(name: string): void {
+    queueCache.delete(this.#key(name));
+  }
+
+  #key(name: string): string {
+    return `${this.#config.accountId}/${name}`;
+  }
+}

@@ -1,0 +1,12 @@
+// What the protocol adapters and the front door may use of the queue core.
+export { QueueService } from "./service.js";
+export { problemOf, Refusal } from "./refusal.js";
+export { authorize, can, canSee, covers, ACTIONS, type Action, type Grant, type Principal } from "./permissions.js";
+export type { CoreConfig } from "./config.js";
+export type { Batch, ReceivedMessage, ReceiveRequest, SendSuccess } from "./messages.js";
+export { checkBatchSize, type SendEntry, type SendOptions } from "./send.js";
+export type { CreateOptions } from "./attributes.js";
+export { FIFO_ONLY } from "./attributes.js";
+export { MAX_TAGS, PERMISSION_ACTIONS, type Permission } from "./extras.js";
+export type { MoveTaskView } from "../shared/types.js";
+export type { ExtraKind } from "../objects/catalog/catalog.js";

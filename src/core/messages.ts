@@ -1,0 +1,263 @@
+// Operations on messages as both protocols call them: send (checked, sealed,
+// deduplicated, routed to a partition), receive (leased across partitions,
+// opened, given receipt handles), delete and change visibility by receipt
+// handle. Bounds are checked here, once; a batch answers per entry, so one bad
+// entry never stops the others.
+import { MAX_BATCH_BYTES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
+import type { MessageAttributes } from "../shared/messages.js";
+import { keyPartition, sequenceNumber } from "../shared/naming.js";
+import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
+import type { ReceiptHandle } from "../shared/receipt.js";
+import { parseSystem } from "../shared/system.js";
+import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../shared/types.js";
+import type { CoreConfig } from "./config.js";
+import { sendOnce } from "./dedup.js";
+import type { Directory } from "./directory.js";
+import { openReceived, sealMessages } from "./envelope.js";
+import { authorize, type Principal } from "./permissions.js";
+import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
+import { Refusal, refuse, unwrap } from "./refusal.js";
+import { receiveAcross, sendPartition, type PartitionStub } from "./routing.js";
+import { checkBatchSize, DEDUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
+
+export interface SendSuccess {
+  index: number;
+  id: string;
+  md5OfBody: string;
+  sentAt: number;
+  /** FIFO queues: strictly increasing within the message group. */
+  sequenceNumber?: string;
+}
+
+export interface ReceivedMessage {
+  id: string;
+  body: string;
+  receiptHandle: string;
+  receiveCount: number;
+  sentAt: number;
+  firstReceivedAt: number;
+  md5OfBody: string;
+  attributes: MessageAttributes;
+  messageGroupId?: string;
+  sequenceNumber?: string;
+  /** Set on a message a dead-letter move brought here: the queue it came from. */
+  deadLetterSourceQueue?: string;
+  /** Access key id of the sender, when the send named one. */
+  senderId?: string;
+  /** FIFO: the MessageDeduplicationId given at send (absent under content-based deduplication). */
+  messageDeduplicationId?: string;
+}
+
+export interface ReceiveRequest {
+  maxMessages?: number;
+  visibilityTimeout?: number;
+  waitSeconds?: number;
+  /** FIFO: a retry with the same id within 5 minutes returns the same messages and handles. */
+  attemptId?: string;
+  /** At-most-once: the messages are deleted as they are returned. */
+  deleteOnReceive?: boolean;
+}
+
+export interface Batch<S> {
+  successful: S[];
+  failed: EntryProblem[];
+}
+
+export class Messages {
+  readonly #env: Env;
+  readonly #config: CoreConfig;
+  readonly #caller: Principal;
+  readonly #directory: Directory;
+
+  constructor(env: Env, config: CoreConfig, caller: Principal, directory: Directory) {
+    this.#env = env;
+    this.#config = config;
+    this.#caller = caller;
+    this.#directory = directory;
+  }
+
+  async send(name: string, entries: SendEntry[], options: SendOptions = {}): Promise<Batch<SendSuccess>> {
+    authorize(this.#caller, name, "send");
+    refuse(checkBatchSize(entries, "messages"));
+    return this.#withQueue(name, async (queue) => {
+      const failed: EntryProblem[] = [];
+      const accepted: { index: number; message: NewMessage }[] = [];
+      let batchBytes = 0;
+      const now = Date.now();
+      for (const [index, entry] of entries.entries()) {
+        const prepared = await prepareEntry(queue, index, entry, now, options);
+        if ("rule" in prepared) {
+          failed.push({ index, problem: prepared });
+          continue;
+        }
+        batchBytes += prepared.bytes;
+        accepted.push({ index, message: prepared.message });
+      }
+      if (batchBytes > MAX_BATCH_BYTES) refuse(problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: batchBytes }));
+      if (accepted.length === 0) return { successful: [], failed };
+      const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
+      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
+      const messages = await sendOnce(this.#env, this.#config, queue, sealed, route);
+      const successful = messages.map((sent, i) => ({
+        index: accepted[i]!.index,
+        id: sent.id,
+        md5OfBody: accepted[i]!.message.md5OfBody,
+        sentAt: sent.sentAt,
+        ...(queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(sent.seq) } : {}),
+      }));
+      return { successful, failed };
+    });
+  }
+
+  async receive(name: string, request: ReceiveRequest): Promise<ReceivedMessage[]> {
+    authorize(this.#caller, name, "receive");
+    if (request.deleteOnReceive) authorize(this.#caller, name, "delete");
+    refuse(checkRange("maxMessages", request.maxMessages, [1, MAX_BATCH_ENTRIES])
+      ?? checkRange("visibilityTimeout", request.visibilityTimeout, [0, MAX_VISIBILITY_TIMEOUT])
+      ?? checkRange("waitSeconds", request.waitSeconds, [0, MAX_WAIT_SECONDS])
+      ?? (request.attemptId !== undefined && !PRINTABLE_ID.test(request.attemptId) ? problems.format("receiveRequestAttemptId", "attemptId", request.attemptId) : null));
+    return this.#withQueue(name, async (queue) => {
+      const received = await receiveAcross(queue, (index) => this.#directory.partition(queue, index), {
+        maxMessages: request.maxMessages ?? 1,
+        visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
+        waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
+        ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
+        ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
+      });
+      return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
+        id: message.id,
+        body: message.body,
+        receiptHandle: await issueHandle(this.#config, queue, partition, message.seq, message.receiveCount),
+        receiveCount: message.receiveCount,
+        sentAt: message.sentAt,
+        firstReceivedAt: message.firstReceivedAt,
+        md5OfBody: message.md5OfBody,
+        ...splitAttributes(message.attributes),
+        ...(message.groupId ? { messageGroupId: message.groupId } : {}),
+        ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
+        ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
+      })));
+    });
+  }
+
+  /** A handle whose lease is no longer current succeeds without deleting (as SQS does). */
+  async deleteMessages(name: string, receiptHandles: string[]): Promise<Batch<{ index: number; deleted: boolean }>> {
+    authorize(this.#caller, name, "delete");
+    refuse(checkBatchSize(receiptHandles, "receiptHandles"));
+    return this.#withQueue(name, async (queue) => {
+      const { valid, failed } = await checkHandles(this.#config, queue, receiptHandles.map((receiptHandle) => ({ receiptHandle })));
+      const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
+      const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.deleteMessages(ref(queue), group.map(({ handle }) => lease(handle))));
+      const deleted = new Map(current.map((entry, i) => [entry.index, outcomes[i] === "deleted"]));
+      return { successful: valid.map(({ index }) => ({ index, deleted: deleted.get(index) ?? false })), failed };
+    });
+  }
+
+  async changeVisibility(name: string, entries: { receiptHandle: string; visibilityTimeout: number }[]): Promise<Batch<{ index: number }>> {
+    authorize(this.#caller, name, "receive");
+    refuse(checkBatchSize(entries, "entries"));
+    return this.#withQueue(name, async (queue) => {
+      const failed: EntryProblem[] = [];
+      const inRange = entries.flatMap((entry, index) => {
+        const found = checkRange("visibilityTimeout", entry.visibilityTimeout, [0, MAX_VISIBILITY_TIMEOUT]);
+        if (found) failed.push({ index, problem: found });
+        return found ? [] : [{ index, entry }];
+      });
+      const checked = await checkHandles(this.#config, queue, inRange.map(({ entry }) => entry));
+      for (const { index, problem: found } of checked.failed) failed.push({ index: inRange[index]!.index, problem: found });
+      const valid = checked.valid.map((item) => ({ ...item, index: inRange[item.index]!.index }));
+      const stale = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
+        problem("staleLease", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
+      const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
+      for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: stale(entry) });
+      const successful: { index: number }[] = [];
+      const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.changeVisibility(ref(queue), group.map(({ handle, entry }) => ({
+        ...lease(handle), visibilityTimeout: (entry as { visibilityTimeout: number }).visibilityTimeout,
+      }))));
+      outcomes.forEach((outcome, i) => {
+        const entry = current[i]!;
+        if (outcome === "changed") successful.push({ index: entry.index });
+        else if (outcome === "stale") failed.push({ index: entry.index, problem: stale(entry) });
+        else failed.push({ index: entry.index, problem: problem("notInflight", { code: "MessageNotInflight", field: "receiptHandle", value: entry.entry.receiptHandle }) });
+      });
+      failed.sort((a, b) => a.index - b.index);
+      return { successful, failed };
+    });
+  }
+
+  /**
+   * Runs `work` against the queue's configuration; when a partition says the
+   * cached incarnation is gone (the queue was deleted or recreated elsewhere),
+   * forgets the cache and tries once more with the Catalog's answer.
+   */
+  async #withQueue<T>(name: string, work: (queue: QueueRecord) => Promise<T>): Promise<T> {
+    const queue = await this.#directory.queue(name);
+    try {
+      return await work(queue);
+    } catch (error) {
+      if (!(error instanceof Refusal) || error.problem.code !== "QueueDoesNotExist") throw error;
+      this.#directory.forget(name);
+      return work(await this.#directory.queue(name));
+    }
+  }
+
+  /**
+   * Sends one batch to one partition. A partition that has started draining
+   * (the partition count was lowered after this isolate cached the queue)
+   * refuses, and the batch goes to a partition of the fresh configuration.
+   */
+  async #sendToPartition(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    let current = queue;
+    let refused: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const index = sendPartition(current, refused, messages.find((message) => message.dedupId !== undefined)?.dedupId);
+      const result = await this.#directory.partition(current, index).send(ref(current), current.attributes.messageRetentionPeriod, messages);
+      if (result.ok || result.code !== "PartitionDraining" || attempt === 3) return unwrap(result).messages; // throws on failure
+      refused = index;
+      this.#directory.forget(current.name);
+      current = await this.#directory.queue(current.name);
+    }
+  }
+
+  /** FIFO: each message goes to its group's partition (fixed hash), one call per partition. */
+  async #sendByGroup(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    const byPartition = new Map<number, NewMessage[]>();
+    for (const message of messages) {
+      const index = keyPartition(queue.attributes.partitions, message.groupId!);
+      byPartition.set(index, [...(byPartition.get(index) ?? []), message]);
+    }
+    // Results come back in batch order; a duplicate answers with the first message, so map by position.
+    const sent = new Map<NewMessage, SentMessage>();
+    await Promise.all([...byPartition].map(async ([index, batch]) => {
+      const result = unwrap(await this.#directory.partition(queue, index).send(ref(queue), queue.attributes.messageRetentionPeriod, batch));
+      batch.forEach((message, i) => sent.set(message, result.messages[i]!));
+    }));
+    return messages.map((message) => sent.get(message)!);
+  }
+
+  /** Calls each partition named by the handles once, in parallel; outcomes come back in entry order. */
+  async #perPartition<E extends { handle: ReceiptHandle }, O>(queue: QueueRecord, entries: E[], call: (stub: PartitionStub, group: E[]) => Promise<Result<{ outcomes: O[] }>>): Promise<O[]> {
+    const groups = new Map<number, number[]>();
+    entries.forEach((entry, i) => groups.set(entry.handle.partition, [...(groups.get(entry.handle.partition) ?? []), i]));
+    const outcomes: O[] = new Array(entries.length);
+    await Promise.all([...groups].map(async ([partition, positions]) => {
+      const result = unwrap(await call(this.#directory.partition(queue, partition), positions.map((i) => entries[i]!)));
+      positions.forEach((position, i) => (outcomes[position] = result.outcomes[i]!));
+    }));
+    return outcomes;
+  }
+}
+
+function ref(queue: QueueRecord) {
+  return { incarnation: queue.incarnation };
+}
+
+function lease(handle: ReceiptHandle): LeaseRef {
+  return { seq: handle.seq, lease: handle.lease };
+}
+
+/** The sender's attributes, and the FIFO dedup id that travels sealed among them (send.ts). */
+function splitAttributes(text: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = text ? (JSON.parse(text) as MessageAttributes) : {};
+  return dedup?.stringValue === undefined ? { attributes } : { attributes, messageDeduplicationId: dedup.stringValue };
+}

@@ -1,0 +1,62 @@
+// Who may do what: a credential is either admin (everything, including queue
+// deletion and key management) or holds grants, each naming a queue (exact,
+// or a prefix ending in `*`) and actions among send, receive, delete and
+// manage. Every operation of the queue core asks `authorize` before it
+// touches a queue, whichever protocol the request came in on.
+import { problems } from "../shared/problems.js";
+import { Refusal } from "./refusal.js";
+
+export const ACTIONS = ["send", "receive", "delete", "manage"] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export interface Grant {
+  /** A queue name, or a prefix followed by `*` (`orders-*`; `*` alone is every queue). */
+  queue: string;
+  actions: Action[];
+}
+
+/** Who is calling, as the front door authenticated them. */
+export interface Principal {
+  keyId: string;
+  admin: boolean;
+  /** What a non-admin credential may do. */
+  grants?: readonly Grant[];
+}
+
+function matches(pattern: string, queueName: string): boolean {
+  return pattern.endsWith("*") ? queueName.startsWith(pattern.slice(0, -1)) : pattern === queueName;
+}
+
+export function can(principal: Principal, queueName: string, action: Action): boolean {
+  if (principal.admin) return true;
+  return (principal.grants ?? []).some((grant) => matches(grant.queue, queueName) && grant.actions.includes(action));
+}
+
+/** True when the principal holds any action on the queue (enough to see that it exists). */
+export function canSee(principal: Principal, queueName: string): boolean {
+  return principal.admin || (principal.grants ?? []).some((grant) => matches(grant.queue, queueName));
+}
+
+/**
+ * Refuses unless `principal` may perform `action` on `queueName`: "admin"
+ * asks for an admin credential (queue deletion, keys), "see" for any grant
+ * on the queue (its configuration and counts).
+ */
+export function authorize(principal: Principal, queueName: string | null, action: Action | "admin" | "see"): void {
+  if (principal.admin) return;
+  const allowed = action === "admin" ? false : queueName !== null && (action === "see" ? canSee(principal, queueName) : can(principal, queueName, action));
+  if (!allowed) throw new Refusal(problems.forbidden(principal.keyId, action, action === "admin" ? null : queueName));
+}
+
+/** True when every action of `wanted` on every queue it names is also allowed by `holder`. */
+export function covers(holder: Principal, wanted: Grant): boolean {
+  if (holder.admin) return true;
+  return wanted.actions.every((action) =>
+    (holder.grants ?? []).some((grant) => grant.actions.includes(action) && patternWithin(wanted.queue, grant.queue)),
+  );
+}
+
+function patternWithin(inner: string, outer: string): boolean {
+  if (!outer.endsWith("*")) return inner === outer;
+  return inner.startsWith(outer.slice(0, -1));
+}

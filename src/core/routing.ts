@@ -1,0 +1,102 @@
+// Spreading one queue over its partitions, seen from the Worker: which
+// partition a send goes to, and a receive that visits partitions in random
+// order and long-polls all of them without leasing anything it will not return.
+import type { Partition, ReceiveOptions } from "../objects/partition/partition.js";
+import { keyPartition } from "../shared/naming.js";
+import type { LeasedMessage, QueueRecord } from "../shared/types.js";
+import { unwrap } from "./refusal.js";
+
+export type PartitionStub = DurableObjectStub<Partition>;
+
+/** Round-robin per isolate, from a random start so isolates do not move in step. */
+let sendCursor = Math.floor(Math.random() * 1_000_000);
+
+/**
+ * The partition one send batch goes to (one object call per batch); never
+ * `avoid` when there is a choice. A batch with a dedup key goes where the key
+ * hashes, so a retried send meets the Partition that remembers it (as long
+ * as the partition count has not changed in between).
+ */
+export function sendPartition(queue: QueueRecord, avoid?: number, dedupKey?: string): number {
+  const count = queue.attributes.partitions;
+  let index = dedupKey === undefined ? sendCursor++ % count : keyPartition(count, dedupKey);
+  if (index === avoid && count > 1) index = (index + 1) % count;
+  return index;
+}
+
+/** Every partition that may hold messages, draining ones included. */
+export function spanIndexes(queue: QueueRecord): number[] {
+  return Array.from({ length: Math.max(queue.span, queue.attributes.partitions) }, (_, i) => i);
+}
+
+export interface Received {
+  partition: number;
+  message: LeasedMessage;
+}
+
+/**
+ * Visits the partitions in a random order, one at a time, asking each for no
+ * more than is still missing, so the messages leased are exactly the
+ * messages returned. With nothing found and a wait requested, a single
+ * partition long-polls in place; several are watched with `awaitMessages`
+ * (which leases nothing) and the first to have a message is received from.
+ */
+export async function receiveAcross(queue: QueueRecord, partition: (index: number) => PartitionStub, options: ReceiveOptions): Promise<Received[]> {
+  const ref = { incarnation: queue.incarnation };
+  // A retried ReceiveRequestAttemptId must visit the partitions in the same order to meet the leases it recorded.
+  const order = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
+  if (order.length === 1) {
+    const { messages } = unwrap(await partition(0).receive(ref, options));
+    return messages.map((message) => ({ partition: 0, message }));
+  }
+  const received: Received[] = [];
+  for (const index of order) {
+    const missing = options.maxMessages - received.length;
+    if (missing === 0) break;
+    const { messages } = unwrap(await partition(index).receive(ref, { ...options, maxMessages: missing, waitSeconds: 0 }));
+    received.push(...messages.map((message) => ({ partition: index, message })));
+  }
+  if (received.length > 0 || options.waitSeconds === 0) return received;
+
+  const deadline = Date.now() + options.waitSeconds * 1000;
+  for (let remaining = deadline - Date.now(); remaining > 0; remaining = deadline - Date.now()) {
+    const waitId = crypto.randomUUID();
+    const winner = await firstAvailable(order.map(async (index) => {
+      const { available } = unwrap(await partition(index).awaitMessages(ref, remaining / 1000, waitId));
+      return available ? index : null;
+    }));
+    if (winner === null) return [];
+    await Promise.all(order.filter((index) => index !== winner).map((index) => partition(index).cancelWait(waitId)));
+    const { messages } = unwrap(await partition(winner).receive(ref, { ...options, waitSeconds: 0 }));
+    if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
+    // Another consumer took it between the signal and our receive: wait again.
+  }
+  return [];
+}
+
+/** Resolves with the first non-null value, or null once all resolved null; rejects on the first error. */
+function firstAvailable(waits: Promise<number | null>[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    let pending = waits.length;
+    for (const wait of waits) {
+      wait.then((value) => {
+        if (value !== null) resolve(value);
+        else if (--pending === 0) resolve(null);
+      }, reject);
+    }
+  });
+}
+
+/** The same order for the same `by`, a different start for different ones, so no partition is always first. */
+function rotate<T>(items: T[], by: number): T[] {
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

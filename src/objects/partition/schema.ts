@@ -1,0 +1,94 @@
+// The Partition's SQLite schema, as one ordered list of migrations.
+//
+// messages.seq is the rowid (AUTOINCREMENT: never reused, so a receipt handle
+// can never name a later message), so (visible_at) indexes come out ordered by
+// (visible_at, seq) for free: a receive reads the first `batch` index entries
+// whose visible_at has passed, whatever the depth of the queue.
+// (leased, visible_at) answers "next delayed message due" and "next lease
+// expiry" for the alarm, and the in-flight/delayed counts, without a scan of
+// visible messages.
+import type { Migration } from "../migrate.js";
+
+export const PARTITION_MIGRATIONS: readonly Migration[] = [
+  [
+    `CREATE TABLE meta (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       incarnation INTEGER NOT NULL DEFAULT 0,
+       dropped INTEGER NOT NULL DEFAULT 0,
+       retention_ms INTEGER NOT NULL DEFAULT 345600000
+     )`,
+    `INSERT INTO meta (id) VALUES (1)`,
+    `CREATE TABLE messages (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       id TEXT NOT NULL,
+       body TEXT NOT NULL,
+       attributes TEXT,
+       md5 TEXT NOT NULL,
+       sent_at INTEGER NOT NULL,
+       visible_at INTEGER NOT NULL,
+       leased INTEGER NOT NULL DEFAULT 0,
+       receive_count INTEGER NOT NULL DEFAULT 0,
+       first_received_at INTEGER
+     )`,
+    `CREATE INDEX messages_by_visibility ON messages (visible_at)`,
+    `CREATE INDEX messages_by_lease ON messages (leased, visible_at)`,
+    `CREATE TABLE counters (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       depth INTEGER NOT NULL DEFAULT 0,
+       sent INTEGER NOT NULL DEFAULT 0,
+       received INTEGER NOT NULL DEFAULT 0,
+       deleted INTEGER NOT NULL DEFAULT 0,
+       expired INTEGER NOT NULL DEFAULT 0,
+       purged INTEGER NOT NULL DEFAULT 0,
+       rows_read INTEGER NOT NULL DEFAULT 0,
+       rows_written INTEGER NOT NULL DEFAULT 0
+     )`,
+    `INSERT INTO counters (id) VALUES (1)`,
+  ],
+  // Partitioning (issue 5): a draining partition accepts no sends but is still
+  // received from; split_threshold is the send rate (messages/s) above which it
+  // asks the Catalog for more partitions (0: never).
+  [
+    `ALTER TABLE meta ADD COLUMN draining INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN split_threshold INTEGER NOT NULL DEFAULT 0`,
+    // The current load window: when it started and the sent counter at that moment.
+    `ALTER TABLE meta ADD COLUMN load_window_start INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN load_window_sent INTEGER NOT NULL DEFAULT 0`,
+  ],
+  // Guards (issue 4): the send token bucket (send_rate messages/s, refilled
+  // lazily from send_tokens at send_tokens_at), and the authoritative request
+  // dedup record: a keyed digest of an Idempotency-Key or
+  // MessageDeduplicationId (never the key itself) -> the first message sent.
+  [
+    `ALTER TABLE meta ADD COLUMN send_rate REAL NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN send_tokens REAL NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN send_tokens_at INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE dedup (
+       dedup_id TEXT PRIMARY KEY,
+       message_id TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       sent_at INTEGER NOT NULL
+     )`,
+    `CREATE INDEX dedup_by_time ON dedup (sent_at)`,
+  ],
+  // Delivery semantics (issue 6): FIFO groups and receive attempts, dead-letter
+  // moves (leased = 2 marks a message waiting to move) and redrive tasks.
+  [
+    `ALTER TABLE messages ADD COLUMN group_id TEXT`,
+    `ALTER TABLE messages ADD COLUMN system TEXT`,
+    `CREATE INDEX messages_by_group ON messages (group_id, seq) WHERE group_id IS NOT NULL`,
+    `CREATE TABLE fifo_groups (
+       group_id TEXT PRIMARY KEY,
+       head_seq INTEGER NOT NULL,
+       available_at INTEGER NOT NULL
+     )`,
+    `CREATE INDEX fifo_groups_by_time ON fifo_groups (available_at, head_seq)`,
+    `CREATE TABLE receive_attempts (attempt_id TEXT PRIMARY KEY, leases TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+    `ALTER TABLE meta ADD COLUMN fifo INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN dead_letter TEXT`,
+    `ALTER TABLE meta ADD COLUMN move_retry_at INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN move_task TEXT`,
+    `ALTER TABLE counters ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE counters ADD COLUMN moved INTEGER NOT NULL DEFAULT 0`,
+  ],
+];

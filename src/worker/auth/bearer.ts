@@ -1,0 +1,30 @@
+// Who is calling the REST API: `Authorization: Bearer <secret>`, where the
+// secret is the configured admin secret, a stored access key's secret, or a
+// scoped browser token (`eqt.…`). The admin secret is compared as SHA-256
+// digests without an early exit, so neither length nor a matching prefix shows
+// in the timing; stored secrets are found by their keyed hash. (The SQS
+// adapter authenticates with SigV4: src/worker/sqs/sigv4.ts.)
+import type { Principal } from "../../core/index.js";
+import { equalBytes } from "../../shared/receipt.js";
+import { ApiError } from "../api-error.js";
+import type { EdgeConfig } from "../config.js";
+import { limitLookups } from "../edge/ratelimit.js";
+import { principalForSecret } from "./keys.js";
+import { TOKEN_PREFIX, verifyToken } from "./tokens.js";
+
+/** `client` (src/worker/edge/ratelimit.ts `clientAddress`) bounds how many uncached secret lookups one caller can cause. */
+export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env, client = "local"): Promise<Principal> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!match) throw new ApiError("Unauthorized", "send an Authorization: Bearer <secret> header");
+  const given = match[1]!;
+  if (given.startsWith(TOKEN_PREFIX)) return verifyToken(env, config, given);
+  const [givenDigest, adminDigest] = await Promise.all([digest(given), digest(config.adminSecret)]);
+  if (equalBytes(givenDigest, adminDigest)) return { keyId: config.adminKeyId, admin: true };
+  const principal = await principalForSecret(env, config, given, () => limitLookups(env, client));
+  if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
+  return principal;
+}
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}

@@ -1,0 +1,124 @@
+// Access keys: created, listed and revoked by admins; looked up on every
+// request by secret (bearer) or by id (SigV4, tokens). Lookups are cached per
+// isolate for KEY_CACHE_MS, which bounds how long a revoked key keeps working
+// in an isolate other than the one that revoked it (that one forgets at once).
+// The Keyring object stores them; this module hashes and wraps before it does.
+import { hashSecret, toBase64Url, unwrap, wrap } from "../../core/master.js";
+import { unwrap as unwrapResult } from "../../core/refusal.js";
+import type { Grant, Principal } from "../../core/index.js";
+import type { StoredKey } from "../../objects/keyring.js";
+import { KEY_CACHE_MS } from "../../shared/limits.js";
+import { ApiError } from "../api-error.js";
+import type { EdgeConfig } from "../config.js";
+
+export interface KeyPermissions {
+  admin: boolean;
+  grants: Grant[];
+}
+
+/** What the API shows of a key: never the secret, which is returned once by create. */
+export interface KeyView extends KeyPermissions {
+  id: string;
+  description: string;
+  createdAt: number;
+}
+
+interface Resolved {
+  principal: Principal;
+  stored: StoredKey | null;
+}
+
+const cache = new Map<string, { value: Resolved; expires: number }>();
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+function keyring(env: Env, config: EdgeConfig) {
+  return env.KEYRING.get(env.KEYRING.idFromName(config.accountId));
+}
+
+export async function createAccessKey(env: Env, config: EdgeConfig, input: KeyPermissions & { description: string }): Promise<KeyView & { secret: string }> {
+  const id = `EQ${[...crypto.getRandomValues(new Uint8Array(18))].map((byte) => BASE32[byte & 31]).join("")}`;
+  const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(30)));
+  const permissions: KeyPermissions = { admin: input.admin, grants: input.admin ? [] : input.grants };
+  const stored: StoredKey = {
+    id,
+    secretHash: await hashSecret(config.masterKey, secret),
+    wrappedSecret: await wrap(config.masterKey, new TextEncoder().encode(secret), secretContext(config, id)),
+    permissions: JSON.stringify(permissions),
+    description: input.description,
+    createdAt: Date.now(),
+  };
+  unwrapResult(await keyring(env, config).createKey(stored));
+  return { ...view(stored), secret };
+}
+
+export async function listAccessKeys(env: Env, config: EdgeConfig): Promise<KeyView[]> {
+  return (await keyring(env, config).listKeys()).map(view);
+}
+
+export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string): Promise<void> {
+  if (id === config.adminKeyId) throw new ApiError("InvalidParameterValue", `id ${id} is the configured admin key; change EDGEQ_ADMIN_SECRET to replace it`);
+  const revoked = await keyring(env, config).revokeKey(id);
+  for (const [cacheKey, entry] of cache) if (entry.value.principal.keyId === id) cache.delete(cacheKey);
+  unwrapResult(revoked);
+}
+
+/**
+ * Runs before a lookup the isolate cache cannot answer, so unknown secrets
+ * cannot flood the Keyring object (src/worker/edge/ratelimit.ts `limitLookups`).
+ */
+export type BeforeLookup = () => Promise<void>;
+
+/** The principal whose secret this is, or null. The configured admin secret is checked by auth.ts. */
+export async function principalForSecret(env: Env, config: EdgeConfig, secret: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
+  const hash = await hashSecret(config.masterKey, secret);
+  return (await resolve(`${config.accountId}:s:${hash}`, () => keyring(env, config).keyBySecretHash(hash), beforeLookup))?.principal ?? null;
+}
+
+/** The principal of an access key id (the configured admin id included), or null when unknown or revoked. */
+export async function principalForKeyId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
+  if (id === config.adminKeyId) return { keyId: id, admin: true };
+  return (await byId(env, config, id, beforeLookup))?.principal ?? null;
+}
+
+/**
+ * The raw secret of an access key, for SigV4 verification (the SQS adapter):
+ * the configured admin secret, or a stored key's secret unwrapped with the
+ * master key. Null when the id is unknown or revoked.
+ */
+export async function secretForAccessKey(env: Env, config: EdgeConfig, accessKeyId: string, beforeLookup?: BeforeLookup): Promise<string | null> {
+  if (accessKeyId === config.adminKeyId) return config.adminSecret;
+  const stored = (await byId(env, config, accessKeyId, beforeLookup))?.stored;
+  if (!stored) return null;
+  const plain = await unwrap(config.masterKey, stored.wrappedSecret, secretContext(config, stored.id));
+  return plain ? new TextDecoder().decode(plain) : null;
+}
+
+function byId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
+  if (!/^EQ[A-Z2-7]{18}$/.test(id)) return Promise.resolve(null);
+  return resolve(`${config.accountId}:i:${id}`, () => keyring(env, config).keyById(id), beforeLookup);
+}
+
+/** Unknown secrets are not cached, so a key works the moment it is created. */
+async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
+  const hit = cache.get(cacheKey);
+  if (hit && hit.expires > Date.now()) return hit.value;
+  await beforeLookup?.();
+  const stored = await load();
+  if (!stored) {
+    cache.delete(cacheKey);
+    return null;
+  }
+  const permissions = JSON.parse(stored.permissions) as KeyPermissions;
+  const value: Resolved = { principal: { keyId: stored.id, admin: permissions.admin, grants: permissions.grants }, stored };
+  cache.set(cacheKey, { value, expires: Date.now() + KEY_CACHE_MS });
+  return value;
+}
+
+function view(stored: StoredKey): KeyView {
+  const permissions = JSON.parse(stored.permissions) as KeyPermissions;
+  return { id: stored.id, description: stored.description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
+}
+
+function secretContext(config: EdgeConfig, id: string): string {
+  return `access-key-secret/${config.accountId}/${id}`;
+}
