@@ -6,6 +6,7 @@ import { exports } from "cloudflare:workers";
 import { AwsClient } from "aws4fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/worker/app.js";
+import { RATE_BLOCK } from "../src/worker/edge/ratelimit.js";
 import { AUTH, rest as call, uniqueName as unique } from "./helpers/worker-rest.js";
 
 const batch = (n: number, tag = "m") => ({ messages: Array.from({ length: n }, (_, i) => ({ body: `${tag}${i}` })) });
@@ -71,18 +72,18 @@ describe("per-key request limit at the edge", () => {
     expect((await call("GET", `/v1/queues/${name}/stats`)).body.visible).toBe(0);
   });
 
-  it("asks the real binding once per block of 8 requests per key: 16 requests pass a limit of 2 blocks, the 17th is refused", async () => {
+  it("asks the real binding once per block of RATE_BLOCK requests per key: 2 blocks pass a limit of 2, the next request is refused", async () => {
     const name = unique("blocks");
     expect((await call("POST", "/v1/queues", { name })).status).toBe(201);
     const tight = { ...env, KEY_RATE_LIMIT: env.TIGHT_RATE_LIMIT };
     const statuses: number[] = [];
-    for (let i = 0; i < 17; i++) {
+    for (let i = 0; i < 2 * RATE_BLOCK + 1; i++) {
       const response = await app.fetch(new Request(`http://localhost/v1/queues/${name}/stats`, { headers: AUTH }), tight);
       statuses.push(response.status);
       await response.arrayBuffer();
     }
-    expect(statuses.slice(0, 16)).toEqual(Array(16).fill(200));
-    expect(statuses[16]).toBe(429);
+    expect(statuses.slice(0, 2 * RATE_BLOCK)).toEqual(Array(2 * RATE_BLOCK).fill(200));
+    expect(statuses[2 * RATE_BLOCK]).toBe(429);
     // Another key has blocks of its own.
     const other = await env.TIGHT_RATE_LIMIT.limit({ key: `key:${unique("other")}` });
     expect(other.success).toBe(true);

@@ -11,6 +11,8 @@ import type { CoreConfig } from "./config.js";
 import { unwrap } from "./refusal.js";
 
 const queueCache = new Map<string, { queue: QueueRecord; expires: number }>();
+const partitionIds = new WeakMap<DurableObjectNamespace<Partition>, Map<string, DurableObjectId>>();
+const MAX_CACHED_IDS = 10_000;
 
 export class Directory {
   readonly #env: Env;
@@ -25,8 +27,17 @@ export class Directory {
     return this.#env.CATALOG.get(this.#env.CATALOG.idFromName(this.#config.accountId));
   }
 
+  /**
+   * A partition's stub. Its id is kept per isolate (naming an object hashes
+   * the name); a stub belongs to the request that made it, so it is not.
+   */
   partition(queue: QueueRecord, index: number): DurableObjectStub<Partition> {
-    return this.#env.PARTITION.get(this.#env.PARTITION.idFromName(partitionName(this.#config.accountId, queue.name, index)));
+    const name = partitionName(this.#config.accountId, queue.name, index);
+    let ids = partitionIds.get(this.#env.PARTITION);
+    if (!ids || ids.size > MAX_CACHED_IDS) partitionIds.set(this.#env.PARTITION, (ids = new Map()));
+    let id = ids.get(name);
+    if (!id) ids.set(name, (id = this.#env.PARTITION.idFromName(name)));
+    return this.#env.PARTITION.get(id);
   }
 
   /** The queue's record, from this isolate's cache when fresh; refuses QueueDoesNotExist. */

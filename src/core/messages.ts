@@ -13,7 +13,7 @@ import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../
 import type { CoreConfig } from "./config.js";
 import { sendOnce } from "./dedup.js";
 import type { Directory } from "./directory.js";
-import { openReceived, sealMessages } from "./envelope.js";
+import { openReceived, sealMessages, type PreparedMessage } from "./envelope.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
@@ -81,7 +81,7 @@ export class Messages {
     refuse(checkBatchSize(entries, "messages"));
     return this.#withQueue(name, async (queue) => {
       const failed: EntryProblem[] = [];
-      const accepted: { index: number; message: NewMessage }[] = [];
+      const accepted: { index: number; message: PreparedMessage }[] = [];
       let batchBytes = 0;
       const now = Date.now();
       for (const [index, entry] of entries.entries()) {
@@ -257,7 +257,7 @@ function lease(handle: ReceiptHandle): LeaseRef {
 }
 
 /** The sender's attributes, and the FIFO dedup id that travels sealed among them (send.ts). */
-function splitAttributes(text: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
-  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = text ? (JSON.parse(text) as MessageAttributes) : {};
+function splitAttributes(all: MessageAttributes | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = all ?? {};
   return dedup?.stringValue === undefined ? { attributes } : { attributes, messageDeduplicationId: dedup.stringValue };
 }

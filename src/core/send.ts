@@ -5,13 +5,14 @@
 // FIFO fields: a group id, a deduplication id or a body digest, no
 // per-message delay; a deduplication id on a standard queue is refused, as SQS
 // does (standard queues dedup through the REST Idempotency-Key).
-import { sha256Hex, md5Hex } from "../shared/digest.js";
+import { hex, md5Bytes, sha256Hex } from "../shared/digest.js";
 import { MAX_BATCH_ENTRIES, MAX_DEDUP_ID_LENGTH } from "../shared/limits.js";
 import { messageSize, type MessageAttributes } from "../shared/messages.js";
 import { checkRange, problem, problems, type Problem } from "../shared/problems.js";
 import { encodeSystem } from "../shared/system.js";
-import type { NewMessage, QueueRecord } from "../shared/types.js";
+import type { QueueRecord } from "../shared/types.js";
 import { checkAttributes, checkBody } from "./content.js";
+import type { PreparedMessage } from "./envelope.js";
 
 export interface SendEntry {
   body: string;
@@ -45,16 +46,30 @@ export const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
  */
 export const DEDUP_ID_ATTRIBUTE = "AWS.MessageDeduplicationId";
 
+const encoder = new TextEncoder();
+const systems = new Map<string | undefined, string | null>();
+
+/** The system column for a sender; the same few senders send most messages. */
+function systemOf(senderId: string | undefined): string | null {
+  let system = systems.get(senderId);
+  if (system === undefined) {
+    if (systems.size > 1_000) systems.clear();
+    systems.set(senderId, (system = encodeSystem({ senderId })));
+  }
+  return system;
+}
+
 export function checkBatchSize(entries: readonly unknown[], field: string): Problem | null {
   if (entries.length === 0) return problem("tooFew", { code: "EmptyBatchRequest", field, bound: 1, value: 0 });
   if (entries.length > MAX_BATCH_ENTRIES) return problem("tooMany", { code: "TooManyEntriesInBatchRequest", field, bound: MAX_BATCH_ENTRIES, value: entries.length });
   return null;
 }
 
-export async function prepareEntry(queue: QueueRecord, index: number, entry: SendEntry, now: number, options: SendOptions): Promise<{ message: NewMessage; bytes: number } | Problem> {
+export async function prepareEntry(queue: QueueRecord, index: number, entry: SendEntry, now: number, options: SendOptions): Promise<{ message: PreparedMessage; bytes: number } | Problem> {
   const content = checkBody(entry.body) ?? (entry.attributes ? checkAttributes(entry.attributes) : null);
   if (content) return content;
-  const bytes = messageSize(entry.body, entry.attributes);
+  const bodyBytes = encoder.encode(entry.body); // once: for the size, the MD5 and the sealed form
+  const bytes = messageSize(bodyBytes.length, entry.attributes);
   const limit = queue.attributes.maximumMessageSize;
   if (bytes > limit) return problem("messageTooLong", { code: "MessageTooLong", field: "body", bound: limit, value: bytes });
   const fifo = queue.attributes.fifoQueue;
@@ -66,16 +81,18 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
   const ids = fifo ? await fifoFields(queue, entry) : { groupId: entry.groupId, dedupId: entry.idempotencyKey === undefined ? undefined : `${entry.idempotencyKey}#${index}` };
   if ("rule" in ids) return ids;
   const attributes = entry.attributes && Object.keys(entry.attributes).length > 0 ? entry.attributes : undefined;
-  const sealedAttributes = fifo && entry.dedupId !== undefined ? { ...attributes, [DEDUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: entry.dedupId } } : attributes;
-  const message: NewMessage = {
+  const md5 = await md5Bytes(bodyBytes);
+  const message: PreparedMessage = {
     id: crypto.randomUUID(),
     body: entry.body,
-    attributes: sealedAttributes ? JSON.stringify(sealedAttributes) : null,
-    md5OfBody: await md5Hex(entry.body),
+    bodyBytes,
+    attributes: fifo && entry.dedupId !== undefined ? { ...attributes, [DEDUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: entry.dedupId } } : attributes,
+    md5,
+    md5OfBody: hex(md5),
     delaySeconds: delay,
     ...(ids.dedupId === undefined ? {} : { dedupId: ids.dedupId }),
     ...(ids.groupId === undefined ? {} : { groupId: ids.groupId }),
-    system: encodeSystem({ senderId: entry.senderId }),
+    system: systemOf(entry.senderId),
   };
   return { message, bytes };
 }

@@ -26,9 +26,9 @@ export function findForbiddenCharacter(text: string): number | null {
   return match ? match[0].codePointAt(0)! : null;
 }
 
-/** Size as SQS counts it against MaximumMessageSize. */
-export function messageSize(body: string, attributes: MessageAttributes | undefined): number {
-  let size = utf8Length(body);
+/** Size as SQS counts it against MaximumMessageSize; `body` may be given as its UTF-8 length. */
+export function messageSize(body: string | number, attributes: MessageAttributes | undefined): number {
+  let size = typeof body === "number" ? body : utf8Length(body);
   for (const [name, value] of Object.entries(attributes ?? {})) {
     size += utf8Length(name) + utf8Length(value.dataType);
     size += value.binaryValue !== undefined ? base64Length(value.binaryValue) : utf8Length(value.stringValue ?? "");

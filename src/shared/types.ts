@@ -24,10 +24,13 @@ export interface QueueRecord {
   updatedAt: number;
 }
 
-/** A message as the Worker hands it to a Partition (already validated). */
+/** A message body as a Partition stores it: the sealed envelope (binary; older rows hold text). */
+export type StoredBody = string | ArrayBuffer | Uint8Array;
+
+/** A message as the Worker hands it to a Partition (already validated and sealed). */
 export interface NewMessage {
   id: string;
-  body: string;
+  body: StoredBody;
   /** JSON-encoded attribute map, or null when the message has none. */
   attributes: string | null;
   md5OfBody: string;
@@ -52,7 +55,7 @@ export interface SentMessage {
 export interface LeasedMessage {
   seq: number;
   id: string;
-  body: string;
+  body: StoredBody;
   attributes: string | null;
   md5OfBody: string;
   sentAt: number;

@@ -30,14 +30,23 @@ app.use(requestId({ headerName: "x-request-id" }));
 // A path that is not valid percent-encoded UTF-8 (e.g. %ed%a0%80) makes the
 // router's decoding throw URIError later: refuse it here as the client's error.
 app.use("*", async (c, next) => {
-  try {
-    decodeURIComponent(new URL(c.req.url).pathname);
-  } catch {
-    throw new ApiError("MalformedRequest", "the request path must be valid percent-encoded UTF-8");
+  const path = c.req.path;
+  if (path.includes("%")) {
+    try {
+      decodeURIComponent(path);
+    } catch {
+      throw new ApiError("MalformedRequest", "the request path must be valid percent-encoded UTF-8");
+    }
   }
   await next();
 });
 app.use(usage);
+
+// SQS query-protocol clients post to the queue URL, `/<12-digit account>/<queue>`.
+// Dispatched here rather than as a `/:account/:queue` route, which would share
+// a level with /v1 and push hono off its fast RegExpRouter onto the trie router.
+const SQS_QUEUE_PATH = /^\/\d{12}\/[^/]+\/?$/;
+app.use("*", async (c, next) => (c.req.method === "POST" && SQS_QUEUE_PATH.test(c.req.path) ? handleSqs(c) : next()));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
@@ -54,7 +63,7 @@ app.use("/v1/*", bodyLimit({
 }));
 
 app.use("/v1/*", async (c, next) => {
-  const loaded = loadConfig(c.env, new URL(c.req.url));
+  const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
   const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
@@ -70,7 +79,6 @@ app.route("/v1", rest);
 // Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
 // named by the QueueUrl parameter, so the path is only where clients post.
 app.on(["POST", "GET"], "/", handleSqs);
-app.post("/:account{[0-9]{12}}/:queue", handleSqs);
 
 app.notFound(() => {
   throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");

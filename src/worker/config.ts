@@ -21,8 +21,18 @@ export interface EdgeConfig extends CoreConfig {
   devMode: boolean;
 }
 
-export function loadConfig(env: Env, url: URL): Result<{ config: EdgeConfig }> {
-  const devMode = env.EDGEQ_DEV_MODE === "true" && isLoopback(url.hostname);
+/** The configuration of an env, for loopback and other hosts: read once per env object (per isolate in production). */
+const loaded = new WeakMap<Env, Partial<Record<"loopback" | "remote", Result<{ config: EdgeConfig }>>>>();
+
+export function loadConfig(env: Env, url: URL | string): Result<{ config: EdgeConfig }> {
+  const where = isLoopback(typeof url === "string" ? hostnameOf(url) : url.hostname) ? "loopback" : "remote";
+  let byHost = loaded.get(env);
+  if (!byHost) loaded.set(env, (byHost = {}));
+  return (byHost[where] ??= readConfig(env, where === "loopback"));
+}
+
+function readConfig(env: Env, loopback: boolean): Result<{ config: EdgeConfig }> {
+  const devMode = env.EDGEQ_DEV_MODE === "true" && loopback;
   const pick = (value: string | undefined, fallback: string) => value || (devMode ? fallback : undefined);
   const adminKeyId = pick(env.EDGEQ_ADMIN_KEY_ID, DEV_DEFAULTS.adminKeyId);
   const adminSecret = pick(env.EDGEQ_ADMIN_SECRET, DEV_DEFAULTS.adminSecret);
@@ -43,6 +53,15 @@ export function loadConfig(env: Env, url: URL): Result<{ config: EdgeConfig }> {
   const accountId = env.EDGEQ_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
   if (!/^\d{12}$/.test(accountId)) return { ok: false, ...problem("format", { code: "NotConfigured", field: "EDGEQ_ACCOUNT_ID", bound: "accountId", value: accountId }) };
   return { ok: true, config: { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode } };
+}
+
+/** The hostname of an absolute URL as the runtime hands it over, without parsing the rest. */
+function hostnameOf(url: string): string {
+  const start = url.indexOf("//") + 2;
+  const end = url.indexOf("/", start);
+  const host = url.slice(start, end === -1 ? undefined : end);
+  if (host.includes("@")) return new URL(url).hostname;
+  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
 }
 
 function isLoopback(hostname: string): boolean {

@@ -4,7 +4,7 @@
 // the moment it can next deliver), refreshed here after every change to one of
 // its messages, so no caller can forget to. The rest of the Partition asks
 // this module; every query is an index probe or a range bounded by its limit.
-import type { DeleteOutcome, LeaseRef, NewMessage, VisibilityOutcome } from "../../shared/types.js";
+import type { DeleteOutcome, LeaseRef, NewMessage, StoredBody, VisibilityOutcome } from "../../shared/types.js";
 import type { Exec } from "../migrate.js";
 
 /** The `leased` column. */
@@ -27,7 +27,7 @@ const MAX_BINDINGS = 100;
 export interface StoredMessage extends Record<string, SqlStorageValue> {
   seq: number;
   id: string;
-  body: string;
+  body: string | ArrayBuffer;
   attributes: string | null;
   md5: string;
   sent_at: number;
@@ -39,7 +39,7 @@ export interface StoredMessage extends Record<string, SqlStorageValue> {
 
 export interface Insert {
   id: string;
-  body: string;
+  body: StoredBody;
   attributes: string | null;
   md5: string;
   sentAt: number;

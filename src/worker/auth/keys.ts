@@ -10,6 +10,7 @@ import type { StoredKey } from "../../objects/keyring.js";
 import { KEY_CACHE_MS } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
+import { forgetKey } from "./recent.js";
 
 export interface KeyPermissions {
   admin: boolean;
@@ -59,6 +60,7 @@ export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string):
   if (id === config.adminKeyId) throw new ApiError("InvalidParameterValue", `id ${id} is the configured admin key; change EDGEQ_ADMIN_SECRET to replace it`);
   const revoked = await keyring(env, config).revokeKey(id);
   for (const [cacheKey, entry] of cache) if (entry.value.principal.keyId === id) cache.delete(cacheKey);
+  forgetKey(id);
   unwrapResult(revoked);
 }
 

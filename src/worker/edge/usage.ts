@@ -43,14 +43,14 @@ export const usage: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 function usageRecord(c: Context<AppEnv>, started: number): UsageRecord {
-  const url = new URL(c.req.url);
-  const fromPath = restAction(c.req.method, url.pathname);
+  const path = c.req.path;
+  const fromPath = restAction(c.req.method, path);
   const note = notes.get(c.req.raw) ?? {};
   return {
     requestId: c.var.requestId ?? "",
     account: c.var.config?.accountId ?? c.env.EDGEQ_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID,
     queue: note.queue ?? fromPath.queue,
-    action: note.action ?? fromPath.action ?? c.req.header("x-amz-target")?.replace(/^AmazonSQS\./, "") ?? `${c.req.method} ${url.pathname}`,
+    action: note.action ?? fromPath.action ?? c.req.header("x-amz-target")?.replace(/^AmazonSQS\./, "") ?? `${c.req.method} ${path}`,
     keyId: c.var.principal?.keyId ?? "",
     method: c.req.method,
     status: c.res.status,
@@ -66,17 +66,26 @@ export function restAction(method: string, path: string): { queue: string; actio
   if (!match) return { queue: "", action: null };
   const [, collection, name, rest] = match;
   if (collection !== "queues") return { queue: "", action: `${collection}.${method.toLowerCase()}` };
-  const queue = name ? decodeURIComponent(name) : "";
-  const actions: Record<string, string> = {
-    "POST messages": "send",
-    "POST messages/receive": "receive",
-    "POST messages/delete": "delete",
-    "POST messages/visibility": "visibility",
-    "POST purge": "purge",
-    "GET stats": "stats",
-  };
-  if (rest) return { queue, action: actions[`${method} ${rest}`] ?? `queues.${rest}` };
+  const queue = name ? safeDecode(name) : "";
+  if (rest) return { queue, action: REST_ACTIONS[`${method} ${rest}`] ?? `queues.${rest}` };
   return { queue, action: `queues.${method.toLowerCase()}` };
+}
+
+const REST_ACTIONS: Record<string, string> = {
+  "POST messages": "send",
+  "POST messages/receive": "receive",
+  "POST messages/delete": "delete",
+  "POST messages/visibility": "visibility",
+  "POST purge": "purge",
+  "GET stats": "stats",
+};
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Analytics Engine: blobs are the dimensions, doubles the measures, the account the sampling index. */
