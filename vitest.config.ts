@@ -15,7 +15,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { EDGEQ_DEV_MODE: "true" } },
+            // EDGEQ_LOG_REQUESTS: the request log line is on, so guards-usage can check it.
+            miniflare: { bindings: { EDGEQ_DEV_MODE: "true", EDGEQ_LOG_REQUESTS: "true" } },
           }),
         ],
         test: { name: "worker", include: ["test/**/*.worker.test.ts"] },

@@ -34,7 +34,7 @@ export const usage: MiddlewareHandler<AppEnv> = async (c, next) => {
   } finally {
     const record = usageRecord(c, started);
     writeUsage(c.env, record);
-    console.log(JSON.stringify({ level: record.status >= 500 ? "error" : "info", event: "request", ...record }));
+    if ((c.env as { EDGEQ_LOG_REQUESTS?: string }).EDGEQ_LOG_REQUESTS === "true") console.log(JSON.stringify({ level: record.status >= 500 ? "error" : "info", event: "request", ...record }));
   }
 };
 
