@@ -19,7 +19,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option("--endpoint <url>", `server URL (env EDGEQ_ENDPOINT; default ${DEFAULT_ENDPOINT})`)
     .option("--secret <secret>", "key secret, sent as a bearer token (env EDGEQ_SECRET; default on loopback: the dev secret)")
-    .option("--config <file>", "JSON file with endpoint and secret (env EDGEQ_CONFIG; default ~/.config/edgeq/config.json)")
+    .option("--config <file>", "JSON file with endpoint and secret (env EDGEQ_CONFIG; default ~/.config/edgeq/config.json); for `serve`, an edgeq.toml")
     .option("--json", "print JSON for scripts instead of tables")
     .option("--timeout <seconds>", "per-request timeout", integer(1, 3600))
     .showHelpAfterError("(run with --help for usage)")
