@@ -1,18 +1,20 @@
-// The SDK in a real browser: Debian's chromium (driven by playwright-core)
+// The SDK in a real browser: Chromium (Debian's, or the one the npm package
+// @sparticuz/chromium ships; see helpers/chromium.ts), driven by playwright-core,
 // loads a page from one loopback origin that uses the minified SDK bundle and
 // a scoped token to send to and receive from the server on another origin
 // (CORS). A page on an origin the server does not allow is blocked.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ } from "../src/sdk/index.js";
+import { CHROMIUM_FLAGS, findChromium } from "./helpers/chromium.js";
 import { DEV_SECRET, freePort, startServer, type RunningServer } from "./helpers/server.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+const chromiumBinary = findChromium();
 let server: RunningServer;
 let pages: Server;
 let pagePort: number;
@@ -21,7 +23,6 @@ let profile: string;
 let admin: EdgeQ;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   execFileSync(process.execPath, ["scripts/build.mjs", "--no-types"], { stdio: "inherit" });
   const files: Record<string, [string, string]> = {
     "/": [join(process.cwd(), "test/fixtures/browser/index.html"), "text/html; charset=utf-8"],
@@ -38,11 +39,10 @@ beforeAll(async () => {
   admin = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
   profile = mkdtempSync(join(tmpdir(), "edgeq-chromium-"));
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumBinary.executablePath,
     headless: true,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ...CHROMIUM_FLAGS,
       // A name that is not loopback, for a page on an origin the server must refuse.
       "--host-resolver-rules=MAP not-allowed.test 127.0.0.1",
     ],
@@ -52,7 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  await new Promise((resolve) => pages?.close(resolve));
+  // A beforeAll that failed early leaves no page server; waiting on its close would hang the hook.
+  if (pages) await new Promise((resolve) => pages.close(resolve));
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -63,7 +64,7 @@ async function open(origin: string): Promise<Page> {
   return page;
 }
 
-describe("the SDK in chromium", () => {
+describe(`the SDK in ${chromiumBinary.source}`, () => {
   it("sends and receives from a page with a scoped token across origins", async () => {
     await admin.createQueue("browser-e2e");
     await admin.createQueue("browser-e2e-other");

@@ -66,7 +66,7 @@ describe("edgeq CLI", () => {
     await run(["send", "cli-recv", "second message", "--attribute", "kind=test"]);
     const human = await run(["receive", "cli-recv", "--max", "1", "--visibility-timeout", "0"]);
     expect(human.code).toBe(0);
-    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+RECEIVES\s+BODY$/);
+    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+RECEIVES\s+RECEIPT HANDLE\s+BODY$/);
     const json = await run(["--json", "receive", "cli-recv", "--max", "10", "--wait", "1", "--delete"]);
     expect(json.code).toBe(0);
     const messages = JSON.parse(json.stdout);
@@ -175,7 +175,7 @@ describe("edgeq CLI", () => {
   it("has help for every command", async () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["queues", "send", "receive", "tail", "redrive", "keys", "tokens", "serve"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
+    for (const command of ["queues", "send", "receive", "delete", "release", "tail", "redrive", "keys", "tokens", "serve"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
     expect((await run(["queues", "--help"])).stdout).toMatch(/delete \[options\] <name>\s+delete a queue/);
   });
 });

@@ -12,7 +12,8 @@ import { restClient, startServer, type RunningServer } from "./helpers/server.js
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer({ logRequests: true });
+  // Request logs on: the usage-log test reads them.
+  server = await startServer({ extraArgs: ["--log-requests"] });
 });
 
 afterAll(async () => {
@@ -127,7 +128,7 @@ describe("canary at rest", () => {
     expect(filesContaining(server.stateDir, attributeCanary)).toEqual([]);
 
     // The message is still there and readable after a restart on the same state.
-    server = await startServer({ stateDir: server.stateDir, logRequests: true });
+    server = await startServer({ stateDir: server.stateDir, extraArgs: ["--log-requests"] });
     const again = restClient(server.url);
     const stats = await again("GET", `/v1/queues/${queue}/stats`);
     expect(stats.body.visible + stats.body.inFlight).toBe(2);

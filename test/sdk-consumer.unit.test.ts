@@ -114,7 +114,7 @@ describe("consume", () => {
     await expect(consumer.done).resolves.toBeUndefined();
   });
 
-  it("an AbortSignal stops it like stop()", async () => {
+  it("an AbortSignal stops it like stop(), cutting the idle long poll short", async () => {
     const server = new FakeQueueServer();
     const controller = new AbortController();
     const consumer = client(server).queue("q").consume(() => undefined, { signal: controller.signal, waitSeconds: 20 });
@@ -125,7 +125,33 @@ describe("consume", () => {
     await vi.advanceTimersByTimeAsync(0);
     await consumer.done;
     expect(stopped).toBe(true);
-    expect(server.requests).toHaveLength(1);
+    // A receive that answers at once (nothing there), then the long poll the abort ended.
+    expect(server.requests.map((request) => request.body.waitSeconds)).toEqual([0, 20]);
+  });
+
+  it("stop() during a receive whose answer is on its way hands those messages back at once (visibility 0)", async () => {
+    const server = new FakeQueueServer();
+    for (let i = 0; i < 10; i++) server.add(`m${i}`);
+    // The server leases as the request arrives; the answer takes 50 ms to come back, as over a network.
+    const slow = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await server.fetch(input, init);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 50);
+        init?.signal?.addEventListener("abort", () => (clearTimeout(timer), reject(init.signal!.reason)), { once: true });
+      });
+      return response;
+    }) as typeof fetch;
+    const handled: string[] = [];
+    const consumer = new EdgeQ({ endpoint: "http://fake", fetch: slow }).queue("q").consume((message) => void handled.push(message.body), { concurrency: 10, visibilityTimeout: 60 });
+    await vi.advanceTimersByTimeAsync(10); // the receive is in flight, its ten messages leased
+    expect([...server.messages.values()].every((message) => message.visibleAt > Date.now())).toBe(true);
+    const stopping = consumer.stop();
+    await vi.advanceTimersByTimeAsync(200);
+    await stopping;
+    expect(handled).toEqual([]);
+    expect(server.messages.size).toBe(10);
+    expect([...server.messages.values()].every((message) => message.visibleAt <= Date.now())).toBe(true);
+    expect(visibilityCalls(server).flatMap((request) => request.body.entries.map((entry: { visibilityTimeout: number }) => entry.visibilityTimeout))).toEqual(Array(10).fill(0));
   });
 
   it("ends with the error when the server refuses it for good (401), after reporting it", async () => {

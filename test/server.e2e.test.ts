@@ -17,17 +17,19 @@ async function start(stateDir?: string) {
 }
 
 describe("self-hosted server (npm start)", () => {
-  it("prints URL, data dir and active credentials, and serves the REST API", async () => {
+  it("prints one start-up line (URL, data dir, credentials, request logs), serves the REST API, and logs no request by default", async () => {
     const server = await start();
-    expect(server.output()).toContain(`edgeq listening on ${server.url}`);
-    expect(server.output()).toContain(`data dir:    ${server.stateDir}`);
-    expect(server.output()).toMatch(/credentials: development defaults: key id "local"/);
+    expect(server.output()).toBe(
+      `edgeq listening on ${server.url} (data dir ${server.stateDir}; development credentials: key id "local", secret "local-dev-secret", loopback only; ` +
+        `account 000000000000 (default); request logs off (--log-requests))\n`,
+    );
     const call = restClient(server.url);
     expect((await call("POST", "/v1/queues", { name: "srv-basic" })).status).toBe(201);
     const sent = await call("POST", "/v1/queues/srv-basic/messages", { messages: [{ body: "hello" }] });
     expect(sent.status).toBe(200);
     const received = await call("POST", "/v1/queues/srv-basic/messages/receive", { maxMessages: 1 });
     expect(received.body.messages.map((m: { body: string }) => m.body)).toEqual(["hello"]);
+    expect(server.output().split("\n").filter(Boolean)).toHaveLength(1); // still just the start-up line
   });
 
   // stop() signals the whole process group, as a terminal's Ctrl-C does: workerd receives it too.

@@ -6,6 +6,7 @@ import { DEFAULT_ENDPOINT } from "./config.js";
 import { integer } from "./context.js";
 import { keysCommand, tokensCommand } from "./commands/credentials.js";
 import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
+import { deleteCommand, releaseCommand } from "./commands/receipts.js";
 import { queuesCommand } from "./commands/queues.js";
 import { redriveCommand } from "./commands/redrive.js";
 import { serveCommand } from "./commands/serve.js";
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option("--endpoint <url>", `server URL (env EDGEQ_ENDPOINT; default ${DEFAULT_ENDPOINT})`)
     .option("--secret <secret>", "key secret, sent as a bearer token (env EDGEQ_SECRET; default on loopback: the dev secret)")
-    .option("--config <file>", "JSON file with endpoint and secret (env EDGEQ_CONFIG; default ~/.config/edgeq/config.json)")
+    .option("--config <file>", "JSON file with endpoint and secret (env EDGEQ_CONFIG; default ~/.config/edgeq/config.json); for `serve`, an edgeq.toml")
     .option("--json", "print JSON for scripts instead of tables")
     .option("--timeout <seconds>", "per-request timeout", integer(1, 3600))
     .showHelpAfterError("(run with --help for usage)")
@@ -33,6 +34,8 @@ Examples:
   edgeq send orders.fifo '{"order":1}' --group customer-7
   edgeq send jobs "wake up" --deliver-at 2030-01-31T09:00:00Z
   edgeq receive jobs --max 10 --wait 5 --delete
+  edgeq receive jobs --json | jq -r '.[].receiptHandle' | edgeq delete jobs -
+  edgeq release jobs <receipt-handle> --after 30
   edgeq tail jobs --concurrency 4
   edgeq queues stats jobs --json
   edgeq redrive start jobs-dlq && edgeq redrive list jobs-dlq
@@ -43,6 +46,8 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(queuesCommand());
   program.addCommand(sendCommand());
   program.addCommand(receiveCommand());
+  program.addCommand(deleteCommand());
+  program.addCommand(releaseCommand());
   program.addCommand(tailCommand());
   program.addCommand(redriveCommand());
   program.addCommand(keysCommand());

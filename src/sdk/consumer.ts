@@ -151,6 +151,11 @@ export class Consumer {
   async #run(): Promise<{ error?: unknown }> {
     let fatal: unknown;
     let failures = 0;
+    // A receive that can answer at once may already hold leases when stop() comes; aborting
+    // it would strand them until their visibility timeout. So only a long poll that found the
+    // queue empty (and so almost surely holds nothing) is abortable: after messages, or at the
+    // start, the consumer asks without waiting and lets that request land.
+    let idle = false;
     while (!this.#stopping) {
       while (this.#tasks.size >= this.#concurrency && !this.#stopping) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
@@ -158,13 +163,15 @@ export class Consumer {
       if (this.#stopping) break;
       let messages: Message[];
       try {
+        const waitSeconds = idle ? this.#waitSeconds : 0;
         messages = await this.#queue.receive({
           maxMessages: Math.min(this.#batchSize, this.#concurrency - this.#tasks.size),
           visibilityTimeout: this.#visibilityTimeout,
-          waitSeconds: this.#waitSeconds,
-          ...(this.#atMostOnce ? { deleteOnReceive: true } : { signal: this.#poll.signal }),
+          waitSeconds,
+          ...(this.#atMostOnce ? { deleteOnReceive: true } : waitSeconds > 0 ? { signal: this.#poll.signal } : {}),
         });
         failures = 0;
+        idle = messages.length === 0;
       } catch (error) {
         if (this.#stopping && !this.#atMostOnce) break;
         this.#emit("error", error);

@@ -1,7 +1,10 @@
-// A server in the foreground: print the start-up line, and on SIGTERM or
-// SIGINT drain in-flight requests, then exit 0. A second signal during the
-// drain stops at once (exit 1); acknowledged messages are safe either way.
+// A server in the foreground: print one start-up line (URL, data directory,
+// credentials and where request logs go), and on SIGTERM or SIGINT drain
+// in-flight requests, then exit 0. A second signal during the drain stops at
+// once (exit 1); acknowledged messages are safe either way. Settings to fix
+// exit 2 with one line naming what to set; a failed start exits 1.
 /// <reference types="node" />
+import { ServeConfigError } from "./config-file.js";
 import { DataDirLockedError } from "./data-lock.js";
 import { serve, type ServeOptions } from "./serve.js";
 
@@ -13,20 +16,20 @@ export async function runServer(options: ServeOptions, print: (line: string) => 
   try {
     server = await serve(options);
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
+    if (error instanceof DataDirLockedError || error instanceof ServeConfigError) {
       console.error(`edgeq: ${error.message}`);
       process.exit(2);
     }
-    throw error;
+    console.error(`edgeq: the server did not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
   }
   // Miniflare's own hook answers these signals by SIGKILLing workerd at once;
   // this process drains instead, so the listeners it just added are removed.
   for (const signal of SIGNALS) {
     for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
   }
-  print(`edgeq listening on ${server.url}`);
-  print(`  data dir:    ${server.dataDir}`);
-  print(`  credentials: ${server.credentials}`);
+  print(`edgeq listening on ${server.url} (data dir ${server.dataDir}; ${server.credentials}; ${server.requestLogs})`);
+  for (const warning of server.warnings) console.error(`edgeq: warning: ${warning}`);
   let stopping = false;
   let signalled = false;
   const stop = (code: number) => {

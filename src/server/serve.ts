@@ -1,16 +1,21 @@
-// The self-hosted server: the Worker built from wrangler.toml, run by workerd
-// through Miniflare's API (no dev proxy, no inspector, no reload), state under
-// one data directory that a lock keeps to one server at a time. `close()`
-// drains: workerd stops accepting, finishes in-flight requests, then exits.
+// The self-hosted server: the Worker (prebuilt into dist/worker, or built from
+// wrangler.toml at start-up in a checkout) run by workerd through Miniflare's
+// API (no dev proxy, no inspector, no reload), with the credentials and
+// settings of the environment and an optional edgeq.toml, state under one data
+// directory that a lock keeps to one server at a time. `close()` drains:
+// workerd stops accepting, finishes in-flight requests, then exits.
 /// <reference types="node" />
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { readConfigFile } from "./config-file.js";
+import { resolveCredentials } from "./credentials.js";
 import { DataDirLock } from "./data-lock.js";
+import { runtimeLog } from "./runtime-log.js";
 import { RUNTIME_MARKER, watchRuntimeSpawns } from "./runtime-process.js";
-import { buildWorker } from "./worker-build.js";
+import { readPrebuiltWorker, workerOptions, type PreparedWorker } from "./worker-prebuilt.js";
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -19,22 +24,27 @@ export const DEFAULT_DATA_DIR = ".wrangler/state";
 /** Long polls last at most 20 s; a drain that outlives this is cut short. */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
-/** Worker variables a self-hosted server passes through from its environment when set. */
-const PASSED_THROUGH = ["EDGEQ_ADMIN_KEY_ID", "EDGEQ_ADMIN_SECRET", "EDGEQ_MASTER_KEY", "EDGEQ_ACCOUNT_ID", "EDGEQ_LOG_REQUESTS"] as const;
-
 export interface ServeOptions {
-  /** TCP port; 0 picks a free one. Default 8787. */
+  /** TCP port; 0 picks a free one. Default: the config file's, else 8787. */
   port?: number;
-  /** Listen address. Default 127.0.0.1. */
+  /** Listen address. Default: the config file's, else 127.0.0.1. Beyond loopback needs real credentials. */
   host?: string;
-  /** Where the Durable Objects' SQLite files live. Default `.wrangler/state`. */
+  /** Where the Durable Objects' SQLite files live. Default: the config file's, else `.wrangler/state`. */
   dataDir?: string;
-  /** The wrangler config that declares main and the bindings. Default `./wrangler.toml`. */
-  configPath?: string;
-  /** Sets EDGEQ_DEV_MODE, which enables the development credentials on loopback. Default true. */
+  /** An edgeq.toml with settings and credentials (src/server/config-file.ts); options given here win over it. */
+  configFile?: string;
+  /** The wrangler config that declares main and the bindings, built at start-up. Default `./wrangler.toml`. */
+  wranglerConfig?: string;
+  /** A Worker prebuilt by `npm run build` (dist/worker); when set, wranglerConfig is not read and nothing is bundled. */
+  prebuiltDir?: string;
+  /** False refuses the development credentials even on loopback (real ones must be set). Default true. */
   devMode?: boolean;
-  /** Source of EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET, EDGEQ_MASTER_KEY, EDGEQ_ACCOUNT_ID. Default process.env. */
+  /** Source of EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET, EDGEQ_MASTER_KEY, EDGEQ_ACCOUNT_ID, EDGEQ_CORS_ORIGINS. Default process.env. */
   env?: Record<string, string | undefined>;
+  /** Print one JSON line per request. Default: the config file's, else false. */
+  logRequests?: boolean;
+  /** Append the request lines, and all other runtime output, to this file (implies logRequests). */
+  logFile?: string;
   /** How long close() waits for in-flight requests. Default 30 s. */
   drainTimeoutMs?: number;
 }
@@ -42,20 +52,28 @@ export interface ServeOptions {
 export interface EdgeqServer {
   url: string;
   dataDir: string;
-  /** Which credentials the Worker accepts, in words, for the start-up line. */
+  /** Which credentials the Worker accepts and where they came from, in words; never a secret. */
   credentials: string;
+  /** Where request logs go, in words. */
+  requestLogs: string;
+  /** Things an operator should fix that do not stop the server (a config file others can read). */
+  warnings: string[];
   /** Settles when workerd has stopped on purpose: after close(), or after a SIGTERM that reached it directly. */
   stopped: Promise<void>;
   /** Drains in-flight requests, stops workerd and releases the data directory. */
   close(): Promise<void>;
 }
 
+/** Throws ServeConfigError (settings that must change), DataDirLockedError, or what workerd failed with. */
 export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
-  const host = options.host ?? DEFAULT_HOST;
-  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const configPath = resolve(options.configPath ?? "wrangler.toml");
-  const devMode = options.devMode ?? true;
-  const env = options.env ?? process.env;
+  const file = options.configFile === undefined ? undefined : readConfigFile(options.configFile);
+  const settings = file?.settings ?? {};
+  const host = options.host ?? settings.host ?? DEFAULT_HOST;
+  const dataDir = resolve(options.dataDir ?? settings.dataDir ?? DEFAULT_DATA_DIR);
+  const wranglerConfig = resolve(options.wranglerConfig ?? "wrangler.toml");
+  const credentials = resolveCredentials(options.env ?? process.env, file, host, options.devMode ?? true);
+  const warnings = file?.exposed ? [`${file.path} holds secrets and other users can read it: chmod 600 ${file.path}`] : [];
+  const log = runtimeLog(options.logRequests ?? settings.logRequests ?? false, options.logFile ?? settings.logFile);
   mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   const instance = randomUUID();
@@ -82,34 +100,36 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     });
   });
   try {
-    const passed = Object.fromEntries(PASSED_THROUGH.flatMap((name) => (env[name] ? [[name, env[name]!]] : [])));
-    const worker = await buildWorker(configPath, { ...passed, EDGEQ_DEV_MODE: String(devMode) });
+    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
     miniflare = new Miniflare(convertV4MiniflareOptions({
       host,
-      port: options.port ?? DEFAULT_PORT,
+      port: options.port ?? settings.port ?? DEFAULT_PORT,
       resourcePersistencePath: join(dataDir, "v3"),
       unsafeRuntimeEnv: { [RUNTIME_MARKER]: instance },
       cf: false, // no network fetch of a Request.cf sample: self-hosted has no Cloudflare edge
       log: new Log(LogLevel.WARN),
       logRequests: false,
-      workers: [worker.options],
+      ...(log.handler ? { handleStructuredLogs: log.handler } : {}),
+      workers: [worker],
     }));
     const ready = await miniflare.ready;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${ready.port}`;
     lock.update({ url });
-    const bindings = ((worker.options as { bindings?: Record<string, unknown> }).bindings ?? {}) as Record<string, unknown>;
     let closed: Promise<void> | undefined;
     return {
       url,
       dataDir,
-      credentials: describeCredentials(bindings, devMode),
+      credentials: credentials.description,
+      requestLogs: log.description,
+      warnings,
       stopped,
       close: () =>
         (closed ??= (async () => {
           closing = true;
           await drain(runtime, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
           await dispose();
+          await log.close();
           unwatch();
           lock.release();
         })()),
@@ -117,10 +137,18 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   } catch (error) {
     closing = true;
     await dispose().catch(() => undefined);
+    await log.close();
     unwatch();
     lock.release();
     throw error;
   }
+}
+
+/** wrangler and esbuild load only to build from source: an installed package has neither. */
+async function prepareWorker(prebuiltDir: string | undefined, wranglerConfig: string): Promise<PreparedWorker> {
+  if (prebuiltDir) return readPrebuiltWorker(prebuiltDir);
+  const { buildWorkerFromSource } = await import("./worker-build.js");
+  return buildWorkerFromSource(wranglerConfig);
 }
 
 /** SIGTERM makes workerd drain; SIGKILL only if the drain outlives its deadline. */
@@ -131,13 +159,4 @@ async function drain(child: ChildProcess | undefined, timeoutMs: number): Promis
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   await exited;
   clearTimeout(timer);
-}
-
-function describeCredentials(bindings: Record<string, unknown>, devMode: boolean): string {
-  const keyId = bindings.EDGEQ_ADMIN_KEY_ID;
-  if (typeof keyId === "string" && typeof bindings.EDGEQ_ADMIN_SECRET === "string") {
-    return `admin key "${keyId}" from EDGEQ_ADMIN_KEY_ID / EDGEQ_ADMIN_SECRET`;
-  }
-  if (devMode) return `development defaults: key id "local", secret "local-dev-secret" (loopback requests only)`;
-  return "none: set EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY in the environment";
 }

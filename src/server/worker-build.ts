@@ -2,33 +2,28 @@
 // config reader, so every binding declared there (Durable Objects and their
 // migrations, KV, rate limits, analytics engine, vars) reaches the self-hosted
 // server without code here per binding; then bundles `main` with esbuild.
+// Loaded only to build from source (`npm start`, `npm run build`): an
+// installed package serves the prebuilt dist/worker/ without wrangler or esbuild.
 /// <reference types="node" />
 import { build } from "esbuild";
-import type { V4WorkerOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-
-export interface BuiltWorker {
-  name: string;
-  options: V4WorkerOptions;
-}
+import { writePrebuiltWorker, type PreparedWorker } from "./worker-prebuilt.js";
 
 /** Text-like module types wrangler's default rules import as strings. */
 const TEXT_LOADERS = { ".txt": "text", ".html": "text", ".sql": "text" } as const;
 
-export async function buildWorker(configPath: string, extraBindings: Record<string, string>): Promise<BuiltWorker> {
+export async function buildWorkerFromSource(configPath: string): Promise<PreparedWorker> {
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
   const { workerOptions, define, main } = unstable_getMiniflareWorkerOptions(config);
   if (!main) throw new Error(`${configPath} has no \`main\` entry to serve`);
-  const { modulesRules: _rules, ...bindingOptions } = workerOptions;
-  const name = config.name ?? "edgeq";
-  const contents = await bundle(main, define);
-  const options = {
-    ...bindingOptions,
-    name,
-    modules: [{ type: "ESModule", path: "worker.mjs", contents }],
-    bindings: { ...(bindingOptions.bindings ?? {}), ...extraBindings },
-  } as unknown as V4WorkerOptions;
-  return { name, options };
+  // Module rules and the root path only matter for files on disk; the bundle is one in-memory module.
+  const { modulesRules: _rules, rootPath: _root, ...options } = workerOptions as typeof workerOptions & { rootPath?: string };
+  return { name: config.name ?? "edgeq", options: options as Record<string, unknown>, script: await bundle(main, define) };
+}
+
+/** `npm run build`: the Worker and its options into `outDir` (dist/worker), for `edgeq serve` from an installed package. */
+export async function prebuildWorker(configPath: string, outDir: string): Promise<string[]> {
+  return writePrebuiltWorker(outDir, await buildWorkerFromSource(configPath));
 }
 
 async function bundle(entry: string, define: Record<string, string>): Promise<string> {

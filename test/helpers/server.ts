@@ -1,5 +1,7 @@
 // Starts a real edgeq server (`npm start`'s script) in a child process on a
-// free port with its own state directory, and stops it by PID.
+// free port with its own state directory, and stops it by PID. The child gets
+// no EDGEQ_* variable from the machine running the tests unless a test passes
+// it, so a developer's real credentials never change what a test sees.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -37,17 +39,25 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Resolve once the process has started, without waiting for health. */
   noWait?: boolean;
-  /** One JSON log line per request on the server's output (EDGEQ_LOG_REQUESTS). */
-  logRequests?: boolean;
+  /** The flag that names the data directory: `--data-dir`, or its alias `--persist-to`. */
+  dataDirFlag?: string;
+  /** Extra environment, e.g. EDGEQ_ADMIN_SECRET. */
+  env?: Record<string, string>;
+}
+
+/** The environment without EDGEQ_* variables, for child processes. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name, value]) => !name.startsWith("EDGEQ_") && value !== undefined)) as Record<string, string>;
+  return { ...env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", ...extra };
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "edgeq-e2e-"));
   const script = options.script ?? "scripts/start.mjs";
-  const child = spawn(process.execPath, [script, "--port", String(port), "--persist-to", stateDir, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [script, "--port", String(port), options.dataDirFlag ?? "--data-dir", stateDir, ...(options.extraArgs ?? [])], {
     cwd: process.cwd(),
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", ...(options.logRequests ? { EDGEQ_LOG_REQUESTS: "true" } : {}) },
+    env: cleanEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // own process group, so stop() reaches wrangler's workerd child too
   });
@@ -87,8 +97,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`);
     try {
+      // Healthy, and done printing its start-up line (workerd answers a moment before it is printed).
       const response = await fetch(`${url}/healthz`);
-      // Healthy can come a moment before the start-up line is printed; a caller may read it.
       if (response.ok && log.includes("edgeq listening on")) return server;
     } catch {
       // not listening yet

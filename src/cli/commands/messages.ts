@@ -95,7 +95,7 @@ function isoTime(value: string): number {
 
 export function receiveCommand(): Command {
   return new Command("receive")
-    .description("receive messages once; they stay leased for the visibility timeout unless --delete")
+    .description("receive messages once; they stay leased for the visibility timeout unless --delete (or `edgeq delete`/`edgeq release` by receipt handle)")
     .argument("<queue>", "queue name")
     .option("-n, --max <count>", `messages to receive (1..${MAX_BATCH_ENTRIES})`, integer(1, MAX_BATCH_ENTRIES), 1)
     .option("-w, --wait <seconds>", `long-poll up to this long for a message (0..${MAX_WAIT_SECONDS})`, integer(0, MAX_WAIT_SECONDS), 0)
@@ -114,8 +114,10 @@ export function receiveCommand(): Command {
       if (settings.json) printJson(messages);
       else if (messages.length === 0) printLine("no messages");
       else if (messages.some((message) => message.messageGroupId !== undefined)) {
-        printTable(["ID", "GROUP", "SEQUENCE", "RECEIVES", "BODY"], messages.map((message) => [message.id, message.messageGroupId ?? "", message.sequenceNumber ?? "", String(message.receiveCount), oneLine(message.body)]));
-      } else printTable(["ID", "RECEIVES", "BODY"], messages.map((message) => [message.id, String(message.receiveCount), oneLine(message.body)]));
+        printTable(["ID", "GROUP", "SEQUENCE", "RECEIVES", "RECEIPT HANDLE", "BODY"], messages.map((message) => [message.id, message.messageGroupId ?? "", message.sequenceNumber ?? "", String(message.receiveCount), message.receiptHandle, oneLine(message.body)]));
+      } else printTable(["ID", "RECEIVES", "RECEIPT HANDLE", "BODY"], messages.map((message) => [message.id, String(message.receiveCount), message.receiptHandle, oneLine(message.body)]));
+      // Leased messages come back when the lease ends unless acknowledged or handed back by handle.
+      if (!settings.json && messages.length > 0 && !options.delete) process.stderr.write(`leased; acknowledge with \`edgeq delete ${queueName} HANDLE...\` or hand back with \`edgeq release ${queueName} HANDLE...\`\n`);
     });
 }
 

@@ -17,7 +17,7 @@ const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof NumericAttributes, help: 
   ["--receive-wait <seconds>", "receiveMessageWaitTimeSeconds", "default long-poll wait of a receive"],
   ["--max-message-size <bytes>", "maximumMessageSize", "largest message accepted"],
   ["--partitions <count>", "partitions", "Partition objects the queue is spread over"],
-  ["--split-threshold <depth>", "splitThreshold", "backlog per partition that adds a partition (0: never)"],
+  ["--split-threshold <per-second>", "splitThreshold", "messages per second into one partition above which the partition count doubles (0: never)"],
   ["--send-rate-limit <per-second>", "sendRateLimit", "messages per second accepted; more answer 429 Throttled (0: no limit)"],
 ];
 
