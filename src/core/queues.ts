@@ -104,6 +104,7 @@ export class Queues {
       moved: stats.moved,
       rowsRead: stats.rowsRead,
       rowsWritten: stats.rowsWritten,
+      commits: stats.commits,
     };
   }
 
@@ -155,6 +156,6 @@ export function sumStats(all: PartitionStats[]): PartitionStats {
     oldestSentAt: oldest.length > 0 ? Math.min(...oldest) : null,
     sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
     deadLettered: sum("deadLettered"), moved: sum("moved"),
-    rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), depth: sum("depth"), draining: false,
+    rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), commits: sum("commits"), depth: sum("depth"), draining: false,
   };
 }

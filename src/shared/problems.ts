@@ -91,7 +91,9 @@ export type Rule =
   /** Data key `value` (scope and version) does not unwrap under the configured master key. */
   | "masterKeyMismatch"
   /** A cursor or token `field` is not one this server issued. */
-  | "cursor";
+  | "cursor"
+  /** Something failed that should not have (a bug, logged where it happened); the request changed nothing. Retry. */
+  | "internal";
 
 /** What a Problem can quote; plain data, so it crosses Durable Object RPC unchanged. */
 export type Quoted = string | number | boolean | null | readonly string[];

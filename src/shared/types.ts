@@ -89,6 +89,8 @@ export interface Counters {
   /** SQLite rows read and written by this partition, for benchmarks. */
   rowsRead: number;
   rowsWritten: number;
+  /** Transactions committed: a batch of concurrent requests' commands is one (group commit). */
+  commits: number;
 }
 
 export interface PartitionStats extends Counters {
@@ -115,6 +117,8 @@ export interface QueueStats {
   /** SQLite rows read and written by this queue's partitions, for benchmarks. */
   rowsRead: number;
   rowsWritten: number;
+  /** Transactions its partitions committed (concurrent requests share one). */
+  commits: number;
 }
 
 /** A redrive (message move) task as the Catalog reports it. */

@@ -1,7 +1,9 @@
 // What callers hand a Partition: which life of the queue a request is for,
-// the settings the Catalog pushes, and the options of a receive.
-import type { DeadLetterSettings } from "./meta.js";
+// the settings the Catalog pushes, the options of a receive, and the commands
+// a batch carries.
+import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
 import type { LeaseOptions } from "./lease.js";
+import type { DeadLetterSettings } from "./meta.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
@@ -24,3 +26,24 @@ export interface PartitionSettings {
 export interface ReceiveOptions extends LeaseOptions {
   waitSeconds: number;
 }
+
+/**
+ * One operation of a batch `Partition.run` executes in one transaction: what
+ * the Worker's coalescer (src/core/coalescer.ts) sends when several requests
+ * reach one partition at once. Receives here never wait.
+ */
+export type PartitionCommand =
+  | { kind: "send"; ref: PartitionRef; retentionSeconds: number; messages: NewMessage[] }
+  | { kind: "receive"; ref: PartitionRef; options: LeaseOptions }
+  | { kind: "delete"; ref: PartitionRef; leases: LeaseRef[] }
+  | { kind: "visibility"; ref: PartitionRef; entries: (LeaseRef & { visibilityTimeout: number })[] };
+
+/** What each kind of command answers. */
+export interface CommandResults {
+  send: Result<{ messages: SentMessage[] }>;
+  receive: Result<{ messages: LeasedMessage[] }>;
+  delete: Result<{ outcomes: DeleteOutcome[] }>;
+  visibility: Result<{ outcomes: VisibilityOutcome[] }>;
+}
+
+export type CommandResult = CommandResults[PartitionCommand["kind"]];

@@ -87,9 +87,10 @@ const COUNTER_COLUMNS: Record<keyof Counters, string> = {
   moved: "moved",
   rowsRead: "rows_read",
   rowsWritten: "rows_written",
+  commits: "commits",
 };
 
-const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0 };
+const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0 };
 
 export class PartitionMeta {
   readonly #exec: Exec;

@@ -1,51 +1,46 @@
 // One partition of one queue: the messages themselves, in SQLite, with
-// visibility leases. Each RPC method does its reads and writes in one
-// synchronous transaction (all or nothing), so the platform's output gate
-// holds the reply until that write is durable and a failure never leaves half
-// a change. One alarm drives all timed work (retention, delayed messages
-// coming due, waking long-pollers, dead-letter moves, redrive steps, load
-// reports); it is re-armed after every write, and each of its steps runs on
-// its own, so one failing step never skips the others. Messages change only
-// through store.ts; the object's own state lives in meta.ts.
+// visibility leases. `run` executes a batch of commands (the sends, receives,
+// deletes and visibility changes of many concurrent requests, coalesced by the
+// Worker) in one transaction: one commit, and the platform's output gate holds
+// every reply until it is durable. Each command runs in its own savepoint, so
+// one that fails leaves the others, and the rest of the batch, untouched.
+// One alarm drives all timed work (retention, delayed messages coming due,
+// waking long-pollers, dead-letter moves, redrive steps, load reports); an
+// operation arms it for the due times it created, and each alarm step runs on
+// its own. Storage work lives in engine.ts; messages change only through
+// store.ts, the object's own state only through meta.ts.
 import { DurableObject } from "cloudflare:workers";
-import { problem, type Problem } from "../../shared/problems.js";
-import type { DeleteOutcome, Failure, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
+import { problem } from "../../shared/problems.js";
+import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
-import { admit, forgetDedup, remember } from "./guards.js";
-import type { PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
-import { forgetAttempts, leaseMessages } from "./lease.js";
-import { closeWindow, isHot, type LoadReport } from "./load.js";
-import { PartitionMeta, type Counters, type MoveTask, type RunningTask } from "./meta.js";
+import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
+import { Engine, fail, noEffects, type Effects } from "./engine.js";
+import type { MoveTask } from "./meta.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
 import { readStats } from "./stats.js";
-import { MessageStore, toInsert } from "./store.js";
 import { Waiters } from "./waiters.js";
 
-export type { DeadLetterSettings, MoveTask } from "./meta.js";
-export type { PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
+export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
+export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
 
 export class Partition extends DurableObject<Env> {
-  readonly #exec: Exec;
-  #meta: PartitionMeta;
-  readonly #store: MessageStore;
+  readonly #engine: Engine;
   #alarmAt: number | null = null;
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
-  /** A measured send rate waiting for the alarm to report it to the Catalog. */
-  #loadReport: LoadReport | null = null;
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    this.#exec = (query, ...bindings) => {
+    const exec: Exec = (query, ...bindings) => {
       const cursor = runSql(sql, query, ...bindings);
       const rows = cursor.toArray();
       this.#tally.read += cursor.rowsRead;
@@ -53,37 +48,26 @@ export class Partition extends DurableObject<Env> {
       return rows as never;
     };
     migrate(ctx.storage, PARTITION_MIGRATIONS);
-    this.#meta = new PartitionMeta(this.#exec);
-    this.#store = new MessageStore(this.#exec, () => this.#meta.state.fifo);
+    this.#engine = new Engine(exec);
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
   }
 
-  async send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[]): Promise<Result<{ messages: SentMessage[] }>> {
-    const outcome = this.#atomically((): Result<{ messages: SentMessage[]; visibleNow: boolean }> => {
-      const refused = this.#admit(ref, retentionSeconds);
-      if (refused) return refused;
-      if (this.#meta.state.draining) return fail(problem("draining", { code: "PartitionDraining" }));
-      const now = Date.now();
-      const admitted = admit(this.#exec, this.#meta, messages, now);
-      if ("rule" in admitted) return fail(admitted);
-      const { fresh } = admitted;
-      const seqs = this.#store.insert(fresh.map((message) => toInsert(message, now)));
-      const sent = fresh.map((message, i): SentMessage => ({ id: message.id, seq: seqs[i]!, sentAt: message.sentAt ?? now }));
-      remember(this.#exec, fresh, sent);
-      this.#count({ depth: fresh.length, sent: fresh.length });
-      this.#measureLoad(ref.incarnation, now);
-      return {
-        ok: true,
-        messages: admitted.answers.map((answer) => ("fresh" in answer ? sent[answer.fresh]! : answer)),
-        visibleNow: fresh.some((message) => message.delaySeconds === 0),
-      };
+  /** Executes the commands in order, in one transaction; answers each in order. */
+  async run(commands: PartitionCommand[]): Promise<CommandResult[]> {
+    const effects = noEffects();
+    const results = this.#atomically(() => {
+      const answers = commands.map((command) => this.#command(command, effects));
+      this.#flush();
+      return answers;
     });
-    if (!outcome.ok) return outcome;
-    await this.#schedule();
-    if (outcome.visibleNow) this.#waiters.wakeAll();
-    return { ok: true, messages: outcome.messages };
+    await this.#settle(effects);
+    return results;
+  }
+
+  async send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[]): Promise<Result<{ messages: SentMessage[] }>> {
+    return (await this.run([{ kind: "send", ref, retentionSeconds, messages }]))[0] as CommandResults["send"];
   }
 
   /**
@@ -93,71 +77,29 @@ export class Partition extends DurableObject<Env> {
    * not return.
    */
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
-    const refused = this.#atomically(() => this.#admit(ref));
-    if (refused) return refused;
     const deadline = Date.now() + options.waitSeconds * 1000;
     for (;;) {
-      if (this.#refusal(ref)) return { ok: true, messages: [] }; // dropped while waiting
-      const result = this.#atomically(() => {
-        const now = Date.now();
-        const meta = this.#meta.state;
-        const leased = leaseMessages(
-          { exec: this.#exec, store: this.#store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null },
-          options,
-        );
-        const taken = leased.replayed ? 0 : leased.messages.length;
-        if (taken > 0 || leased.deadLettered > 0) {
-          this.#count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
-        }
-        return { ...leased, wrote: taken > 0 || leased.deadLettered > 0 };
-      });
-      if (result.wrote) await this.#schedule();
-      if (result.messages.length > 0 || Date.now() >= deadline) return { ok: true, messages: result.messages };
+      const [result] = (await this.run([{ kind: "receive", ref, options }])) as CommandResults["receive"][];
+      if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) return result!;
       await this.#waitForMessages(deadline);
     }
   }
 
   /** Deletes by lease: a handle from an older lease never deletes a newer one. */
   async deleteMessages(ref: PartitionRef, leases: LeaseRef[]): Promise<Result<{ outcomes: DeleteOutcome[] }>> {
-    const outcome = this.#atomically((): Result<{ outcomes: DeleteOutcome[]; deleted: number }> => {
-      const refused = this.#admit(ref);
-      if (refused) return refused;
-      const outcomes = this.#store.deleteLeases(leases, Date.now());
-      const deleted = outcomes.filter((result) => result === "deleted").length;
-      if (deleted > 0) this.#count({ depth: -deleted, deleted });
-      return { ok: true, outcomes, deleted };
-    });
-    if (!outcome.ok) return outcome;
-    if (outcome.deleted > 0) {
-      await this.#schedule();
-      if (this.#meta.state.fifo) this.#waiters.wakeAll(); // the group's next message may be deliverable now
-    }
-    return { ok: true, outcomes: outcome.outcomes };
+    return (await this.run([{ kind: "delete", ref, leases }]))[0] as CommandResults["delete"];
   }
 
   async changeVisibility(ref: PartitionRef, entries: (LeaseRef & { visibilityTimeout: number })[]): Promise<Result<{ outcomes: VisibilityOutcome[] }>> {
-    const outcome = this.#atomically((): Result<{ outcomes: VisibilityOutcome[] }> => {
-      const refused = this.#admit(ref);
-      if (refused) return refused;
-      const outcomes = this.#store.changeVisibility(entries, Date.now());
-      this.#count({});
-      return { ok: true, outcomes };
-    });
-    if (!outcome.ok) return outcome;
-    await this.#schedule();
-    if (entries.some((entry, i) => entry.visibilityTimeout === 0 && outcome.outcomes[i] === "changed")) this.#waiters.wakeAll();
-    return outcome;
+    return (await this.run([{ kind: "visibility", ref, entries }]))[0] as CommandResults["visibility"];
   }
 
   async purge(ref: PartitionRef): Promise<Result<{ purged: number }>> {
-    const outcome = this.#atomically((): Result<{ purged: number }> => {
-      const refused = this.#admit(ref);
-      if (refused) return refused;
-      const purged = this.#clear();
-      this.#count({ depth: -purged, purged });
-      return { ok: true, purged };
+    const outcome = this.#atomically(() => {
+      const result = this.#engine.purge(ref);
+      this.#flush();
+      return result;
     });
-    if (outcome.ok) await this.#schedule();
     return outcome;
   }
 
@@ -168,16 +110,17 @@ export class Partition extends DurableObject<Env> {
    * that answered, so no losing waiter ever hides a message behind a lease.
    */
   async awaitMessages(ref: PartitionRef, waitSeconds: number, waitId: string): Promise<Result<{ available: boolean }>> {
-    const refused = this.#atomically(() => this.#admit(ref));
+    const refused = this.#atomically(() => this.#engine.admit(ref));
     if (refused) return refused;
     const deadline = Date.now() + waitSeconds * 1000;
     let cancelled = false;
     this.#waitsById.set(waitId, () => (cancelled = true));
     try {
       for (;;) {
-        if (this.#refusal(ref) || cancelled) return { ok: true, available: false };
+        if (this.#engine.refusal(ref) || cancelled) return { ok: true, available: false };
         const now = Date.now();
-        if (this.#store.hasVisible(now, now - this.#meta.state.retentionMs, this.#meta.state.fifo)) return { ok: true, available: true };
+        const { retentionMs, fifo } = this.#engine.meta.state;
+        if (this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
         if (now >= deadline) return { ok: true, available: false };
         await this.#waitForMessages(deadline);
       }
@@ -197,9 +140,9 @@ export class Partition extends DurableObject<Env> {
   /** Applies the queue's configuration as the Catalog sees it. */
   async configure(ref: PartitionRef, settings: PartitionSettings): Promise<Result<object>> {
     const refused = this.#atomically(() => {
-      const refusal = this.#admit(ref, settings.retentionSeconds);
+      const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      this.#meta.set({
+      this.#engine.meta.set({
         draining: settings.draining,
         splitThreshold: settings.splitThreshold,
         sendRate: settings.sendRateLimit ?? 0,
@@ -214,18 +157,19 @@ export class Partition extends DurableObject<Env> {
   }
 
   stats(ref: PartitionRef): Result<{ stats: PartitionStats }> {
-    const refused = this.#refusal(ref);
+    const refused = this.#engine.refusal(ref);
     if (refused) return refused;
-    const stale = ref.incarnation > this.#meta.state.incarnation; // a new queue this partition has not met yet holds nothing
-    const stats = readStats(this.#store, this.#meta.counters, Date.now(), this.#meta.state.draining);
+    const { state, counters } = this.#engine.meta;
+    const stale = ref.incarnation > state.incarnation; // a new queue this partition has not met yet holds nothing
+    const stats = readStats(this.#engine.store, counters, Date.now(), state.draining);
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
   }
 
   /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving. */
   async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number }): Promise<Result<object>> {
     const refused = this.#atomically(() => {
-      const refusal = this.#admit(ref);
-      if (!refusal) this.#meta.set({ moveTask: { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() } });
+      const refusal = this.#engine.admit(ref);
+      if (!refusal) this.#engine.meta.set({ moveTask: { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() } });
       return refusal;
     });
     if (refused) return refused;
@@ -235,20 +179,21 @@ export class Partition extends DurableObject<Env> {
 
   async cancelMove(ref: PartitionRef, handle: string): Promise<Result<{ task: MoveTask | null }>> {
     const refused = this.#atomically(() => {
-      const refusal = this.#admit(ref);
-      const task = this.#meta.state.moveTask;
-      if (!refusal && task?.handle === handle && task.status === "RUNNING") this.#meta.set({ moveTask: { ...task, status: "CANCELLED" } });
+      const refusal = this.#engine.admit(ref);
+      const task = this.#engine.meta.state.moveTask;
+      if (!refusal && task?.handle === handle && task.status === "RUNNING") this.#engine.meta.set({ moveTask: { ...task, status: "CANCELLED" } });
       return refusal;
     });
     if (refused) return refused;
     await this.#schedule();
-    return { ok: true, task: this.#meta.state.moveTask };
+    return { ok: true, task: this.#engine.meta.state.moveTask };
   }
 
   moveStatus(ref: PartitionRef): Result<{ task: MoveTask | null }> {
-    const refused = this.#refusal(ref);
+    const refused = this.#engine.refusal(ref);
     if (refused) return refused;
-    return { ok: true, task: ref.incarnation === this.#meta.state.incarnation ? this.#meta.state.moveTask : null };
+    const { state } = this.#engine.meta;
+    return { ok: true, task: ref.incarnation === state.incarnation ? state.moveTask : null };
   }
 
   /**
@@ -256,13 +201,12 @@ export class Partition extends DurableObject<Env> {
    * for this incarnation (a Worker with a stale cache must not revive it).
    */
   async drop(incarnation: number): Promise<Result<object>> {
-    if (this.#meta.state.incarnation > incarnation) return { ok: true }; // a newer queue already lives here
+    if (this.#engine.meta.state.incarnation > incarnation) return { ok: true }; // a newer queue already lives here
     this.#atomically(() => {
-      this.#clear();
-      this.#meta.set({ incarnation, dropped: true, moveTask: null });
-      this.#meta.resetCounters();
+      this.#engine.clear();
+      this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
+      this.#engine.meta.resetCounters();
     });
-    await this.#schedule();
     this.#waiters.wakeAll();
     return { ok: true };
   }
@@ -273,13 +217,17 @@ export class Partition extends DurableObject<Env> {
     const steps = alarmSteps({
       env: this.env,
       name: this.ctx.id.name,
-      store: this.#store,
-      meta: () => this.#meta,
-      atomically: (work) => this.#atomically(work),
-      count: (delta) => this.#count(delta),
+      store: this.#engine.store,
+      meta: () => this.#engine.meta,
+      atomically: (work) => this.#atomically(() => {
+        const result = work();
+        this.#flush();
+        return result;
+      }),
+      count: (delta) => this.#engine.count(delta),
       takeLoadReport: () => {
-        const report = this.#loadReport;
-        this.#loadReport = null;
+        const report = this.#engine.loadReport;
+        this.#engine.loadReport = null;
         return report;
       },
     });
@@ -288,7 +236,6 @@ export class Partition extends DurableObject<Env> {
         await run();
       } catch (error) {
         failed = true;
-        this.#meta = new PartitionMeta(this.#exec); // a failed step's transaction rolled back: so does the copy
         console.error(JSON.stringify({ level: "error", event: "alarm-step-failed", partition: this.ctx.id.name, step, error: String(error) }));
       }
     }
@@ -297,66 +244,72 @@ export class Partition extends DurableObject<Env> {
     this.#waiters.wakeAll();
   }
 
-  /** Runs `work` as one transaction; if it throws, the in-memory copy of meta is read again, as it was rolled back too. */
+  /** One command of a batch, in its own savepoint: a bug in it rolls back its writes only and answers InternalError. */
+  #command(command: PartitionCommand, effects: Effects): CommandResult {
+    const pending = this.#engine.checkpoint();
+    const marks = { wake: effects.wake, due: effects.due.length };
+    const waiting = this.#waiters.count > 0;
+    try {
+      return this.ctx.storage.transactionSync((): CommandResult => {
+        switch (command.kind) {
+          case "send": return this.#engine.send(command.ref, command.retentionSeconds, command.messages, effects);
+          case "receive": return this.#engine.lease(command.ref, command.options, waiting, effects);
+          case "delete": return this.#engine.delete(command.ref, command.leases, effects);
+          case "visibility": return this.#engine.changeVisibility(command.ref, command.entries, waiting, effects);
+        }
+      });
+    } catch (error) {
+      this.#engine.reload(pending);
+      effects.wake = marks.wake;
+      effects.due.length = marks.due;
+      console.error(JSON.stringify({ level: "error", event: "command-failed", partition: this.ctx.id.name, kind: command.kind, error: String(error), stack: (error as Error)?.stack }));
+      return fail(problem("internal", { code: "InternalError" }));
+    }
+  }
+
+  /** Runs `work` as one transaction; if it throws, the state in memory is read again, as it was rolled back too. */
   #atomically<T>(work: () => T): T {
     try {
       return this.ctx.storage.transactionSync(work);
     } catch (error) {
-      this.#meta = new PartitionMeta(this.#exec);
+      this.#engine.reload();
       throw error;
     }
   }
 
-  /** Checks the request's incarnation against this object's; adopts a newer one. */
-  #admit(ref: PartitionRef, retentionSeconds?: number): Failure | null {
-    const refusal = this.#refusal(ref);
-    if (refusal) return refusal;
-    if (ref.incarnation > this.#meta.state.incarnation) {
-      // The name was reused: whatever the old queue left behind is gone, its counts included.
-      this.#clear();
-      this.#meta.set({ incarnation: ref.incarnation, dropped: false, moveTask: null, moveRetryAt: 0, loadWindowStart: 0, loadWindowSent: 0, sendTokens: 0, sendTokensAt: 0 });
-      this.#meta.resetCounters();
+  #flush(): void {
+    const tally = this.#tally;
+    this.#tally = { read: 0, written: 0 };
+    this.#engine.flush(tally);
+  }
+
+  /** After a batch committed: wake long-pollers, and arm the alarm no later than anything the batch made due. */
+  async #settle(effects: Effects): Promise<void> {
+    if (effects.wake) this.#waiters.wakeAll();
+    if (effects.due.length === 0) return;
+    const next = Math.min(...effects.due);
+    if (this.#alarmAt === null || next < this.#alarmAt) {
+      this.#alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
     }
-    if (retentionSeconds !== undefined) this.#meta.set({ retentionMs: retentionSeconds * 1000 });
-    return null;
-  }
-
-  #refusal(ref: PartitionRef): Failure | null {
-    const { incarnation, dropped } = this.#meta.state;
-    if (ref.incarnation < incarnation || (ref.incarnation === incarnation && dropped)) return fail(problem("queueMissing", { code: "QueueDoesNotExist" }));
-    return null;
-  }
-
-  #measureLoad(incarnation: number, now: number): void {
-    const { loadWindowStart, loadWindowSent, splitThreshold } = this.#meta.state;
-    const closed = closeWindow({ start: loadWindowStart, sentAtStart: loadWindowSent }, this.#meta.counters.sent, now);
-    if (!closed) return;
-    this.#meta.set({ loadWindowStart: closed.next.start, loadWindowSent: closed.next.sentAtStart });
-    if (isHot(closed.rate, splitThreshold)) this.#loadReport = { rate: closed.rate, incarnation };
   }
 
   #waitForMessages(deadline: number): Promise<void> {
-    const next = this.#store.nextReceivable(Date.now(), this.#meta.state.fifo);
+    const next = this.#engine.store.nextReceivable(Date.now(), this.#engine.meta.state.fifo);
     return this.#waiters.wait(Math.min(deadline, next ?? deadline));
-  }
-
-  #clear(): number {
-    forgetDedup(this.#exec);
-    forgetAttempts(this.#exec);
-    return this.#store.clear();
   }
 
   /** Arms the one alarm no later than the earliest due time (see schedule.ts), or deletes it. */
   async #schedule(): Promise<void> {
-    const { retentionMs, deadLetter, moveRetryAt, moveTask } = this.#meta.state;
-    const next = nextDue(this.#store, {
+    const { retentionMs, deadLetter, moveRetryAt, moveTask } = this.#engine.meta.state;
+    const next = nextDue(this.#engine.store, {
       now: Date.now(),
       retentionMs,
       deadLetter: deadLetter !== null,
       moveRetryAt,
       moveStepAt: moveTask?.status === "RUNNING" ? moveTask.nextAt : null,
       waiting: this.#waiters.count > 0,
-      loadReport: this.#loadReport !== null,
+      loadReport: this.#engine.loadReport !== null,
       retryAt: this.#retryAt,
     });
     // Only ever move the alarm earlier: one set for an earlier time fires, finds
@@ -371,18 +324,6 @@ export class Partition extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(next);
     }
   }
-
-  #count(delta: Partial<Counters>): void {
-    const { read, written } = this.#tally;
-    this.#tally = { read: 0, written: 0 };
-    this.#meta.count({ ...delta, rowsRead: read, rowsWritten: written });
-  }
 }
 
-const EMPTY_STATS = { visible: 0, inFlight: 0, delayed: 0, oldestSentAt: null, depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0 } as const;
-
-function fail(found: Problem): Failure {
-  return { ok: false, ...found };
-}
-
-export type { RunningTask };
+const EMPTY_STATS = { visible: 0, inFlight: 0, delayed: 0, oldestSentAt: null, depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0 } as const;

@@ -91,4 +91,7 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
     `ALTER TABLE counters ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE counters ADD COLUMN moved INTEGER NOT NULL DEFAULT 0`,
   ],
+  // Group commit (issue 14): how many transactions the partition committed,
+  // so the batching of concurrent requests can be seen (sent / commits).
+  [`ALTER TABLE counters ADD COLUMN commits INTEGER NOT NULL DEFAULT 0`],
 ];

@@ -21,6 +21,7 @@ export function readStats(store: MessageStore, counters: Readonly<Counters>, now
     moved: counters.moved,
     rowsRead: counters.rowsRead,
     rowsWritten: counters.rowsWritten,
+    commits: counters.commits,
     depth: counters.depth,
     draining,
   };

@@ -130,6 +130,8 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       return `data key ${String(p.value)} does not unwrap under the configured EDGEQ_MASTER_KEY (was the master key changed?)`;
     case "cursor":
       return `${field} is not a cursor returned by this server`;
+    case "internal":
+      return "internal error; nothing was changed, retry";
   }
 }
 

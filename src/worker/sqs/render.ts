@@ -162,6 +162,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return `data key ${value} does not unwrap under the configured EDGEQ_MASTER_KEY.`;
       case "cursor":
         return invalid("Invalid NextToken value.");
+      case "internal":
+        return "We encountered an internal error. Please try again.";
     }
   })();
   return { code: p.code, message };

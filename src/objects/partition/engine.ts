@@ -1,0 +1,179 @@
+// The Partition's storage engine: every operation on its tables, synchronous
+// (no await), run inside the caller's transaction, so the commands of many
+// requests commit as one unit (group commit, see partition.ts `run`). It keeps
+// the counters a batch changes in memory and writes them once, and reports the
+// times the commands made something due (a delayed message, retention, a
+// dead-letter move, a lease expiry while someone waits), so the object arms its
+// alarm without reading its tables again.
+import { problem, type Problem } from "../../shared/problems.js";
+import type { DeleteOutcome, Failure, LeaseRef, LeasedMessage, NewMessage, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
+import type { Exec } from "../migrate.js";
+import type { PartitionRef } from "./contract.js";
+import { admit, forgetDedup, remember } from "./guards.js";
+import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
+import { closeWindow, isHot, type LoadReport } from "./load.js";
+import { PartitionMeta, type Counters } from "./meta.js";
+import { MessageStore, toInsert } from "./store.js";
+
+/** What a batch of commands leaves for the object to do once it has committed. */
+export interface Effects {
+  /** Something became receivable now: wake the long-pollers. */
+  wake: boolean;
+  /** Times something the commands created comes due. */
+  due: number[];
+}
+
+export function noEffects(): Effects {
+  return { wake: false, due: [] };
+}
+
+export class Engine {
+  readonly store: MessageStore;
+  #meta: PartitionMeta;
+  readonly #exec: Exec;
+  #pending: Partial<Counters> = {};
+  /** A measured send rate waiting for the alarm to report it to the Catalog. */
+  loadReport: LoadReport | null = null;
+
+  constructor(exec: Exec) {
+    this.#exec = exec;
+    this.#meta = new PartitionMeta(exec);
+    this.store = new MessageStore(exec, () => this.#meta.state.fifo);
+  }
+
+  get meta(): PartitionMeta {
+    return this.#meta;
+  }
+
+  /** After a rollback: the state in memory is read again, and uncommitted counts dropped. */
+  reload(pending: Partial<Counters> = {}): void {
+    this.#meta = new PartitionMeta(this.#exec);
+    this.#pending = pending;
+  }
+
+  /** The counts not yet written, to put back if a command fails. */
+  checkpoint(): Partial<Counters> {
+    return { ...this.#pending };
+  }
+
+  count(delta: Partial<Counters>): void {
+    for (const [key, value] of Object.entries(delta) as [keyof Counters, number][]) this.#pending[key] = (this.#pending[key] ?? 0) + value;
+  }
+
+  /** Writes a transaction's counts (one row write), with the rows read and written since the last flush. */
+  flush(tally: { read: number; written: number }): void {
+    const pending = this.#pending;
+    this.#meta.count({ ...pending, rowsRead: (pending.rowsRead ?? 0) + tally.read, rowsWritten: (pending.rowsWritten ?? 0) + tally.written, commits: (pending.commits ?? 0) + 1 });
+    this.#pending = {};
+  }
+
+  /** Checks the request's incarnation against this object's; adopts a newer one. */
+  admit(ref: PartitionRef, retentionSeconds?: number): Failure | null {
+    const refusal = this.refusal(ref);
+    if (refusal) return refusal;
+    if (ref.incarnation > this.#meta.state.incarnation) {
+      // The name was reused: whatever the old queue left behind is gone, its counts included.
+      this.clear();
+      this.#meta.set({ incarnation: ref.incarnation, dropped: false, moveTask: null, moveRetryAt: 0, loadWindowStart: 0, loadWindowSent: 0, sendTokens: 0, sendTokensAt: 0 });
+      this.#meta.resetCounters();
+      this.#pending = {};
+    }
+    if (retentionSeconds !== undefined) this.#meta.set({ retentionMs: retentionSeconds * 1000 });
+    return null;
+  }
+
+  refusal(ref: PartitionRef): Failure | null {
+    const { incarnation, dropped } = this.#meta.state;
+    if (ref.incarnation < incarnation || (ref.incarnation === incarnation && dropped)) return fail(problem("queueMissing", { code: "QueueDoesNotExist" }));
+    return null;
+  }
+
+  send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[], effects: Effects): Result<{ messages: SentMessage[] }> {
+    const refused = this.admit(ref, retentionSeconds);
+    if (refused) return refused;
+    if (this.#meta.state.draining) return fail(problem("draining", { code: "PartitionDraining" }));
+    const now = Date.now();
+    const admitted = admit(this.#exec, this.#meta, messages, now);
+    if ("rule" in admitted) return fail(admitted);
+    const { fresh } = admitted;
+    const rows = fresh.map((message) => toInsert(message, now));
+    const seqs = this.store.insert(rows);
+    const sent = fresh.map((message, i): SentMessage => ({ id: message.id, seq: seqs[i]!, sentAt: rows[i]!.sentAt }));
+    remember(this.#exec, fresh, sent);
+    this.count({ depth: fresh.length, sent: fresh.length });
+    this.#measureLoad(ref.incarnation, now);
+    for (const row of rows) {
+      if (row.visibleAt > now) effects.due.push(row.visibleAt);
+      else effects.wake = true;
+    }
+    // Retention of the oldest message sent here: what arms the alarm when the partition was empty.
+    if (rows.length > 0) effects.due.push(Math.min(...rows.map((row) => row.sentAt)) + this.#meta.state.retentionMs);
+    if (this.loadReport) effects.due.push(now);
+    return { ok: true, messages: admitted.answers.map((answer) => ("fresh" in answer ? sent[answer.fresh]! : answer)) };
+  }
+
+  /** Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here. */
+  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[] }> {
+    const refused = this.admit(ref);
+    if (refused) return refused;
+    const now = Date.now();
+    const meta = this.#meta.state;
+    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null }, options);
+    const taken = leased.replayed ? 0 : leased.messages.length;
+    if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
+    if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
+    if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
+    return { ok: true, messages: leased.messages };
+  }
+
+  /** Deletes by lease: a handle from an older lease never deletes a newer one. */
+  delete(ref: PartitionRef, leases: LeaseRef[], effects: Effects): Result<{ outcomes: DeleteOutcome[] }> {
+    const refused = this.admit(ref);
+    if (refused) return refused;
+    const outcomes = this.store.deleteLeases(leases, Date.now());
+    const deleted = outcomes.filter((result) => result === "deleted").length;
+    if (deleted > 0) this.count({ depth: -deleted, deleted });
+    if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
+    return { ok: true, outcomes };
+  }
+
+  changeVisibility(ref: PartitionRef, entries: (LeaseRef & { visibilityTimeout: number })[], waiting: boolean, effects: Effects): Result<{ outcomes: VisibilityOutcome[] }> {
+    const refused = this.admit(ref);
+    if (refused) return refused;
+    const now = Date.now();
+    const outcomes = this.store.changeVisibility(entries, now);
+    entries.forEach((entry, i) => {
+      if (outcomes[i] !== "changed") return;
+      if (entry.visibilityTimeout === 0) effects.wake = true;
+      else if (waiting) effects.due.push(now + entry.visibilityTimeout * 1000);
+    });
+    return { ok: true, outcomes };
+  }
+
+  purge(ref: PartitionRef): Result<{ purged: number }> {
+    const refused = this.admit(ref);
+    if (refused) return refused;
+    const purged = this.clear();
+    this.count({ depth: -purged, purged });
+    return { ok: true, purged };
+  }
+
+  /** Removes every message and what belongs to them (dedup records, receive attempts). */
+  clear(): number {
+    forgetDedup(this.#exec);
+    forgetAttempts(this.#exec);
+    return this.store.clear();
+  }
+
+  #measureLoad(incarnation: number, now: number): void {
+    const { loadWindowStart, loadWindowSent, splitThreshold } = this.#meta.state;
+    const closed = closeWindow({ start: loadWindowStart, sentAtStart: loadWindowSent }, this.#meta.counters.sent + (this.#pending.sent ?? 0), now);
+    if (!closed) return;
+    this.#meta.set({ loadWindowStart: closed.next.start, loadWindowSent: closed.next.sentAtStart });
+    if (isHot(closed.rate, splitThreshold)) this.loadReport = { rate: closed.rate, incarnation };
+  }
+}
+
+export function fail(found: Problem): Failure {
+  return { ok: false, ...found };
+}
