@@ -4,6 +4,14 @@
 // settings of the environment and an optional edgeq.toml, state under one data
 // directory that a lock keeps to one server at a time. `close()` drains:
 // workerd stops accepting, finishes in-flight requests, then exits.
+//
+// Clients reach the Worker on a socket of its own (Miniflare's direct
+// socket), not through Miniflare's entry worker: that hop is a second Worker
+// invocation per request and cost about 0.6 ms of workerd's one thread, twice
+// what `/healthz` costs without it (docs/performance.md). Miniflare's own
+// entry socket stays on a random loopback port, for Miniflare alone. What the
+// entry worker added, the Worker does not need: it trusts no client-sent
+// request.cf or CF-Connecting-IP in self-hosted mode either way.
 /// <reference types="node" />
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -102,19 +110,21 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   try {
     const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
+    const port = options.port ?? settings.port ?? DEFAULT_PORT;
     miniflare = new Miniflare(convertV4MiniflareOptions({
-      host,
-      port: options.port ?? settings.port ?? DEFAULT_PORT,
+      host: "127.0.0.1",
+      port: 0,
       resourcePersistencePath: join(dataDir, "v3"),
       unsafeRuntimeEnv: { [RUNTIME_MARKER]: instance },
       cf: false, // no network fetch of a Request.cf sample: self-hosted has no Cloudflare edge
       log: new Log(LogLevel.WARN),
       logRequests: false,
       ...(log.handler ? { handleStructuredLogs: log.handler } : {}),
-      workers: [worker],
+      workers: [{ ...worker, unsafeDirectSockets: [{ host, port }] }],
     }));
-    const ready = await miniflare.ready;
-    const url = `http://${host.includes(":") ? `[${host}]` : host}:${ready.port}`;
+    await miniflare.ready;
+    const direct = await miniflare.unsafeGetDirectURL();
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${direct.port}`;
     lock.update({ url });
     let closed: Promise<void> | undefined;
     return {
