@@ -17,7 +17,7 @@ import { openReceived, sealMessages, type PreparedMessage } from "./envelope.js"
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
-import { receiveAcross, sendPartition, type PartitionStub } from "./routing.js";
+import { receiveAcross, sendPartition, type PartitionAccess } from "./routing.js";
 import { checkBatchSize, DEDUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
@@ -117,7 +117,11 @@ export class Messages {
       ?? checkRange("waitSeconds", request.waitSeconds, [0, MAX_WAIT_SECONDS])
       ?? (request.attemptId !== undefined && !PRINTABLE_ID.test(request.attemptId) ? problems.format("receiveRequestAttemptId", "attemptId", request.attemptId) : null));
     return this.#withQueue(name, async (queue) => {
-      const received = await receiveAcross(queue, (index) => this.#directory.partition(queue, index), {
+      const partitions: PartitionAccess = {
+        take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })).messages,
+        stub: (index) => this.#directory.partition(queue, index),
+      };
+      const received = await receiveAcross(queue, partitions, {
         maxMessages: request.maxMessages ?? 1,
         visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
         waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
@@ -147,7 +151,8 @@ export class Messages {
     return this.#withQueue(name, async (queue) => {
       const { valid, failed } = await checkHandles(this.#config, queue, receiptHandles.map((receiptHandle) => ({ receiptHandle })));
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
-      const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.deleteMessages(ref(queue), group.map(({ handle }) => lease(handle))));
+      const outcomes = await this.#perPartition(queue, current, (index, group) =>
+        this.#directory.command(queue, index, { kind: "delete", ref: ref(queue), leases: group.map(({ handle }) => lease(handle)) }));
       const deleted = new Map(current.map((entry, i) => [entry.index, outcomes[i] === "deleted"]));
       return { successful: valid.map(({ index }) => ({ index, deleted: deleted.get(index) ?? false })), failed };
     });
@@ -171,9 +176,11 @@ export class Messages {
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
       for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: stale(entry) });
       const successful: { index: number }[] = [];
-      const outcomes = await this.#perPartition(queue, current, (stub, group) => stub.changeVisibility(ref(queue), group.map(({ handle, entry }) => ({
-        ...lease(handle), visibilityTimeout: (entry as { visibilityTimeout: number }).visibilityTimeout,
-      }))));
+      const outcomes = await this.#perPartition(queue, current, (index, group) => this.#directory.command(queue, index, {
+        kind: "visibility",
+        ref: ref(queue),
+        entries: group.map(({ handle, entry }) => ({ ...lease(handle), visibilityTimeout: (entry as { visibilityTimeout: number }).visibilityTimeout })),
+      }));
       outcomes.forEach((outcome, i) => {
         const entry = current[i]!;
         if (outcome === "changed") successful.push({ index: entry.index });
@@ -211,7 +218,7 @@ export class Messages {
     let refused: number | undefined;
     for (let attempt = 0; ; attempt++) {
       const index = sendPartition(current, refused, messages.find((message) => message.dedupId !== undefined)?.dedupId);
-      const result = await this.#directory.partition(current, index).send(ref(current), current.attributes.messageRetentionPeriod, messages);
+      const result = await this.#directory.command(current, index, { kind: "send", ref: ref(current), retentionSeconds: current.attributes.messageRetentionPeriod, messages });
       if (result.ok || result.code !== "PartitionDraining" || attempt === 3) return unwrap(result).messages; // throws on failure
       refused = index;
       this.#directory.forget(current.name);
@@ -229,19 +236,19 @@ export class Messages {
     // Results come back in batch order; a duplicate answers with the first message, so map by position.
     const sent = new Map<NewMessage, SentMessage>();
     await Promise.all([...byPartition].map(async ([index, batch]) => {
-      const result = unwrap(await this.#directory.partition(queue, index).send(ref(queue), queue.attributes.messageRetentionPeriod, batch));
+      const result = unwrap(await this.#directory.command(queue, index, { kind: "send", ref: ref(queue), retentionSeconds: queue.attributes.messageRetentionPeriod, messages: batch }));
       batch.forEach((message, i) => sent.set(message, result.messages[i]!));
     }));
     return messages.map((message) => sent.get(message)!);
   }
 
   /** Calls each partition named by the handles once, in parallel; outcomes come back in entry order. */
-  async #perPartition<E extends { handle: ReceiptHandle }, O>(queue: QueueRecord, entries: E[], call: (stub: PartitionStub, group: E[]) => Promise<Result<{ outcomes: O[] }>>): Promise<O[]> {
+  async #perPartition<E extends { handle: ReceiptHandle }, O>(queue: QueueRecord, entries: E[], call: (index: number, group: E[]) => Promise<Result<{ outcomes: O[] }>>): Promise<O[]> {
     const groups = new Map<number, number[]>();
     entries.forEach((entry, i) => groups.set(entry.handle.partition, [...(groups.get(entry.handle.partition) ?? []), i]));
     const outcomes: O[] = new Array(entries.length);
     await Promise.all([...groups].map(async ([partition, positions]) => {
-      const result = unwrap(await call(this.#directory.partition(queue, partition), positions.map((i) => entries[i]!)));
+      const result = unwrap(await call(partition, positions.map((i) => entries[i]!)));
       positions.forEach((position, i) => (outcomes[position] = result.outcomes[i]!));
     }));
     return outcomes;

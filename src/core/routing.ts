@@ -1,6 +1,7 @@
 // Spreading one queue over its partitions, seen from the Worker: which
 // partition a send goes to, and a receive that visits partitions in random
 // order and long-polls all of them without leasing anything it will not return.
+import type { LeaseOptions } from "../objects/partition/lease.js";
 import type { Partition, ReceiveOptions } from "../objects/partition/partition.js";
 import { keyPartition } from "../shared/naming.js";
 import type { LeasedMessage, QueueRecord } from "../shared/types.js";
@@ -34,6 +35,13 @@ export interface Received {
   message: LeasedMessage;
 }
 
+/** How a receive reaches a queue's partitions. */
+export interface PartitionAccess {
+  /** Leases what is visible now on one partition (a coalesced command; never waits). */
+  take(index: number, options: LeaseOptions): Promise<LeasedMessage[]>;
+  stub(index: number): PartitionStub;
+}
+
 /**
  * Visits the partitions in a random order, one at a time, asking each for no
  * more than is still missing, so the messages leased are exactly the
@@ -41,33 +49,34 @@ export interface Received {
  * partition long-polls in place; several are watched with `awaitMessages`
  * (which leases nothing) and the first to have a message is received from.
  */
-export async function receiveAcross(queue: QueueRecord, partition: (index: number) => PartitionStub, options: ReceiveOptions): Promise<Received[]> {
+export async function receiveAcross(queue: QueueRecord, partitions: PartitionAccess, options: ReceiveOptions): Promise<Received[]> {
   const ref = { incarnation: queue.incarnation };
+  const { waitSeconds, ...lease } = options;
   // A retried ReceiveRequestAttemptId must visit the partitions in the same order to meet the leases it recorded.
   const order = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
-  if (order.length === 1) {
-    const { messages } = unwrap(await partition(0).receive(ref, options));
-    return messages.map((message) => ({ partition: 0, message }));
-  }
   const received: Received[] = [];
   for (const index of order) {
     const missing = options.maxMessages - received.length;
     if (missing === 0) break;
-    const { messages } = unwrap(await partition(index).receive(ref, { ...options, maxMessages: missing, waitSeconds: 0 }));
+    const messages = await partitions.take(index, { ...lease, maxMessages: missing });
     received.push(...messages.map((message) => ({ partition: index, message })));
   }
-  if (received.length > 0 || options.waitSeconds === 0) return received;
+  if (received.length > 0 || waitSeconds === 0) return received;
+  if (order.length === 1) {
+    const { messages } = unwrap(await partitions.stub(0).receive(ref, options));
+    return messages.map((message) => ({ partition: 0, message }));
+  }
 
-  const deadline = Date.now() + options.waitSeconds * 1000;
+  const deadline = Date.now() + waitSeconds * 1000;
   for (let remaining = deadline - Date.now(); remaining > 0; remaining = deadline - Date.now()) {
     const waitId = crypto.randomUUID();
     const winner = await firstAvailable(order.map(async (index) => {
-      const { available } = unwrap(await partition(index).awaitMessages(ref, remaining / 1000, waitId));
+      const { available } = unwrap(await partitions.stub(index).awaitMessages(ref, remaining / 1000, waitId));
       return available ? index : null;
     }));
     if (winner === null) return [];
-    await Promise.all(order.filter((index) => index !== winner).map((index) => partition(index).cancelWait(waitId)));
-    const { messages } = unwrap(await partition(winner).receive(ref, { ...options, waitSeconds: 0 }));
+    await Promise.all(order.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId)));
+    const messages = await partitions.take(winner, lease);
     if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
     // Another consumer took it between the signal and our receive: wait again.
   }
