@@ -20,7 +20,7 @@ const options = parseArgs(process.argv.slice(2));
 const runId = new Date().toISOString().replace(/[:.]/g, "-");
 const progress = makeProgress();
 
-const server = await startServer({ mode: options.server });
+const server = await startServer({ mode: options.server, build: "bench" });
 progress.note(`${options.server} server at ${server.url} (state ${server.stateDir})`);
 let exitCode = 0;
 try {
@@ -35,6 +35,7 @@ try {
   exitCode = 1;
 } finally {
   await server.stop("SIGTERM");
+  server.removeState();
 }
 process.exit(exitCode);
 

@@ -4,7 +4,6 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { ERROR_CODES, type ErrorBody } from "../shared/errors.js";
-import { baselineRoutes } from "../bench/routes.js";
 import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth.js";
 import { loadConfig } from "./config.js";
@@ -37,9 +36,6 @@ app.use("*", async (c, next) => {
 app.use(usage);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
-
-// The bench baseline (npm run bench); answers 404 unless development mode applies.
-app.route("/_bench/baseline", baselineRoutes);
 
 app.use("/v1/*", restCors);
 
