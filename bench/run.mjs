@@ -3,16 +3,19 @@
 // at least --min-seconds and --min-messages, on warmed queues), prints a table
 // and writes JSON under bench/results/ (git-ignored).
 //   default      edgeq vs the bare baseline Durable Object, bench build (bench/wrangler.toml)
+//   --peers      edgeq (`npm start`) vs pgmq (PostgreSQL 15) vs BullMQ (Redis 7), --rounds N (3), medians
 //   --quick      a short smoke run of either (test/bench.e2e.test.ts runs the default one)
 //   --server self|dev  --concurrency N (16) --body-size BYTES (200) --batch 1,10
-//   --min-seconds S (10) --min-messages N (2,000) --warmup-seconds S --warmup-messages N
-//   --partitions N[,N...] --depth N  --out FILE
+//   --min-seconds S (10) --min-messages N (2,000; 20,000 with --peers) --warmup-seconds S --warmup-messages N
+//   --partitions N[,N...] --depth N (default mode)  --systems edgeq,pgmq,bullmq --pgmq-sql FILE (peers)  --out FILE
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { baselineBench } from "./lib/baseline-run.mjs";
 import { closeAgent } from "./lib/http.mjs";
 import { parseOptions } from "./lib/options.mjs";
+import { peersBench } from "./lib/peers-run.mjs";
+import { peersTable } from "./lib/peers-report.mjs";
 import { makeProgress } from "./lib/progress.mjs";
 import { table } from "./lib/report.mjs";
 import { startServer } from "./lib/server.mjs";
@@ -27,11 +30,11 @@ const suffix = `${options.peers ? "peers" : options.server}${options.quick ? "-q
 
 let exitCode = 0;
 try {
-  const result = await defaultBench();
+  const result = options.peers ? await peersBench(options, progress, runId) : await defaultBench();
   const file = options.out ?? join(HERE, "results", `${runId}-${suffix}.json`);
   mkdirSync(join(file, ".."), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(table(result));
+  console.log(options.peers ? peersTable(result) : table(result));
   console.log(`\nresults: ${file}`);
 } catch (error) {
   console.error(error);
