@@ -3,6 +3,7 @@
 // steady state on a warmed queue, --rounds N (3) with the systems' order rotated
 // each round and a fresh server per system and round; medians and the spread.
 import { cpus } from "node:os";
+import { cpuMeter } from "./cpu.mjs";
 import { throttled } from "./clients.mjs";
 import { generatorCeiling } from "./generator-check.mjs";
 import { drainPhase, fill, latencyPhase, sendPhase, warmUp } from "./measure.mjs";
@@ -31,10 +32,12 @@ export async function peersBench(options, progress, runId) {
     const order = active.map((_, i) => active[(i + r) % active.length]);
     const round = { round: r + 1, order, systems: {} };
     for (const name of order) {
-      progress.note(`round ${r + 1}/${options.rounds}: ${LABELS[name]}`);
+      // With nothing of ours running, whatever keeps the machine busy is someone else's.
+      const idle = await backgroundCpu(options.quick ? 0 : 180, progress);
+      progress.note(`round ${r + 1}/${options.rounds}: ${LABELS[name]} (machine ${idle}% busy before it started)`);
       const session = await SYSTEMS[name].start(prepared[name], options);
       try {
-        round.systems[name] = { info: session.info, scenarios: await measureSystem(session, name, options, progress) };
+        round.systems[name] = { info: session.info, backgroundMachinePct: idle, scenarios: await measureSystem(session, name, options, progress) };
       } finally {
         await session.close();
       }
@@ -111,6 +114,22 @@ async function measureSystem(session, name, options, progress) {
     }
   }
   return out;
+}
+
+/**
+ * The machine's CPU over one second while the bench itself is idle; on a
+ * shared machine, waits up to `maxWaitSeconds` for it to fall to 15% or less
+ * so that no system's turn starts while something else is busy.
+ */
+async function backgroundCpu(maxWaitSeconds, progress) {
+  const deadline = Date.now() + maxWaitSeconds * 1000;
+  for (let waited = false; ; waited = true) {
+    const meter = cpuMeter();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const busy = meter().machinePct;
+    if (busy <= 15 || Date.now() >= deadline) return busy;
+    if (!waited) progress.note(`machine ${busy}% busy with other work: waiting up to ${maxWaitSeconds} s for it to settle`);
+  }
 }
 
 function throughput(result, latency, extra = {}) {

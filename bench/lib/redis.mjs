@@ -57,6 +57,7 @@ export async function startRedis({ binary }) {
     await admin.quit();
     return {
       pid: child.pid,
+      connection,
       settings,
       async queue(name) {
         const queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
