@@ -51,7 +51,7 @@ export function peersTable(result) {
   const m = result.meta;
   out.push(`phases: at least ${m.minSeconds} s and ${int(m.minMessages)} messages each, after a warm-up on the same queue; ${m.concurrency} clients, ${m.bodySize}-byte bodies; edgeq requests throttled (429, retried): ${m.throttledRequests}`);
   const background = result.rounds.flatMap((r) => Object.values(r.systems).map((s) => s.backgroundMachinePct ?? 0));
-  out.push(`machine busy before each system's turn, with none of the bench's servers running: at most ${Math.max(...background)}% of ${m.cpus} cores${Math.max(...background) > 10 ? " (other work on the machine: figures are disturbed)" : ""}`);
+  out.push(`machine busy before each system's turn, with none of the bench's servers running: at most ${Math.max(...background)}% of ${m.cpus} cores${Math.max(...background) > 15 ? " (other work on the machine: figures are disturbed)" : ""}`);
   const g = result.generator;
   const edgeqSend = result.scenarios.find((s) => s.name === "send b10")?.systems.edgeq?.median;
   const cpu = Object.keys(result.systems).map((system) => {
