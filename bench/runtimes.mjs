@@ -46,7 +46,7 @@ async function measure(label, base) {
 
 async function workerdDirect() {
   const dir = mkdtempSync(join(tmpdir(), "edgeq-workerd-"));
-  await build({ entryPoints: [join(ROOT, "src/worker/index.ts")], bundle: true, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], external: ["cloudflare:*", "node:*"], outfile: join(dir, "worker.mjs"), logLevel: "silent" });
+  await build({ entryPoints: [join(ROOT, "src/bench/worker.ts")], bundle: true, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], external: ["cloudflare:*", "node:*"], outfile: join(dir, "worker.mjs"), logLevel: "silent" });
   const port = await freePort();
   const classes = ["Catalog", "Partition", "Keyring", "Baseline"];
   writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
@@ -80,11 +80,12 @@ const worker :Workerd.Worker = (
 console.log(`| server (${seconds} s per figure, concurrency ${CONCURRENCY}) | empty/s  | insert10/s |`);
 console.log("|---|---|---|");
 for (const mode of ["dev", "self"]) {
-  const server = await startServer({ mode });
+  const server = await startServer({ mode, build: "bench" });
   try {
     await measure(mode === "dev" ? "wrangler dev" : "npm start (Miniflare API)", server.url);
   } finally {
     await server.stop("SIGKILL");
+    server.removeState();
   }
 }
 const direct = await workerdDirect();

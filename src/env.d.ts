@@ -9,12 +9,11 @@ interface __BaseEnv_Env {
 	CATALOG: DurableObjectNamespace<import("./worker/index").Catalog>;
 	PARTITION: DurableObjectNamespace<import("./worker/index").Partition>;
 	KEYRING: DurableObjectNamespace<import("./worker/index").Keyring>;
-	BASELINE: DurableObjectNamespace<import("./worker/index").Baseline>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker/index");
-		durableNamespaces: "Catalog" | "Partition" | "Keyring" | "Baseline";
+		durableNamespaces: "Catalog" | "Partition" | "Keyring";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

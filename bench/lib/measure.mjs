@@ -1,7 +1,10 @@
-// Load patterns shared by every target: a send phase, a receive+delete drain,
-// producers and consumers at once (end-to-end), and percentiles of the
-// latencies each request took.
+// Load patterns shared by every target (edgeq, the baseline, pgmq, BullMQ), all
+// at steady state: a phase runs until BOTH its minimum time and its minimum
+// message count are reached (so fast systems run long enough to settle and slow
+// ones send enough to matter), on a queue the caller has already warmed.
+// Each phase reports msgs/s, request latency percentiles and CPU (cpu.mjs).
 import { performance } from "node:perf_hooks";
+import { cpuMeter } from "./cpu.mjs";
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
@@ -9,79 +12,166 @@ export function percentile(sorted, p) {
 }
 
 export function summary(latencies) {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const round = (value) => (value === null ? null : Math.round(value * 100) / 100);
+  const sorted = Float64Array.from(latencies).sort();
+  const round = (value) => (value === null ? null : Math.round(value * 1000) / 1000);
   return { count: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)) };
 }
 
-async function timed(latencies, fn) {
-  const start = performance.now();
-  const result = await fn();
-  latencies.push(performance.now() - start);
-  return result;
-}
-
-function bodies(count, size, prefix) {
+export function bodies(count, size, prefix) {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}:`.padEnd(size, "x"));
 }
 
-/** Sends `total` messages in batches from `concurrency` workers. */
-export async function sendPhase(target, { total, batch, concurrency, bodySize, onProgress }) {
+const done = ({ minSeconds, minMessages }, start, count) => count >= minMessages && performance.now() - start >= minSeconds * 1000;
+
+/** `concurrency` senders of `batch`-message requests until the phase is long enough. */
+export async function sendPhase(target, { batch, concurrency, bodySize, minSeconds, minMessages, onProgress }) {
   const latencies = [];
-  let next = 0;
+  let claimed = 0;
   let sent = 0;
+  const cpu = cpuMeter();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const count = Math.min(batch, total - next);
-        next += count;
-        const accepted = await timed(latencies, () => target.send(bodies(count, bodySize, `m${next}-`)));
+      while (!done({ minSeconds, minMessages }, start, claimed)) {
+        claimed += batch;
+        const t0 = performance.now();
+        const accepted = await target.send(bodies(batch, bodySize, `m${claimed}-`));
+        latencies.push(performance.now() - t0);
         sent += accepted; // not `sent += await`: that reads `sent` before the await and loses updates
-        onProgress?.(sent, total);
+        onProgress?.(sent, (performance.now() - start) / 1000);
       }
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  return { messages: sent, seconds, msgsPerSec: sent / seconds, send: summary(latencies) };
+  return { messages: sent, seconds, msgsPerSec: sent / seconds, send: summary(latencies), cpu: cpu() };
 }
 
-/** Receives and deletes until `total` messages are gone, or the deadline passes. */
-export async function drainPhase(target, { total, batch, concurrency, deadlineMs = 300_000, onProgress, isProducing = () => false }) {
-  const receiveLatencies = [];
-  const deleteLatencies = [];
+/** Sends exactly `count` messages, untimed: warm-up and refills. */
+export async function fill(target, { count, batch, concurrency, bodySize }) {
+  let next = 0;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const size = Math.min(batch, count - next);
+        next += size;
+        const accepted = await target.send(bodies(size, bodySize, `f${next}-`));
+        sent += accepted;
+      }
+    }),
+  );
+  return sent;
+}
+
+/**
+ * Receives and deletes what the queue holds (`available`, usually what the send
+ * phase left) until the phase is long enough. When a drain empties the queue
+ * too early, `refill(n)` tops it up untimed and the clock resumes, so the rate
+ * counts only draining. `deleteOnReceive`: each receive acknowledges the
+ * previous batch (target.receiveDeleting) instead of a separate delete.
+ */
+export async function drainPhase(target, { batch, concurrency, available, minSeconds, minMessages, refill, deleteOnReceive = false, onProgress }) {
+  const lat = { receive: [], delete: [], cycle: [] };
+  let seconds = 0;
+  let deleted = 0;
+  let pending = available;
+  let refills = 0;
+  const cpu = cpuMeter();
+  while (!(deleted >= minMessages && seconds >= minSeconds)) {
+    if (pending <= 0) {
+      const rate = seconds > 0 ? deleted / seconds : 1_000;
+      const need = Math.max(minMessages - deleted, Math.ceil(rate * (minSeconds - seconds) * 1.2), batch * concurrency * 10);
+      pending += await refill(need);
+      refills += 1;
+    }
+    const segment = target.consume
+      ? await target.consume(pending, { concurrency })
+      : await drainSegment(target, { count: pending, batch, concurrency, lat, deleteOnReceive, onProgress: (n, s) => onProgress?.(deleted + n, seconds + s) });
+    if (segment.deleted === 0) throw new Error(`${target.name}: the queue ran dry with ${pending} messages expected`);
+    seconds += segment.seconds;
+    deleted += segment.deleted;
+    pending -= segment.deleted;
+    onProgress?.(deleted, seconds);
+  }
+  return {
+    messages: deleted,
+    seconds,
+    msgsPerSec: deleted / seconds,
+    refills,
+    receive: lat.receive.length ? summary(lat.receive) : null,
+    delete: lat.delete.length ? summary(lat.delete) : null,
+    cycle: lat.cycle.length ? summary(lat.cycle) : null,
+    cpu: cpu(),
+  };
+}
+
+/** `concurrency` consumers: receive `batch`, delete it, until `count` (a number or a getter) are gone or the queue stays empty. */
+async function drainSegment(target, { count, batch, concurrency, lat, deleteOnReceive, onProgress, isProducing = () => false }) {
+  const goal = typeof count === "function" ? count : () => count;
   let deleted = 0;
   let emptyStreak = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (deleted < total && performance.now() - start < deadlineMs) {
-        const handles = await timed(receiveLatencies, () => target.receive(batch));
+      let held = [];
+      while (deleted < goal()) {
+        const t0 = performance.now();
+        const handles = deleteOnReceive ? await target.receiveDeleting(batch, held) : await target.receive(batch);
+        const t1 = performance.now();
+        lat.receive.push(t1 - t0);
+        if (deleteOnReceive) {
+          if (held.length > 0) lat.cycle.push(t1 - t0);
+          deleted += held.length;
+          held = [];
+        }
         if (handles.length === 0) {
           emptyStreak += 1;
           if (!isProducing() && emptyStreak > 50 * concurrency) break; // nothing left to find
           continue;
         }
         emptyStreak = 0;
-        const removed = await timed(deleteLatencies, () => target.delete(handles));
+        if (deleteOnReceive) {
+          held = handles;
+          continue;
+        }
+        const removed = await target.delete(handles);
+        const t2 = performance.now();
+        lat.delete.push(t2 - t1);
+        lat.cycle.push(t2 - t0);
         deleted += removed;
-        onProgress?.(deleted, total);
+        onProgress?.(deleted, (t2 - start) / 1000);
       }
+      if (held.length > 0) deleted += await target.delete(held);
     }),
   );
-  const seconds = (performance.now() - start) / 1000;
-  return { messages: deleted, seconds, msgsPerSec: deleted / seconds, receive: summary(receiveLatencies), delete: summary(deleteLatencies) };
+  return { deleted, seconds: (performance.now() - start) / 1000 };
 }
 
-/** Producers and consumers together: msgs/s from the first send to the last delete. */
-export async function endToEndPhase(target, { total, batch, concurrency, bodySize, onProgress }) {
-  let producing = true;
+/** Producers and consumers together until long enough: msgs/s from the first send to the last delete. */
+export async function endToEndPhase(target, { batch, concurrency, bodySize, minSeconds, minMessages, onProgress }) {
+  let sent = Infinity; // known once the producers stop; the consumers chase them until then
   const start = performance.now();
-  const producers = sendPhase(target, { total, batch, concurrency, bodySize }).finally(() => (producing = false));
-  const consumers = drainPhase(target, { total, batch, concurrency, onProgress, isProducing: () => producing });
-  const [, drained] = await Promise.all([producers, consumers]);
+  const producers = sendPhase(target, { batch, concurrency, bodySize, minSeconds, minMessages }).then((result) => (sent = result.messages));
+  const lat = { receive: [], delete: [], cycle: [] };
+  const [, drained] = await Promise.all([producers, drainSegment(target, { count: () => sent, batch, concurrency, lat, isProducing: () => sent === Infinity, onProgress })]);
   const seconds = (performance.now() - start) / 1000;
-  return { messages: drained.messages, seconds, msgsPerSec: drained.messages / seconds };
+  return { messages: drained.deleted, seconds, msgsPerSec: drained.deleted / seconds };
+}
+
+/** One operation at a time until long enough: latency percentiles at concurrency 1. */
+export async function latencyPhase(operation, { minSeconds, minMessages, onProgress }) {
+  const latencies = [];
+  const start = performance.now();
+  const cpu = cpuMeter();
+  while (!done({ minSeconds, minMessages }, start, latencies.length)) {
+    const t0 = performance.now();
+    await operation();
+    latencies.push(performance.now() - t0);
+    if (latencies.length % 100 === 0) onProgress?.(latencies.length, (performance.now() - start) / 1000);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  onProgress?.(latencies.length, seconds);
+  return { ...summary(latencies), perSec: latencies.length / seconds, seconds, cpu: cpu() };
 }
 
 /** SQLite rows read by one receive at a given queue depth (edgeq's own counters). */
@@ -92,4 +182,8 @@ export async function rowsPerReceive(target, receives = 20) {
   return (after.rowsRead - before.rowsRead) / receives;
 }
 
-export { bodies };
+/** A short send + drain on the queue a phase will use, so it meets a created, warmed object/table. */
+export async function warmUp(target, { batch, concurrency, bodySize, seconds, messages }) {
+  const sent = await sendPhase(target, { batch, concurrency, bodySize, minSeconds: seconds, minMessages: messages });
+  await drainPhase(target, { batch, concurrency, available: sent.messages, minSeconds: 0, minMessages: sent.messages, refill: async () => 0 });
+}

@@ -21,6 +21,10 @@ export function table(result) {
   out.push(`single-message send at concurrency 1: p50 edgeq ${fmt(l.edgeq.p50, 2)} ms, baseline ${fmt(l.baseline.p50, 2)} ms, difference ${fmt(l.differenceMs, 2)} ms`);
   const g = result.costGrowth;
   out.push(`rows read per receive: ${fmt(g.shallow.rowsPerReceive, 1)} at depth ${g.shallow.depth}, ${fmt(g.deep.rowsPerReceive, 1)} at depth ${g.deep.depth}`);
-  out.push(`server: ${result.meta.server}; partitions: ${result.meta.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${result.meta.throttledRequests}`);
+  const m = result.meta;
+  out.push(`server: ${m.server} (bench build); partitions: ${m.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${m.throttledRequests}`);
+  out.push(`phases: at least ${m.minSeconds} s and ${m.minMessages} messages each, on warmed queues; ${m.concurrency} clients, ${m.bodySize}-byte bodies`);
+  const cpu = result.scenarios.flatMap((s) => [s.edgeq.cpu, s.baseline?.cpu]).filter(Boolean);
+  if (cpu.length) out.push(`load generator: at most ${Math.max(...cpu.map((c) => c.clientCorePct))}% of one core during a phase (machine at most ${Math.max(...cpu.map((c) => c.machinePct))}% of ${m.cpus} cores)`);
   return out.join("\n");
 }

@@ -1,8 +1,10 @@
 // Starts an edgeq server for a benchmark or crash run: `self` is the
 // self-hosted server (`npm start`, src/server), `dev` is `wrangler dev`. Each
 // gets a free loopback port and its own process group, and is stopped by PID.
+// `build: "bench"` serves the bench build (bench/wrangler.toml: edgeq plus the
+// Baseline object) instead of the product's wrangler.toml.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,15 +24,19 @@ export async function freePort() {
 }
 
 /**
- * @param {{ mode?: "self" | "dev", stateDir?: string, port?: number, timeoutMs?: number }} options
+ * @param {{ mode?: "self" | "dev", build?: "product" | "bench", stateDir?: string, port?: number, timeoutMs?: number }} options
+ * With no stateDir, a temporary one is made; removeState() deletes it after stop().
  */
-export async function startServer({ mode = "self", stateDir, port, timeoutMs = 90_000 } = {}) {
+export async function startServer({ mode = "self", build = "product", stateDir, port, timeoutMs = 90_000 } = {}) {
   port ??= await freePort();
+  const ownState = stateDir === undefined;
   stateDir ??= mkdtempSync(join(tmpdir(), "edgeq-bench-"));
+  const config = build === "bench" ? ["--config", join(ROOT, "bench/wrangler.toml")] : [];
+  const selfScript = build === "bench" ? "bench/serve.mjs" : "scripts/start.mjs";
   const args =
     mode === "dev"
-      ? [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--var", "EDGEQ_DEV_MODE:true", "--show-interactive-dev-session=false", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
-      : [join(ROOT, "scripts/start.mjs"), "--port", String(port), "--persist-to", stateDir];
+      ? [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", ...config, "--var", "EDGEQ_DEV_MODE:true", "--show-interactive-dev-session=false", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
+      : [join(ROOT, selfScript), "--port", String(port), "--persist-to", stateDir];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
@@ -63,6 +69,10 @@ export async function startServer({ mode = "self", stateDir, port, timeoutMs = 9
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    /** Deletes the state directory if this call made it (crash runs restart on it, so stop() keeps it). */
+    removeState() {
+      if (ownState) rmSync(stateDir, { recursive: true, force: true });
     },
   };
   const deadline = Date.now() + timeoutMs;

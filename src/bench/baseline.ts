@@ -1,7 +1,8 @@
 // The bare baseline `npm run bench` divides edgeq's numbers by: the least
 // storage work a queue must do per message (insert; select + update to lease;
-// delete) in a SQLite-backed Durable Object behind the same Worker and server,
-// with none of edgeq's validation, auth, encryption, receipts or counters.
+// delete) in a SQLite-backed Durable Object behind the same server (in the
+// bench build only, src/bench/worker.ts), with none of edgeq's validation,
+// auth, encryption, receipts or counters.
 // On a shared 2-core machine absolute numbers drift; the ratio is what we track.
 import { DurableObject } from "cloudflare:workers";
 
@@ -10,10 +11,10 @@ export interface BaselineMessage {
   body: string;
 }
 
-export class Baseline extends DurableObject<Env> {
+export class Baseline extends DurableObject<BenchEnv> {
   #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: BenchEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec("CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, visible_at INTEGER NOT NULL)");

@@ -1,48 +1,53 @@
-// HTTP for the bench baseline (/_bench/baseline/:name/...), mounted only when
-// development mode applies (EDGEQ_DEV_MODE and a loopback host), so a deployed
-// Worker never exposes it. Same JSON-over-HTTP shape as the REST API, so the
-// ratio compares storage work, not transport.
-import { Hono } from "hono";
-import { ApiError } from "../worker/api-error.js";
-import { loadConfig } from "../worker/config.js";
-import type { AppEnv } from "../worker/context.js";
+// HTTP for the bench baseline (/_bench/baseline/:name/send|receive|delete) in
+// the bench build only (src/bench/worker.ts). It depends on nothing in
+// src/worker, so the edgeq Worker can change freely underneath it, and it
+// still answers only development-mode loopback requests, like the dev
+// credentials, in case a bench build is ever served somewhere it should not be.
+const PREFIX = "/_bench/baseline/";
 
-export const baselineRoutes = new Hono<AppEnv>();
+export function isBaselinePath(pathname: string): boolean {
+  return pathname.startsWith(PREFIX);
+}
 
-baselineRoutes.use("*", async (c, next) => {
-  const loaded = loadConfig(c.env, new URL(c.req.url));
-  // A missing or refused configuration is not development mode: the baseline stays hidden.
-  if (!loaded.ok || !loaded.config.devMode) throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");
-  await next();
-});
-
-const stub = (env: Env, name: string) => env.BASELINE.get(env.BASELINE.idFromName(name));
-
-baselineRoutes.post("/:name/send", async (c) => {
-  const { bodies } = await body<{ bodies: string[] }>(c.req.raw);
-  if (!Array.isArray(bodies) || !bodies.every((b) => typeof b === "string")) throw new ApiError("InvalidParameterValue", "bodies must be an array of strings");
-  return c.json({ seqs: await stub(c.env, c.req.param("name")).send(bodies) });
-});
-
-baselineRoutes.post("/:name/receive", async (c) => {
-  const { maxMessages, visibilityTimeout } = await body<{ maxMessages: number; visibilityTimeout: number }>(c.req.raw);
-  if (!Number.isInteger(maxMessages) || !Number.isInteger(visibilityTimeout)) throw new ApiError("InvalidParameterValue", "maxMessages and visibilityTimeout must be integers");
-  return c.json({ messages: await stub(c.env, c.req.param("name")).receive(maxMessages, visibilityTimeout * 1000) });
-});
-
-baselineRoutes.post("/:name/delete", async (c) => {
-  const { seqs } = await body<{ seqs: number[] }>(c.req.raw);
-  if (!Array.isArray(seqs) || !seqs.every(Number.isInteger)) throw new ApiError("InvalidParameterValue", "seqs must be an array of integers");
-  return c.json({ deleted: await stub(c.env, c.req.param("name")).delete(seqs) });
-});
-
-/** Trusted bench traffic only: a malformed body is still a 400, never a 500. */
-async function body<T>(request: Request): Promise<T> {
-  try {
-    const parsed = (await request.json()) as T;
-    if (parsed && typeof parsed === "object") return parsed;
-  } catch {
-    // fall through
+export async function handleBaseline(request: Request, env: BenchEnv): Promise<Response> {
+  const url = new URL(request.url);
+  if (env.EDGEQ_DEV_MODE !== "true" || !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname)) return error(404, "NotFound", "no such route");
+  const [name, action, extra] = url.pathname.slice(PREFIX.length).split("/");
+  if (!name || extra !== undefined || request.method !== "POST") return error(404, "NotFound", "POST /_bench/baseline/:name/send|receive|delete");
+  const input = await jsonObject(request);
+  if (!input) return error(400, "MalformedRequest", "the bench baseline takes a JSON object");
+  const stub = env.BASELINE.get(env.BASELINE.idFromName(name));
+  switch (action) {
+    case "send": {
+      const { bodies } = input;
+      if (!Array.isArray(bodies) || !bodies.every((b) => typeof b === "string")) return error(400, "InvalidParameterValue", "bodies must be an array of strings");
+      return Response.json({ seqs: await stub.send(bodies) });
+    }
+    case "receive": {
+      const { maxMessages, visibilityTimeout } = input;
+      if (!Number.isInteger(maxMessages) || !Number.isInteger(visibilityTimeout)) return error(400, "InvalidParameterValue", "maxMessages and visibilityTimeout must be integers");
+      return Response.json({ messages: await stub.receive(maxMessages as number, (visibilityTimeout as number) * 1000) });
+    }
+    case "delete": {
+      const { seqs } = input;
+      if (!Array.isArray(seqs) || !seqs.every(Number.isInteger)) return error(400, "InvalidParameterValue", "seqs must be an array of integers");
+      return Response.json({ deleted: await stub.delete(seqs) });
+    }
+    default:
+      return error(404, "NotFound", "POST /_bench/baseline/:name/send|receive|delete");
   }
-  throw new ApiError("MalformedRequest", "the bench baseline takes a JSON object");
+}
+
+/** Trusted bench traffic only, but a malformed body is still a 400, never a 500. */
+async function jsonObject(request: Request): Promise<Record<string, unknown> | null> {
+  try {
+    const parsed: unknown = await request.json();
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function error(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
 }

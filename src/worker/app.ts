@@ -5,7 +5,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { baselineRoutes } from "../bench/routes.js";
 import { problemOf, QueueService, Refusal } from "../core/index.js";
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js";
 import { ApiError } from "./api-error.js";
@@ -49,9 +48,6 @@ const SQS_QUEUE_PATH = /^\/\d{12}\/[^/]+\/?$/;
 app.use("*", async (c, next) => (c.req.method === "POST" && SQS_QUEUE_PATH.test(c.req.path) ? handleSqs(c) : next()));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
-
-// The bench baseline (npm run bench); answers 404 unless development mode applies.
-app.route("/_bench/baseline", baselineRoutes);
 
 app.use("/v1/*", restCors);
 

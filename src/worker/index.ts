@@ -5,7 +5,6 @@ import { app } from "./app.js";
 export { Catalog } from "../objects/catalog/catalog.js";
 export { Partition } from "../objects/partition/partition.js";
 export { Keyring } from "../objects/keyring.js";
-export { Baseline } from "../bench/baseline.js";
 
 export default {
   fetch: app.fetch,
