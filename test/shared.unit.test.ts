@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { checkAttributeName, checkAttributes, checkBody } from "../src/core/content.js";
 import { messageSize } from "../src/shared/messages.js";
 import { renderRest } from "../src/worker/rest/render.js";
-import { decodeReceipt, encodeReceipt, receiptKey } from "../src/shared/receipt.js";
+import fc from "fast-check";
+import { decodeReceipt, encodeReceipt, fromBase64Url, receiptKey } from "../src/shared/receipt.js";
 import { DEV_DEFAULTS, loadConfig } from "../src/worker/config.js";
 
 describe("receipt handles", () => {
@@ -26,6 +27,32 @@ describe("receipt handles", () => {
     }
     expect(await decodeReceipt(key, "a/q", text.slice(0, -1))).toBeNull();
     for (const junk of ["", "!!!", "x".repeat(500), "AQ=="]) expect(await decodeReceipt(key, "a/q", junk)).toBeNull();
+  });
+
+  it("keeps its wire format: unpadded base64url of the same bytes, numbers up to 2^53 - 1", async () => {
+    const key = await receiptKey("k1");
+    await fc.assert(fc.asyncProperty(
+      fc.record({ incarnation: fc.maxSafeNat(), partition: fc.integer({ min: 0, max: 65_535 }), seq: fc.maxSafeNat(), lease: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
+      async (random) => {
+        const text = await encodeReceipt(key, "a/q", random);
+        const bytes = Buffer.from(text, "base64url");
+        expect(bytes.toString("base64url")).toBe(text);
+        expect(bytes[0]).toBe(1);
+        expect(bytes.readBigUInt64BE(1)).toBe(BigInt(random.incarnation));
+        expect(bytes.readUInt16BE(9)).toBe(random.partition);
+        expect(bytes.readBigUInt64BE(11)).toBe(BigInt(random.seq));
+        expect(bytes.readUInt32BE(19)).toBe(random.lease);
+        expect(await decodeReceipt(key, "a/q", text)).toEqual(random);
+      },
+    ), { numRuns: 200 });
+  });
+
+  it("decodes base64url as Node does, and refuses other spellings", () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 150 }), (bytes) => {
+      const text = Buffer.from(bytes).toString("base64url");
+      expect(fromBase64Url(text)).toEqual(new Uint8Array(bytes));
+    }));
+    for (const other of ["AQ==", "AR", "A", "A+", "A/", "AQ\u00e9", "x".repeat(201)]) expect(fromBase64Url(other)).toBeNull();
   });
 });
 

@@ -32,9 +32,9 @@ export async function encodeReceipt(key: CryptoKey, scope: string, handle: Recei
   const bytes = new Uint8Array(BODY_BYTES + MAC_BYTES);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, VERSION);
-  view.setBigUint64(1, BigInt(handle.incarnation));
+  setUint64(view, 1, handle.incarnation);
   view.setUint16(9, handle.partition);
-  view.setBigUint64(11, BigInt(handle.seq));
+  setUint64(view, 11, handle.seq);
   view.setUint32(19, handle.lease);
   const mac = await sign(key, scope, bytes.subarray(0, BODY_BYTES));
   bytes.set(mac.subarray(0, MAC_BYTES), BODY_BYTES);
@@ -50,9 +50,9 @@ export async function decodeReceipt(key: CryptoKey, scope: string, text: string)
   if (!equalBytes(expected, bytes.subarray(BODY_BYTES))) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
-    incarnation: Number(view.getBigUint64(1)),
+    incarnation: getUint64(view, 1),
     partition: view.getUint16(9),
-    seq: Number(view.getBigUint64(11)),
+    seq: getUint64(view, 11),
     lease: view.getUint32(19),
   };
 }
@@ -73,18 +73,55 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** Whole numbers below 2^53 as 8 big-endian bytes, without BigInt (this runs on every handle). */
+function setUint64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, Math.floor(value / 2 ** 32));
+  view.setUint32(at + 4, value >>> 0);
 }
 
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return null;
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-  } catch {
-    return null;
+function getUint64(view: DataView, at: number): number {
+  return view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+}
+
+// base64url without padding, table-driven: a handle is encoded on every
+// receive and decoded on every delete, and btoa/atob need a binary string.
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const VALUES = new Int16Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
+
+function toBase64Url(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
   }
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!;
+    if (i + 1 < bytes.length) out += ALPHABET[(n >> 6) & 63]!;
+  }
+  return out;
+}
+
+/** Null for anything but canonical unpadded base64url of at most 150 bytes. */
+export function fromBase64Url(text: string): Uint8Array | null {
+  if (text.length === 0 || text.length > 200 || text.length % 4 === 1) return null;
+  const bytes = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let bits = 0;
+  let buffer = 0;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? VALUES[code]! : -1;
+    if (value < 0) return null;
+    buffer = (buffer << 6) | value;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[at++] = (buffer >> bits) & 255;
+    }
+  }
+  if ((buffer & ((1 << bits) - 1)) !== 0) return null; // leftover bits must be zero (one spelling per handle)
+  return bytes;
 }
