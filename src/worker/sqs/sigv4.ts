@@ -3,6 +3,7 @@
 // arrived (the headers the client says it signed, the body it actually sent)
 // and recompute the signature with the secret of the claimed access key.
 // Web Crypto only, so it runs in workerd; comparisons do not exit early.
+import { sha256Hex } from "../../shared/digest.js";
 import { equalBytes } from "../../shared/receipt.js";
 import { ApiError } from "../api-error.js";
 
@@ -72,9 +73,9 @@ export async function verifySigV4(request: SignedRequest, lookup: SecretLookup, 
     payloadHash,
   ].join("\n");
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = [ALGORITHM, amzDate, scope, await sha256Hex(encoder.encode(canonical))].join("\n");
+  const stringToSign = [ALGORITHM, amzDate, scope, await sha256Hex(canonical)].join("\n");
   const key = await signingKey(secret, auth.date, auth.region, auth.service);
-  const expected = new Uint8Array(await hmac(key, stringToSign));
+  const expected = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(stringToSign)));
   if (!equalBytes(expected, hexBytes(auth.signature))) {
     throw new ApiError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
   }
@@ -149,24 +150,37 @@ export function formatAmzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }
 
-async function signingKey(secret: string, date: string, region: string, service: string): Promise<ArrayBuffer> {
+/**
+ * The day's signing key, derived once per secret, day, region and service and
+ * kept as an imported key: deriving it is four HMACs and four key imports,
+ * which every request of the day would otherwise repeat.
+ */
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_SIGNING_KEYS = 1_000;
+
+function signingKey(secret: string, date: string, region: string, service: string): Promise<CryptoKey> {
+  const id = `${date}/${region}/${service}\n${secret}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    key = deriveSigningKey(secret, date, region, service);
+    signingKeys.set(id, key);
+    key.catch(() => signingKeys.delete(id));
+  }
+  return key;
+}
+
+async function deriveSigningKey(secret: string, date: string, region: string, service: string): Promise<CryptoKey> {
   let key = await hmac(encoder.encode(`AWS4${secret}`), date);
   key = await hmac(key, region);
   key = await hmac(key, service);
-  return hmac(key, "aws4_request");
+  key = await hmac(key, "aws4_request");
+  return crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
 async function hmac(key: ArrayBuffer | Uint8Array, data: string): Promise<ArrayBuffer> {
   const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(data));
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function hexBytes(text: string): Uint8Array {
