@@ -88,10 +88,16 @@ export async function baselineBench(url, options, progress, runId) {
   const [, growth] = await targets("depth");
   const shallowDepth = 100;
   await fill(growth, { count: shallowDepth, batch: 10, concurrency, bodySize: 64 });
-  const shallow = { depth: shallowDepth, rowsPerReceive: await rowsPerReceive(growth) };
+  // At each depth: rows read per receive, and the batch-10 send rate (the
+  // messages a send phase adds are few next to the depth it runs at).
+  const sendAt = async (depth) => round((await sendPhase(growth, { ...steady, batch: 10, onProgress: progress.bar(`send b10 at depth ${depth}`) })).msgsPerSec);
+  const shallow = { depth: shallowDepth, rowsPerReceive: await rowsPerReceive(growth), sendMsgsPerSec: await sendAt(shallowDepth) };
+  progress.done();
+  const sentShallow = (await growth.stats()).sent;
   progress.note(`fill to depth ${options.depth}`);
-  await fill(growth, { count: options.depth - shallowDepth, batch: 10, concurrency, bodySize: 64 });
-  const deep = { depth: options.depth, rowsPerReceive: await rowsPerReceive(growth) };
+  await fill(growth, { count: Math.max(0, options.depth - sentShallow), batch: 10, concurrency, bodySize: 64 });
+  const deep = { depth: options.depth, rowsPerReceive: await rowsPerReceive(growth), sendMsgsPerSec: await sendAt(options.depth) };
+  progress.done();
 
   return {
     meta: {

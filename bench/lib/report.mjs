@@ -21,6 +21,9 @@ export function table(result) {
   out.push(`single-message send at concurrency 1: p50 edgeq ${fmt(l.edgeq.p50, 2)} ms, baseline ${fmt(l.baseline.p50, 2)} ms, difference ${fmt(l.differenceMs, 2)} ms`);
   const g = result.costGrowth;
   out.push(`rows read per receive: ${fmt(g.shallow.rowsPerReceive, 1)} at depth ${g.shallow.depth}, ${fmt(g.deep.rowsPerReceive, 1)} at depth ${g.deep.depth}`);
+  if (g.deep.sendMsgsPerSec !== undefined) {
+    out.push(`send b10 msgs/s: ${fmt(g.shallow.sendMsgsPerSec, 0)} at depth ${g.shallow.depth}, ${fmt(g.deep.sendMsgsPerSec, 0)} at depth ${g.deep.depth} (${fmt(g.deep.sendMsgsPerSec / g.shallow.sendMsgsPerSec, 2)}x)`);
+  }
   const m = result.meta;
   out.push(`server: ${m.server} (bench build); partitions: ${m.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${m.throttledRequests}`);
   out.push(`phases: at least ${m.minSeconds} s and ${m.minMessages} messages each, on warmed queues; ${m.concurrency} clients, ${m.bodySize}-byte bodies`);

@@ -161,7 +161,11 @@ export class Partition extends DurableObject<Env> {
     if (refused) return refused;
     const { state, counters } = this.#engine.meta;
     const stale = ref.incarnation > state.incarnation; // a new queue this partition has not met yet holds nothing
+    // The rows stats itself reads (it counts in-flight and delayed rows) are
+    // not the queue's work: left out, so rows per message stay what messages cost.
+    const tally = { ...this.#tally };
     const stats = readStats(this.#engine.store, counters, Date.now(), state.draining);
+    this.#tally = tally;
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
   }
 
