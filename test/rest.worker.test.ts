@@ -174,3 +174,55 @@ describe("errors", () => {
     expect(result.body.error.message).toContain("EDGEQ_ADMIN_SECRET");
   });
 });
+
+describe("receive with deleteReceiptHandles", () => {
+  const send = async (name: string, bodies: string[]) => expect((await call("POST", `/v1/queues/${name}/messages`, { messages: bodies.map((body) => ({ body })) })).status).toBe(200);
+  const stats = async (name: string) => (await call("GET", `/v1/queues/${name}/stats`)).body;
+
+  it("deletes the previous batch and receives the next in one request", async () => {
+    const name = await createQueue();
+    await send(name, ["a", "b", "c", "d"]);
+    const first = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 2 });
+    const handles = first.body.messages.map((m: { receiptHandle: string }) => m.receiptHandle);
+    const next = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 2, deleteReceiptHandles: handles });
+    expect(next.status).toBe(200);
+    expect(next.body.deleted).toEqual({ successful: [{ index: 0, deleted: true }, { index: 1, deleted: true }], failed: [] });
+    expect(next.body.messages.map((m: { body: string }) => m.body).sort()).toEqual(["c", "d"]);
+    expect(await stats(name)).toMatchObject({ deleted: 2, inFlight: 2, visible: 0 });
+    // Without the field, the answer has no `deleted`.
+    expect(Object.keys((await call("POST", `/v1/queues/${name}/messages/receive`, {})).body)).toEqual(["messages"]);
+  });
+
+  it("reports a bad handle per entry and still receives", async () => {
+    const name = await createQueue();
+    await send(name, ["x"]);
+    const answer = await call("POST", `/v1/queues/${name}/messages/receive`, { deleteReceiptHandles: ["not-a-handle"] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.deleted.successful).toEqual([]);
+    expect(answer.body.deleted.failed).toMatchObject([{ index: 0, code: "ReceiptHandleIsInvalid" }]);
+    expect(answer.body.messages.map((m: { body: string }) => m.body)).toEqual(["x"]);
+  });
+
+  it("refuses 11 handles, or a bad receive option, before leasing anything", async () => {
+    const name = await createQueue();
+    await send(name, ["kept"]);
+    const tooMany = await call("POST", `/v1/queues/${name}/messages/receive`, { deleteReceiptHandles: Array.from({ length: 11 }, () => "h") });
+    expect(tooMany).toMatchObject({ status: 400, body: { error: { code: "TooManyEntriesInBatchRequest" } } });
+    expect(tooMany.body.error.message).toContain("deleteReceiptHandles");
+    const ten = await call("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 11, deleteReceiptHandles: Array.from({ length: 10 }, () => "h") });
+    expect(ten).toMatchObject({ status: 400, body: { error: { code: "InvalidParameterValue" } } });
+    expect(await stats(name)).toMatchObject({ inFlight: 0, visible: 1, received: 0 });
+  });
+
+  it("needs delete as well as receive: a receive-only key is refused and leases nothing", async () => {
+    const name = await createQueue();
+    await send(name, ["kept"]);
+    const key = await call("POST", "/v1/keys", { grants: [{ queue: name, actions: ["receive"] }] });
+    expect(key.status).toBe(201);
+    const asReader = { authorization: `Bearer ${key.body.secret}` };
+    const refused = await call("POST", `/v1/queues/${name}/messages/receive`, { deleteReceiptHandles: ["h"] }, asReader);
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: "Forbidden" } } });
+    expect(await stats(name)).toMatchObject({ inFlight: 0, received: 0 });
+    expect((await call("POST", `/v1/queues/${name}/messages/receive`, {}, asReader)).body.messages).toHaveLength(1);
+  });
+});

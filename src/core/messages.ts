@@ -109,13 +109,21 @@ export class Messages {
     });
   }
 
+  /**
+   * Deletes an earlier receive's handles and receives, side by side (on one
+   * partition the two share a call and a commit). Both requests are checked
+   * before either runs, so a refused one changes nothing.
+   */
+  async deleteAndReceive(name: string, receiptHandles: string[], request: ReceiveRequest): Promise<{ deleted: Batch<{ index: number; deleted: boolean }>; messages: ReceivedMessage[] }> {
+    authorize(this.#caller, name, "delete");
+    refuse(checkBatchSize(receiptHandles, "deleteReceiptHandles"));
+    this.#checkReceive(name, request);
+    const [deleted, messages] = await Promise.all([this.deleteMessages(name, receiptHandles), this.receive(name, request)]);
+    return { deleted, messages };
+  }
+
   async receive(name: string, request: ReceiveRequest): Promise<ReceivedMessage[]> {
-    authorize(this.#caller, name, "receive");
-    if (request.deleteOnReceive) authorize(this.#caller, name, "delete");
-    refuse(checkRange("maxMessages", request.maxMessages, [1, MAX_BATCH_ENTRIES])
-      ?? checkRange("visibilityTimeout", request.visibilityTimeout, [0, MAX_VISIBILITY_TIMEOUT])
-      ?? checkRange("waitSeconds", request.waitSeconds, [0, MAX_WAIT_SECONDS])
-      ?? (request.attemptId !== undefined && !PRINTABLE_ID.test(request.attemptId) ? problems.format("receiveRequestAttemptId", "attemptId", request.attemptId) : null));
+    this.#checkReceive(name, request);
     return this.#withQueue(name, async (queue) => {
       const partitions: PartitionAccess = {
         take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })).messages,
@@ -142,6 +150,15 @@ export class Messages {
         ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
       })));
     });
+  }
+
+  #checkReceive(name: string, request: ReceiveRequest): void {
+    authorize(this.#caller, name, "receive");
+    if (request.deleteOnReceive) authorize(this.#caller, name, "delete");
+    refuse(checkRange("maxMessages", request.maxMessages, [1, MAX_BATCH_ENTRIES])
+      ?? checkRange("visibilityTimeout", request.visibilityTimeout, [0, MAX_VISIBILITY_TIMEOUT])
+      ?? checkRange("waitSeconds", request.waitSeconds, [0, MAX_WAIT_SECONDS])
+      ?? (request.attemptId !== undefined && !PRINTABLE_ID.test(request.attemptId) ? problems.format("receiveRequestAttemptId", "attemptId", request.attemptId) : null));
   }
 
   /** A handle whose lease is no longer current succeeds without deleting (as SQS does). */

@@ -58,10 +58,17 @@ rest.post("/queues/:name/messages", async (c) => {
   return batchJson(c, "messages", await c.var.service.messages.send(c.req.param("name"), entries, { maxDelaySeconds: MAX_NATIVE_DELAY_SECONDS }));
 });
 
+// `deleteReceiptHandles` acknowledges the previous batch in the same request
+// (core deleteAndReceive); the delete's outcome comes back as `deleted`.
 rest.post("/queues/:name/messages/receive", async (c) => {
-  const { receiveRequestAttemptId, ...request } = parse(receiveSchema, await jsonBody(c, {}));
-  const messages = await c.var.service.messages.receive(c.req.param("name"), { ...request, attemptId: receiveRequestAttemptId });
+  const { receiveRequestAttemptId, deleteReceiptHandles, ...request } = parse(receiveSchema, await jsonBody(c, {}));
+  const name = c.req.param("name");
+  const receive = { ...request, attemptId: receiveRequestAttemptId };
+  const { messages, deleted } = deleteReceiptHandles?.length
+    ? await c.var.service.messages.deleteAndReceive(name, deleteReceiptHandles, receive)
+    : { messages: await c.var.service.messages.receive(name, receive), deleted: null };
   return c.json({
+    ...(deleted ? { deleted: batchBody(c, "deleteReceiptHandles", deleted) } : {}),
     messages: messages.map((message) => ({
       id: message.id,
       body: message.body,
@@ -113,11 +120,16 @@ rest.post("/queues/:name/redrive/cancel", async (c) => {
 
 /** Per-entry problems in REST's words; a batch in which every entry failed is a failed request (4xx, the first entry's error). */
 function batchJson<S>(c: Context<AppEnv>, collection: string, batch: Batch<S>) {
+  const body = batchBody(c, collection, batch);
+  const first = batch.failed[0];
+  if (batch.successful.length === 0 && first) throw new ApiError(first.problem.code, body.failed[0]!.message, first.problem.retryAfterSeconds);
+  return c.json(body);
+}
+
+function batchBody<S>(c: Context<AppEnv>, collection: string, batch: Batch<S>) {
   const queue = c.req.param("name");
   const failed = batch.failed.map(({ index, problem }) => ({ index, code: problem.code, message: renderRest(problem, { queue, entry: { collection, index } }) }));
-  const first = batch.failed[0];
-  if (batch.successful.length === 0 && first) throw new ApiError(first.problem.code, failed[0]!.message, first.problem.retryAfterSeconds);
-  return c.json({ successful: batch.successful, failed });
+  return { successful: batch.successful, failed };
 }
 
 async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {

@@ -68,6 +68,8 @@ export const receiveSchema = z
     waitSeconds: integer().optional(),
     deleteOnReceive: z.boolean().optional(),
     receiveRequestAttemptId: z.string().optional(),
+    /** Handles of an earlier receive to delete in the same request. */
+    deleteReceiptHandles: z.array(z.string()).optional(),
   })
   .strict();
 
