@@ -16,12 +16,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              // EDGEQ_COALESCE off: under this pool a request resumed by another
-              // request's promise cannot make its own calls (its call never
-              // answers; real workerd, and Cloudflare, give it its own I/O), so
-              // the Worker's group commit (src/core/coalescer.ts) is covered by
-              // the e2e tests against a real server and by coalescer.unit.test.ts.
-              bindings: { EDGEQ_DEV_MODE: "true", EDGEQ_COALESCE: "false" },
+              bindings: { EDGEQ_DEV_MODE: "true" },
               // A real Rate Limiting binding with a tiny limit, so tests can push a key over it.
               ratelimits: { TIGHT_RATE_LIMIT: { namespace_id: "9001", simple: { limit: 2, period: 10 } } },
             },

@@ -1,8 +1,7 @@
-// Group commit against a real server (src/core/coalescer.ts): concurrent
-// requests to one partition share partition calls and SQLite commits, and
-// every one of them is still answered for its own command only: nothing lost,
-// nothing doubled, no message leased twice, FIFO groups still one at a time.
-// (The Workers Vitest pool runs with coalescing off; see vitest.config.ts.)
+// Group commit against a real server (Partition.run): concurrent requests to
+// one partition share SQLite commits, and every one of them is still answered
+// for its own command only: nothing lost, nothing doubled, no message leased
+// twice, FIFO groups still one at a time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restClient, startServer, type RunningServer } from "./helpers/server.js";
 

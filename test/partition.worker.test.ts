@@ -324,3 +324,18 @@ describe("a batch of commands (group commit)", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
+
+describe("group commit", () => {
+  it("commits calls that arrive together in one transaction, and answers each with its own results", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("warm")]));
+    const before = ok(await p.stats(ref)).stats.commits;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => p.send(ref, RETENTION, [message(`m${i}`)])));
+    const seqs = answers.map((answer) => ok(answer).messages[0]!.seq);
+    expect(new Set(seqs).size).toBe(20);
+    const commits = ok(await p.stats(ref)).stats.commits - before;
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThan(20);
+    expect(ok(await p.stats(ref)).stats).toMatchObject({ sent: 21, depth: 21 });
+  });
+});

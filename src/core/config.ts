@@ -5,6 +5,4 @@ export interface CoreConfig {
   /** 12 digits: the Catalog and Keyring shard, and the account in SQS URLs and ARNs. */
   accountId: string;
   masterKey: string;
-  /** Batch concurrent requests' partition commands into one call and commit (coalescer.ts); on unless EDGEQ_COALESCE=false. */
-  coalesce: boolean;
 }

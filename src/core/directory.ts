@@ -1,19 +1,14 @@
 // Where the queue core finds a queue: the account's Catalog, with each
 // queue's record (attributes, incarnation, partition map) cached per isolate
 // for QUEUE_CONFIG_CACHE_MS, so a hot queue costs no Catalog call per request,
-// and its partitions: stubs by name, and commands sent through the isolate's
-// coalescer (coalescer.ts), so concurrent requests share one call and commit.
+// and its partitions' stubs by name.
 import type { Catalog } from "../objects/catalog/catalog.js";
 import type { CommandResults, Partition, PartitionCommand } from "../objects/partition/partition.js";
 import { QUEUE_CONFIG_CACHE_MS } from "../shared/limits.js";
 import { partitionName } from "../shared/naming.js";
 import type { QueueRecord } from "../shared/types.js";
 import type { CoreConfig } from "./config.js";
-import { submit } from "./coalescer.js";
 import { unwrap } from "./refusal.js";
-
-/** Keeps the request alive until `done` settles, even if its client goes away (the Worker's waitUntil). */
-export type KeepAlive = (done: Promise<unknown>) => void;
 
 const queueCache = new Map<string, { queue: QueueRecord; expires: number }>();
 const partitionIds = new WeakMap<DurableObjectNamespace<Partition>, Map<string, DurableObjectId>>();
@@ -22,12 +17,10 @@ const MAX_CACHED_IDS = 10_000;
 export class Directory {
   readonly #env: Env;
   readonly #config: CoreConfig;
-  readonly #keepAlive: KeepAlive;
 
-  constructor(env: Env, config: CoreConfig, keepAlive: KeepAlive) {
+  constructor(env: Env, config: CoreConfig) {
     this.#env = env;
     this.#config = config;
-    this.#keepAlive = keepAlive;
   }
 
   catalog(): DurableObjectStub<Catalog> {
@@ -47,12 +40,9 @@ export class Directory {
     return this.#env.PARTITION.get(id);
   }
 
-  /** Runs one command on a partition, batched with this isolate's other commands for it. */
+  /** Runs one command on a partition (which commits it with whatever else reached it at the same time). */
   async command<K extends PartitionCommand["kind"]>(queue: QueueRecord, index: number, command: Extract<PartitionCommand, { kind: K }>): Promise<CommandResults[K]> {
-    const dispatch = (commands: PartitionCommand[]) => this.partition(queue, index).run(commands);
-    if (!this.#config.coalesce) return (await dispatch([command]))[0] as CommandResults[K];
-    const key = partitionName(this.#config.accountId, queue.name, index);
-    return (await submit(key, command, dispatch, this.#keepAlive)) as CommandResults[K];
+    return (await this.partition(queue, index).run([command]))[0] as CommandResults[K];
   }
 
   /** The queue's record, from this isolate's cache when fresh; refuses QueueDoesNotExist. */

@@ -3,7 +3,6 @@ export { QueueService } from "./service.js";
 export { problemOf, Refusal } from "./refusal.js";
 export { authorize, can, canSee, covers, ACTIONS, type Action, type Grant, type Principal } from "./permissions.js";
 export type { CoreConfig } from "./config.js";
-export type { KeepAlive } from "./directory.js";
 export type { Batch, ReceivedMessage, ReceiveRequest, SendSuccess } from "./messages.js";
 export { checkBatchSize, type SendEntry, type SendOptions } from "./send.js";
 export type { CreateOptions } from "./attributes.js";

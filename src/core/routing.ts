@@ -37,7 +37,7 @@ export interface Received {
 
 /** How a receive reaches a queue's partitions. */
 export interface PartitionAccess {
-  /** Leases what is visible now on one partition (a coalesced command; never waits). */
+  /** Leases what is visible now on one partition (a `run` command; never waits). */
   take(index: number, options: LeaseOptions): Promise<LeasedMessage[]>;
   stub(index: number): PartitionStub;
 }

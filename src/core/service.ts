@@ -3,7 +3,7 @@
 // operations, message operations and SQS-facing metadata each live in their
 // own module; every rule they apply is written once, there.
 import type { CoreConfig } from "./config.js";
-import { Directory, type KeepAlive } from "./directory.js";
+import { Directory } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
 import type { Principal } from "./permissions.js";
@@ -15,9 +15,8 @@ export class QueueService {
   readonly extras: Extras;
   readonly accountId: string;
 
-  /** `keepAlive`: the Worker's waitUntil, which coalesced partition calls need (see coalescer.ts). */
-  constructor(env: Env, config: CoreConfig, caller: Principal, keepAlive: KeepAlive) {
-    const directory = new Directory(env, config, keepAlive);
+  constructor(env: Env, config: CoreConfig, caller: Principal) {
+    const directory = new Directory(env, config);
     this.accountId = config.accountId;
     this.queues = new Queues(caller, directory);
     this.messages = new Messages(env, config, caller, directory);

@@ -10,7 +10,7 @@ import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js
 import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
-import { keepAliveOf, type AppEnv } from "./context.js";
+import type { AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { clientAddress, limitRequest } from "./edge/ratelimit.js";
 import { usage } from "./edge/usage.js";
@@ -64,7 +64,7 @@ app.use("/v1/*", async (c, next) => {
   c.set("config", loaded.config);
   const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
   c.set("principal", principal);
-  c.set("service", new QueueService(c.env, loaded.config, principal, keepAliveOf(c)));
+  c.set("service", new QueueService(c.env, loaded.config, principal));
   await limitRequest(c.env, principal);
   await next();
 });

@@ -52,8 +52,7 @@ function readConfig(env: Env, loopback: boolean): Result<{ config: EdgeConfig }>
   }
   const accountId = env.EDGEQ_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
   if (!/^\d{12}$/.test(accountId)) return { ok: false, ...problem("format", { code: "NotConfigured", field: "EDGEQ_ACCOUNT_ID", bound: "accountId", value: accountId }) };
-  const coalesce = env.EDGEQ_COALESCE !== "false";
-  return { ok: true, config: { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode, coalesce } };
+  return { ok: true, config: { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode } };
 }
 
 /** The hostname of an absolute URL as the runtime hands it over, without parsing the rest. */

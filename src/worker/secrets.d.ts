@@ -11,8 +11,6 @@ interface EdgeqSecrets {
   EDGEQ_ACCOUNT_ID?: string;
   /** "true": one JSON log line per request (`npm start -- --log-requests`); off by default, off the hot path. */
   EDGEQ_LOG_REQUESTS?: string;
-  /** "false": every partition command is its own call (no group commit across requests; see src/core/coalescer.ts). */
-  EDGEQ_COALESCE?: string;
   /** Comma-separated origins allowed to call the REST API from a browser. */
   EDGEQ_CORS_ORIGINS?: string;
   /** Seconds a queue's data key encrypts new messages before a new version takes over. */

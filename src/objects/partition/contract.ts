@@ -28,9 +28,8 @@ export interface ReceiveOptions extends LeaseOptions {
 }
 
 /**
- * One operation of a batch `Partition.run` executes in one transaction: what
- * the Worker's coalescer (src/core/coalescer.ts) sends when several requests
- * reach one partition at once. Receives here never wait.
+ * One operation `Partition.run` executes; the commands of calls that reach the
+ * partition together share one transaction. Receives here never wait.
  */
 export type PartitionCommand =
   | { kind: "send"; ref: PartitionRef; retentionSeconds: number; messages: NewMessage[] }

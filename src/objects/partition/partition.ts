@@ -1,9 +1,9 @@
 // One partition of one queue: the messages themselves, in SQLite, with
-// visibility leases. `run` executes a batch of commands (the sends, receives,
-// deletes and visibility changes of many concurrent requests, coalesced by the
-// Worker) in one transaction: one commit, and the platform's output gate holds
-// every reply until it is durable. Each command runs in its own savepoint, so
-// one that fails leaves the others, and the rest of the batch, untouched.
+// visibility leases. `run` executes commands (sends, receives, deletes,
+// visibility changes) and commits the commands of every call that arrived in
+// the same turn together (group commit): one transaction, one fsync, and the
+// platform's output gate holds every reply until it is durable. Each command
+// runs in its own savepoint, so one that fails leaves the others untouched.
 // One alarm drives all timed work (retention, delayed messages coming due,
 // waking long-pollers, dead-letter moves, redrive steps, load reports); an
 // operation arms it for the due times it created, and each alarm step runs on
@@ -27,6 +27,8 @@ export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, Par
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
+/** Commands in one group commit, at most; a larger backlog commits in the next turn. */
+const MAX_COMMIT_COMMANDS = 256;
 
 export class Partition extends DurableObject<Env> {
   readonly #engine: Engine;
@@ -34,6 +36,8 @@ export class Partition extends DurableObject<Env> {
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
+  /** Calls waiting for the next group commit (see `run`). */
+  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void }[] = [];
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -54,16 +58,22 @@ export class Partition extends DurableObject<Env> {
     });
   }
 
-  /** Executes the commands in order, in one transaction; answers each in order. */
-  async run(commands: PartitionCommand[]): Promise<CommandResult[]> {
-    const effects = noEffects();
-    const results = this.#atomically(() => {
-      const answers = commands.map((command) => this.#command(command, effects));
-      this.#flush();
-      return answers;
+  /**
+   * Executes the commands in order and answers each in order, in one
+   * transaction shared with every other call that reached this object in the
+   * same turn of its event loop (group commit). Each call arms a zero-delay
+   * timer; the first to fire commits everything queued by then, so calls that
+   * arrive together (their requests were in flight at once) cost one commit
+   * and one fsync, and a lone call waits only for its own timer. Every caller
+   * is answered after the commit; the output gate holds the replies until it
+   * is durable. Each call keeps its own timer armed until answered, which is
+   * also what tells workerd it is waiting on something.
+   */
+  run(commands: PartitionCommand[]): Promise<CommandResult[]> {
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ commands, resolve, reject });
+      setTimeout(() => this.#commitQueued(), 0);
     });
-    await this.#settle(effects);
-    return results;
   }
 
   async send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[]): Promise<Result<{ messages: SentMessage[] }>> {
@@ -79,9 +89,10 @@ export class Partition extends DurableObject<Env> {
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
     const deadline = Date.now() + options.waitSeconds * 1000;
     for (;;) {
+      const wakes = this.#waiters.wakes;
       const [result] = (await this.run([{ kind: "receive", ref, options }])) as CommandResults["receive"][];
       if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) return result!;
-      await this.#waitForMessages(deadline);
+      if (this.#waiters.wakes === wakes) await this.#waitForMessages(deadline);
     }
   }
 
@@ -246,6 +257,34 @@ export class Partition extends DurableObject<Env> {
     this.#retryAt = failed ? Date.now() + ALARM_RETRY_MS : null;
     await this.#schedule();
     this.#waiters.wakeAll();
+  }
+
+  /** Commits what is queued (up to MAX_COMMIT_COMMANDS; the rest goes in the next turn's commit). */
+  #commitQueued(): void {
+    let count = 0;
+    let taken = 0;
+    while (taken < this.#queued.length && (taken === 0 || count + this.#queued[taken]!.commands.length <= MAX_COMMIT_COMMANDS)) count += this.#queued[taken++]!.commands.length;
+    if (taken === 0) return;
+    const calls = this.#queued.splice(0, taken);
+    if (this.#queued.length > 0) setTimeout(() => this.#commitQueued(), 0);
+    const effects = noEffects();
+    let results: CommandResult[][];
+    try {
+      results = this.#atomically(() => {
+        const answers = calls.map((call) => call.commands.map((command) => this.#command(command, effects)));
+        this.#flush();
+        return answers;
+      });
+    } catch (error) {
+      for (const call of calls) call.reject(error);
+      return;
+    }
+    // The alarm write, like the commit, is behind the output gate: no reply
+    // leaves before it is durable, so the answers need not wait for it here.
+    this.#settle(effects).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", event: "alarm-arm-failed", partition: this.ctx.id.name, error: String(error) }));
+    });
+    calls.forEach((call, i) => call.resolve(results[i]!));
   }
 
   /** One command of a batch, in its own savepoint: a bug in it rolls back its writes only and answers InternalError. */

@@ -2,8 +2,15 @@
 // (the end of its wait, or when the next message comes due); anything that
 // may have made a message receivable (a send, a release, a delete, the
 // alarm) wakes them all to look again. A waiter leases nothing by waiting.
+// `wakes` counts the wake-ups, so a poller that looked before a wake-up it
+// did not wait for (its look and the send shared a commit) looks again at once.
 export class Waiters {
   #waiting = new Set<() => void>();
+  #wakes = 0;
+
+  get wakes(): number {
+    return this.#wakes;
+  }
 
   get count(): number {
     return this.#waiting.size;
@@ -22,6 +29,7 @@ export class Waiters {
   }
 
   wakeAll(): void {
+    this.#wakes++;
     for (const waiter of [...this.#waiting]) waiter();
   }
 }
