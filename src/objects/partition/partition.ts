@@ -37,7 +37,7 @@ export class Partition extends DurableObject<Env> {
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
   /** Calls waiting for the next group commit (see `run`). */
-  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void }[] = [];
+  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void; timer: ReturnType<typeof setTimeout> }[] = [];
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -71,8 +71,7 @@ export class Partition extends DurableObject<Env> {
    */
   run(commands: PartitionCommand[]): Promise<CommandResult[]> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ commands, resolve, reject });
-      setTimeout(() => this.#commitQueued(), 0);
+      this.#queued.push({ commands, resolve, reject, timer: setTimeout(() => this.#commitQueued(), 0) });
     });
   }
 
@@ -266,6 +265,9 @@ export class Partition extends DurableObject<Env> {
     while (taken < this.#queued.length && (taken === 0 || count + this.#queued[taken]!.commands.length <= MAX_COMMIT_COMMANDS)) count += this.#queued[taken++]!.commands.length;
     if (taken === 0) return;
     const calls = this.#queued.splice(0, taken);
+    // A call answered by another's timer clears its own: workerd caps the
+    // timers an object may hold, and they would otherwise pile up under load.
+    for (const call of calls) clearTimeout(call.timer);
     if (this.#queued.length > 0) setTimeout(() => this.#commitQueued(), 0);
     const effects = noEffects();
     let results: CommandResult[][];
