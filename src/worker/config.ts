@@ -3,6 +3,8 @@
 // the documented development defaults apply only when EDGEQ_DEV_MODE is set by
 // `npm start` or the tests AND the request arrived on a loopback address, so a
 // Worker deployed with the flag by mistake still never accepts them publicly.
+// Any real credential turns them off altogether: an admin secret set without a
+// master key must not seal messages under the public development one.
 import type { CoreConfig } from "../core/index.js";
 import { problem } from "../shared/problems.js";
 import type { Result } from "../shared/types.js";
@@ -19,6 +21,8 @@ export interface EdgeConfig extends CoreConfig {
   adminKeyId: string;
   adminSecret: string;
   devMode: boolean;
+  /** EDGEQ_PREVIOUS_MASTER_KEY: what `edgeq admin rotate-master-key` re-wraps from; never a development fallback. */
+  previousMasterKey?: string;
 }
 
 /** The configuration of an env, for loopback and other hosts: read once per env object (per isolate in production). */
@@ -32,7 +36,10 @@ export function loadConfig(env: Env, url: URL | string): Result<{ config: EdgeCo
 }
 
 function readConfig(env: Env, loopback: boolean): Result<{ config: EdgeConfig }> {
-  const devMode = env.EDGEQ_DEV_MODE === "true" && loopback;
+  const configured = Boolean(env.EDGEQ_ADMIN_KEY_ID || env.EDGEQ_ADMIN_SECRET || env.EDGEQ_MASTER_KEY);
+  const devMode = env.EDGEQ_DEV_MODE === "true" && loopback && !configured;
+  // Where the advice in a NotConfigured answer should point: `edgeq serve`'s settings or `wrangler secret put`.
+  const bound = env.EDGEQ_SELF_HOSTED === "true" ? "self-hosted" : "deployed";
   const pick = (value: string | undefined, fallback: string) => value || (devMode ? fallback : undefined);
   const adminKeyId = pick(env.EDGEQ_ADMIN_KEY_ID, DEV_DEFAULTS.adminKeyId);
   const adminSecret = pick(env.EDGEQ_ADMIN_SECRET, DEV_DEFAULTS.adminSecret);
@@ -42,17 +49,19 @@ function readConfig(env: Env, loopback: boolean): Result<{ config: EdgeConfig }>
     adminSecret ? null : "EDGEQ_ADMIN_SECRET",
     masterKey ? null : "EDGEQ_MASTER_KEY",
   ].filter((name): name is string => name !== null);
-  if (missing.length > 0) return { ok: false, ...problem("notConfigured", { code: "NotConfigured", value: missing }) };
+  if (missing.length > 0) return { ok: false, ...problem("notConfigured", { code: "NotConfigured", value: missing, bound }) };
   if (!devMode) {
     const reused = [
       adminSecret === DEV_DEFAULTS.adminSecret ? "EDGEQ_ADMIN_SECRET" : null,
       masterKey === DEV_DEFAULTS.masterKey ? "EDGEQ_MASTER_KEY" : null,
     ].filter((name): name is string => name !== null);
-    if (reused.length > 0) return { ok: false, ...problem("devDefault", { code: "NotConfigured", value: reused }) };
+    if (reused.length > 0) return { ok: false, ...problem("devDefault", { code: "NotConfigured", value: reused, bound }) };
   }
   const accountId = env.EDGEQ_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
   if (!/^\d{12}$/.test(accountId)) return { ok: false, ...problem("format", { code: "NotConfigured", field: "EDGEQ_ACCOUNT_ID", bound: "accountId", value: accountId }) };
-  return { ok: true, config: { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode } };
+  const config: EdgeConfig = { accountId, adminKeyId: adminKeyId!, adminSecret: adminSecret!, masterKey: masterKey!, devMode };
+  if (env.EDGEQ_PREVIOUS_MASTER_KEY) config.previousMasterKey = env.EDGEQ_PREVIOUS_MASTER_KEY;
+  return { ok: true, config };
 }
 
 /** The hostname of an absolute URL as the runtime hands it over, without parsing the rest. */

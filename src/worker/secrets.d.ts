@@ -7,6 +7,10 @@ interface EdgeqSecrets {
   EDGEQ_ADMIN_KEY_ID?: string;
   EDGEQ_ADMIN_SECRET?: string;
   EDGEQ_MASTER_KEY?: string;
+  /** The master key being rotated away from: `edgeq admin rotate-master-key` re-wraps what it wrapped. */
+  EDGEQ_PREVIOUS_MASTER_KEY?: string;
+  /** "true" under `npm start` / `edgeq serve`: configuration advice names their settings, not `wrangler secret put`. */
+  EDGEQ_SELF_HOSTED?: string;
   /** 12-digit account id used in SQS queue URLs and ARNs. */
   EDGEQ_ACCOUNT_ID?: string;
   /** "true": one JSON log line per request (`npm start -- --log-requests`); off by default, off the hot path. */

@@ -123,16 +123,24 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
     case "draining":
       return "the partition is draining; retry";
     case "notConfigured":
-      return `edgeq is not configured: set ${(p.value as string[]).join(", ")} with \`wrangler secret put\``;
+      return `edgeq is not configured: set ${(p.value as string[]).join(", ")} ${settingAdvice(bound)}`;
     case "devDefault":
-      return `edgeq refuses the public development default for ${(p.value as string[]).join(", ")}: set a secret of your own with \`wrangler secret put\``;
+      return `edgeq refuses the public development default for ${(p.value as string[]).join(", ")}: choose a secret of your own and set it ${settingAdvice(bound)}`;
     case "masterKeyMismatch":
-      return `data key ${String(p.value)} does not unwrap under the configured EDGEQ_MASTER_KEY (was the master key changed?)`;
+      return `data key ${String(p.value)} does not unwrap under the configured EDGEQ_MASTER_KEY: it was wrapped under another master key; ` +
+        "re-wrap the stored keys under this one with `edgeq admin rotate-master-key` (docs/self-hosting.md#rotating-the-master-key)";
     case "cursor":
       return `${field} is not a cursor returned by this server`;
     case "internal":
       return "internal error; nothing was changed, retry";
   }
+}
+
+/** Where a setting goes: the self-hosted server's environment or edgeq.toml, or a deployed Worker's secrets. */
+function settingAdvice(where: unknown): string {
+  return where === "self-hosted"
+    ? "in the environment of `edgeq serve` / `npm start` (or in its --config edgeq.toml) and restart it"
+    : "with `wrangler secret put`";
 }
 
 function codePoint(point: number): string {

@@ -155,11 +155,11 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "draining":
         return "The service is unavailable. Please retry.";
       case "notConfigured":
-        return `edgeq is not configured: set ${(p.value as string[]).join(", ")}.`;
+        return `edgeq is not configured: set ${(p.value as string[]).join(", ")}${p.bound === "self-hosted" ? " in the environment of edgeq serve or its edgeq.toml" : " with wrangler secret put"}.`;
       case "devDefault":
         return `edgeq refuses the public development default for ${(p.value as string[]).join(", ")}.`;
       case "masterKeyMismatch":
-        return `data key ${value} does not unwrap under the configured EDGEQ_MASTER_KEY.`;
+        return `data key ${value} does not unwrap under the configured EDGEQ_MASTER_KEY; run edgeq admin rotate-master-key.`;
       case "cursor":
         return invalid("Invalid NextToken value.");
       case "internal":
