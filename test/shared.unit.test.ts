@@ -6,6 +6,8 @@ import { renderRest } from "../src/worker/rest/render.js";
 import fc from "fast-check";
 import { decodeReceipt, encodeReceipt, fromBase64Url, receiptKey } from "../src/shared/receipt.js";
 import { DEV_DEFAULTS, loadConfig } from "../src/worker/config.js";
+import { EDGEQ_VERSION } from "../src/shared/version.js";
+import { readFileSync } from "node:fs";
 
 describe("receipt handles", () => {
   const handle = { incarnation: 7, partition: 3, seq: 2 ** 40 + 5, lease: 9 };
@@ -111,5 +113,11 @@ describe("configuration", () => {
     expect(result).toMatchObject({ ok: false, code: "NotConfigured", rule: "devDefault", value: ["EDGEQ_ADMIN_SECRET"] });
     const good = loadConfig({ EDGEQ_ADMIN_KEY_ID: "admin", EDGEQ_ADMIN_SECRET: "s".repeat(40), EDGEQ_MASTER_KEY: "m".repeat(40) } as Env, remote);
     expect(good).toMatchObject({ ok: true, config: { devMode: false } });
+  });
+});
+
+describe("version", () => {
+  it("is package.json's, for `edgeq --version` and the Worker's GET /", () => {
+    expect(EDGEQ_VERSION).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
   });
 });

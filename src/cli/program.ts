@@ -2,6 +2,7 @@
 // timeout) are defined once here and read by every command through
 // optsWithGlobals, so they may be given before or after the command name.
 import { Command } from "commander";
+import { EDGEQ_VERSION } from "../shared/version.js";
 import { DEFAULT_ENDPOINT } from "./config.js";
 import { integer } from "./context.js";
 import { keysCommand, tokensCommand } from "./commands/credentials.js";
@@ -11,7 +12,7 @@ import { queuesCommand } from "./commands/queues.js";
 import { redriveCommand } from "./commands/redrive.js";
 import { serveCommand } from "./commands/serve.js";
 
-export const VERSION = "0.1.0";
+export const VERSION = EDGEQ_VERSION;
 
 export function buildProgram(): Command {
   const program = new Command("edgeq")

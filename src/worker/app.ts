@@ -13,7 +13,9 @@ import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { clientAddress, limitRequest } from "./edge/ratelimit.js";
+import { isLandingRequest, landing } from "./landing.js";
 import { usage } from "./edge/usage.js";
+import { adminRoutes } from "./rest/admin.js";
 import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
@@ -70,11 +72,13 @@ app.use("/v1/*", async (c, next) => {
 });
 
 app.route("/v1", credentialRoutes);
+app.route("/v1", adminRoutes);
 app.route("/v1", rest);
 
 // Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
-// named by the QueueUrl parameter, so the path is only where clients post.
-app.on(["POST", "GET"], "/", handleSqs);
+// named by the QueueUrl parameter, so the path is only where clients post. A
+// plain GET (no Action, no signature: a browser, curl) gets the landing page.
+app.on(["POST", "GET"], "/", (c) => (isLandingRequest(c.req.raw, new URL(c.req.url)) ? landing(c) : handleSqs(c)));
 
 app.notFound(() => {
   throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");
