@@ -71,6 +71,7 @@ async function importDataKey(config: CoreConfig, scope: string, wrapped: string)
   return raw ? crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]) : null;
 }
 
-function wrapContext(config: CoreConfig, scope: string): string {
+/** The associated data a data key is wrapped with (also what a master-key rotation re-wraps it with). */
+export function wrapContext(config: CoreConfig, scope: string): string {
   return `data-key/${config.accountId}/${scope}`;
 }

@@ -44,6 +44,18 @@ export interface StoredDataKey {
   createdAt: number;
 }
 
+export interface WrappedDataKey extends Record<string, SqlStorageValue> {
+  scope: string;
+  version: number;
+  wrapped: string;
+}
+
+/** Re-wrapped blobs, each with the blob it replaces. */
+export interface Rewrap {
+  dataKeys: { scope: string; version: number; from: string; to: string }[];
+  accessKeys: { id: string; from: string; wrappedSecret: string; secretHash: string }[];
+}
+
 type KeyRow = Record<string, SqlStorageValue> & {
   id: string;
   secret_hash: string;
@@ -106,6 +118,35 @@ export class Keyring extends DurableObject<Env> {
     const version = (newest?.version ?? 0) + 1;
     runSql(this.#sql, "INSERT INTO data_keys (scope, version, wrapped, created_at) VALUES (?, ?, ?, ?)", scope, version, candidate, now);
     return { version, wrapped: candidate, createdAt: now };
+  }
+
+  /** A page of every wrapped data key in (scope, version) order, for a master-key rotation or check. */
+  dataKeyPage(after: { scope: string; version: number } | null, limit: number): WrappedDataKey[] {
+    return runSql<WrappedDataKey>(
+      this.#sql,
+      "SELECT scope, version, wrapped FROM data_keys WHERE scope > ? OR (scope = ? AND version > ?) ORDER BY scope, version LIMIT ?",
+      after?.scope ?? "", after?.scope ?? "", after?.version ?? 0, limit,
+    ).toArray().map(({ scope, version, wrapped }) => ({ scope, version, wrapped }));
+  }
+
+  /**
+   * Stores blobs the Worker re-wrapped under a new master key. Each row changes
+   * only if it still holds the blob that was unwrapped (`from`), so a row
+   * written meanwhile is left alone; one call is one transaction, so an
+   * interrupted rotation leaves every row whole under one key or the other.
+   */
+  rewrap(changes: Rewrap): { dataKeys: number; accessKeys: number } {
+    let dataKeys = 0;
+    let accessKeys = 0;
+    for (const change of changes.dataKeys) {
+      dataKeys += runSql(this.#sql, "UPDATE data_keys SET wrapped = ? WHERE scope = ? AND version = ? AND wrapped = ? RETURNING version",
+        change.to, change.scope, change.version, change.from).toArray().length;
+    }
+    for (const change of changes.accessKeys) {
+      accessKeys += runSql(this.#sql, "UPDATE access_keys SET wrapped_secret = ?, secret_hash = ? WHERE id = ? AND wrapped_secret = ? RETURNING id",
+        change.wrappedSecret, change.secretHash, change.id, change.from).toArray().length;
+    }
+    return { dataKeys, accessKeys };
   }
 
   /** Older versions stay: messages sealed under them must stay readable. */

@@ -121,6 +121,7 @@ function view(stored: StoredKey): KeyView {
   return { id: stored.id, description: stored.description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
 }
 
-function secretContext(config: EdgeConfig, id: string): string {
+/** The associated data an access key's secret is wrapped with (also what a master-key rotation re-wraps it with). */
+export function secretContext(config: EdgeConfig, id: string): string {
   return `access-key-secret/${config.accountId}/${id}`;
 }
