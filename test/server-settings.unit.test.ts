@@ -26,7 +26,7 @@ describe("credentials", () => {
     expect(DEV_CREDENTIALS).toEqual(DEV_DEFAULTS);
     const dev = resolveCredentials({}, undefined, "127.0.0.1", true);
     expect(dev).toMatchObject({ devMode: true, bindings: { EDGEQ_DEV_MODE: "true" } });
-    expect(Object.keys(dev.bindings)).toEqual(["EDGEQ_DEV_MODE"]);
+    expect(Object.keys(dev.bindings)).toEqual(["EDGEQ_DEV_MODE", "EDGEQ_SELF_HOSTED"]);
     for (const host of ["0.0.0.0", "::", "192.0.2.1", "edgeq.example.com"]) {
       expect(() => resolveCredentials({}, undefined, host, true)).toThrow(new ServeConfigError(
         `refusing to listen on ${host} with the development credentials, which are public (key id "local", secret "local-dev-secret"): ` +
@@ -38,7 +38,7 @@ describe("credentials", () => {
   it("turn development mode off once all three are set, anywhere, and bind them", () => {
     const real = resolveCredentials({ ...REAL, EDGEQ_CORS_ORIGINS: "https://app.example.com" }, undefined, "0.0.0.0", true);
     expect(real.devMode).toBe(false);
-    expect(real.bindings).toEqual({ EDGEQ_DEV_MODE: "false", ...REAL, EDGEQ_CORS_ORIGINS: "https://app.example.com" });
+    expect(real.bindings).toEqual({ EDGEQ_DEV_MODE: "false", EDGEQ_SELF_HOSTED: "true", ...REAL, EDGEQ_CORS_ORIGINS: "https://app.example.com" });
     expect(real.description).toBe(`admin key "ops" (EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET), master key (EDGEQ_MASTER_KEY), account 000000000000 (default)`);
   });
 
@@ -52,6 +52,11 @@ describe("credentials", () => {
   it("refuse half a set, the public development values, a bad account id, and --no-dev-mode without real ones", () => {
     expect(() => resolveCredentials({ EDGEQ_ADMIN_KEY_ID: "ops", EDGEQ_MASTER_KEY: "m" }, undefined, "127.0.0.1", true))
       .toThrow("EDGEQ_ADMIN_KEY_ID and EDGEQ_MASTER_KEY are set but EDGEQ_ADMIN_SECRET is not: set all three for real credentials, or none for the development ones (loopback only)");
+    // An admin key and secret without a master key: never the public development master key (issue 16, item 3).
+    expect(() => resolveCredentials({ EDGEQ_ADMIN_KEY_ID: "ops", EDGEQ_ADMIN_SECRET: "s".repeat(32) }, undefined, "127.0.0.1", true))
+      .toThrow("EDGEQ_ADMIN_KEY_ID and EDGEQ_ADMIN_SECRET are set but EDGEQ_MASTER_KEY is not");
+    // A previous master key is no credential: alone, development mode stays on (loopback).
+    expect(resolveCredentials({ EDGEQ_PREVIOUS_MASTER_KEY: "old" }, undefined, "127.0.0.1", true).devMode).toBe(true);
     const config = readConfigFile(file("dev-master.toml", `master_key = "${DEV_DEFAULTS.masterKey}"\nadmin_key_id = "ops"\nadmin_secret = "s"\n`));
     expect(() => resolveCredentials({}, config, "127.0.0.1", true)).toThrow("master_key in dev-master.toml is the public development value; choose your own");
     expect(() => resolveCredentials({ ...REAL, EDGEQ_ACCOUNT_ID: "42" }, undefined, "127.0.0.1", true)).toThrow('EDGEQ_ACCOUNT_ID must be 12 digits, got "42"');

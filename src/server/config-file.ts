@@ -18,6 +18,7 @@ export interface FileSettings {
   adminKeyId?: string;
   adminSecret?: string;
   masterKey?: string;
+  previousMasterKey?: string;
   accountId?: string;
   corsOrigins?: string;
   logRequests?: boolean;
@@ -34,6 +35,7 @@ const KEYS: Record<string, [keyof FileSettings, Kind]> = {
   admin_key_id: ["adminKeyId", "string"],
   admin_secret: ["adminSecret", "string"],
   master_key: ["masterKey", "string"],
+  previous_master_key: ["previousMasterKey", "string"],
   account_id: ["accountId", "string"],
   cors_origins: ["corsOrigins", "string"],
   log_requests: ["logRequests", "boolean"],
@@ -70,7 +72,7 @@ export function readConfigFile(file: string): ConfigFile {
     const [field, kind] = known;
     (settings as Record<string, unknown>)[field] = check(path, key, kind, value);
   }
-  const exposed = (settings.adminSecret !== undefined || settings.masterKey !== undefined) && (statSync(path).mode & 0o077) !== 0;
+  const exposed = (settings.adminSecret !== undefined || settings.masterKey !== undefined || settings.previousMasterKey !== undefined) && (statSync(path).mode & 0o077) !== 0;
   return { path, name: basename(path), settings, exposed };
 }
 

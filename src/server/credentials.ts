@@ -5,6 +5,8 @@
 // public credentials the Worker accepts only for loopback Host names. A Host
 // header is the client's to choose, so development mode is never let out of
 // loopback: the server refuses to listen beyond it without real credentials.
+// EDGEQ_PREVIOUS_MASTER_KEY is not a credential: it names the master key a
+// rotation re-wraps from (`edgeq admin rotate-master-key`).
 import { ServeConfigError, type ConfigFile } from "./config-file.js";
 
 /** The Worker's public development defaults (src/worker/config.ts DEV_DEFAULTS; a unit test keeps the two equal). */
@@ -19,6 +21,7 @@ const NAMES = {
   adminKeyId: ["EDGEQ_ADMIN_KEY_ID", "admin_key_id"],
   adminSecret: ["EDGEQ_ADMIN_SECRET", "admin_secret"],
   masterKey: ["EDGEQ_MASTER_KEY", "master_key"],
+  previousMasterKey: ["EDGEQ_PREVIOUS_MASTER_KEY", "previous_master_key"],
   accountId: ["EDGEQ_ACCOUNT_ID", "account_id"],
   corsOrigins: ["EDGEQ_CORS_ORIGINS", "cors_origins"],
 } as const;
@@ -39,6 +42,12 @@ export interface ServerCredentials {
   bindings: Record<string, string>;
   /** For the start-up line; names sources, never a secret. */
   description: string;
+  /** The admin secret the Worker accepts (for the server's own start-up check, never printed). */
+  adminSecret: string;
+  /** How a message names the master key in force: "EDGEQ_MASTER_KEY", "master_key in edgeq.toml", or the development one. */
+  masterKeyFrom: string;
+  /** Whether EDGEQ_PREVIOUS_MASTER_KEY (or previous_master_key) is set. */
+  previousMasterKey: boolean;
 }
 
 /**
@@ -74,9 +83,16 @@ export function resolveCredentials(env: Record<string, string | undefined>, file
       throw new ServeConfigError(`refusing to listen on ${host} with the development credentials, which are public (key id "local", secret "local-dev-secret"): ${needed}`);
     }
   }
-  const bindings: Record<string, string> = { EDGEQ_DEV_MODE: String(!real) };
+  const bindings: Record<string, string> = { EDGEQ_DEV_MODE: String(!real), EDGEQ_SELF_HOSTED: "true" };
   for (const name of Object.keys(found) as Name[]) bindings[NAMES[name][0]] = found[name]!.value;
-  return { devMode: !real, bindings, description: describe(found, real) };
+  return {
+    devMode: !real,
+    bindings,
+    description: describe(found, real),
+    adminSecret: real ? found.adminSecret!.value : DEV_CREDENTIALS.adminSecret,
+    masterKeyFrom: real ? where("masterKey", found.masterKey!) : "the development master key",
+    previousMasterKey: found.previousMasterKey !== undefined,
+  };
 }
 
 /** "EDGEQ_ADMIN_SECRET", or "admin_secret in edgeq.toml". */
@@ -97,5 +113,6 @@ function describe(found: Partial<Record<Name, Setting>>, real: boolean): string 
   const account = found.accountId ? `account ${found.accountId.value} (${found.accountId.from})` : "account 000000000000 (default)";
   if (!real) return `development credentials: key id "local", secret "local-dev-secret", loopback only; ${account}`;
   const sources = (names: Name[]) => [...new Set(names.map((name) => found[name]!.from))].join(", ");
-  return `admin key "${found.adminKeyId!.value}" (${sources(["adminKeyId", "adminSecret"])}), master key (${sources(["masterKey"])}), ${account}`;
+  const previous = found.previousMasterKey ? `, previous master key (${found.previousMasterKey.from})` : "";
+  return `admin key "${found.adminKeyId!.value}" (${sources(["adminKeyId", "adminSecret"])}), master key (${sources(["masterKey"])})${previous}, ${account}`;
 }
