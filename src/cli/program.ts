@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { EDGEQ_VERSION } from "../shared/version.js";
 import { DEFAULT_ENDPOINT } from "./config.js";
 import { integer } from "./context.js";
+import { adminCommand } from "./commands/admin.js";
 import { keysCommand, tokensCommand } from "./commands/credentials.js";
 import { receiveCommand, sendCommand, tailCommand } from "./commands/messages.js";
 import { deleteCommand, releaseCommand } from "./commands/receipts.js";
@@ -42,6 +43,7 @@ Examples:
   edgeq redrive start jobs-dlq && edgeq redrive list jobs-dlq
   edgeq keys create --grant "jobs=send,receive,delete" --description worker
   edgeq tokens create jobs --actions send --expires-in 600
+  EDGEQ_MASTER_KEY=... edgeq admin rotate-master-key --data-dir ./edgeq-data   (server stopped)
 
 Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(queuesCommand());
@@ -53,6 +55,7 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(redriveCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokensCommand());
+  program.addCommand(adminCommand());
   program.addCommand(serveCommand());
   return program;
 }

@@ -6,3 +6,4 @@ export { ServeConfigError } from "./config-file.js";
 export { DataDirLockedError } from "./data-lock.js";
 export { serveOptionsFromFlags, withServerFlags, type ServerFlags } from "./flags.js";
 export { runServer } from "./run.js";
+export { rotateOffline, type RotationReport } from "./rotate.js";

@@ -21,6 +21,7 @@ import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { readConfigFile } from "./config-file.js";
 import { resolveCredentials } from "./credentials.js";
 import { DataDirLock } from "./data-lock.js";
+import { checkMasterKey } from "./master-key.js";
 import { runtimeLog } from "./runtime-log.js";
 import { RUNTIME_MARKER, watchRuntimeSpawns } from "./runtime-process.js";
 import { readPrebuiltWorker, workerOptions, type PreparedWorker } from "./worker-prebuilt.js";
@@ -55,6 +56,8 @@ export interface ServeOptions {
   logFile?: string;
   /** How long close() waits for in-flight requests. Default 30 s. */
   drainTimeoutMs?: number;
+  /** False skips the start-up refusal of a master key that unwraps nothing stored (the rotation's own server). Default true. */
+  checkMasterKey?: boolean;
 }
 
 export interface EdgeqServer {
@@ -126,6 +129,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     const direct = await miniflare.unsafeGetDirectURL();
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${direct.port}`;
     lock.update({ url });
+    if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(url, dataDir, credentials)));
     let closed: Promise<void> | undefined;
     return {
       url,

@@ -1,0 +1,109 @@
+// The road from trying edgeq to running it, on one data directory: made by a
+// real server in development mode (queue, messages), then started with real
+// credentials, which it refuses because their master key unwraps nothing
+// stored there (naming the command that fixes it); `edgeq admin
+// rotate-master-key --data-dir` re-wraps the keys; started again with the real
+// credentials it delivers the old messages. Secrets are generated here.
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, restClient, startServer, type RunningServer } from "./helpers/server.js";
+
+const BIN = join(process.cwd(), "dist/cli/edgeq.js");
+const REAL = {
+  EDGEQ_ADMIN_KEY_ID: "ops",
+  EDGEQ_ADMIN_SECRET: randomBytes(32).toString("base64url"),
+  EDGEQ_MASTER_KEY: randomBytes(32).toString("base64url"),
+};
+const running: RunningServer[] = [];
+
+beforeAll(() => {
+  // The CLI and the prebuilt Worker it runs for --data-dir.
+  execFileSync(process.execPath, ["scripts/build.mjs", "--no-types"], { stdio: "inherit" });
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((server) => server.stop()));
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, command, { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("a development data directory moved to real credentials", () => {
+  it("refuses to start until `edgeq admin rotate-master-key` re-wrapped its keys, then delivers the old messages", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgeq-rotate-"));
+
+    const dev = await startServer({ stateDir: dir });
+    running.push(dev);
+    const devCall = restClient(dev.url);
+    expect((await devCall("POST", "/v1/queues", { name: "mk-orders" })).status).toBe(201);
+    const bodies = ["order 1", "order 2", "order 3"];
+    expect((await devCall("POST", "/v1/queues/mk-orders/messages", { messages: bodies.map((body) => ({ body })) })).status).toBe(200);
+    expect(await dev.stop()).toBe(0);
+
+    // Real credentials on it: a refusal that names the command (exit 2), before the start-up line.
+    const refused = await run(["scripts/start.mjs", "--port", "0", "--data-dir", dir], REAL);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toBe(
+      `edgeq: EDGEQ_MASTER_KEY unwraps none of the 1 data key stored in ${dir}: they were wrapped under another master key ` +
+        "(a data directory made with the development credentials uses the public development one); " +
+        `re-wrap them under it with \`edgeq admin rotate-master-key --data-dir ${dir}\` while the server is stopped ` +
+        `(the old key in EDGEQ_PREVIOUS_MASTER_KEY; without it, the development master key), or start with the master key ${dir} was made under. ` +
+        "See docs/self-hosting.md#rotating-the-master-key\n",
+    );
+
+    // The other side of the check: the same real credentials on a fresh directory start.
+    const fresh = await startServer({ env: REAL });
+    running.push(fresh);
+    expect((await restClient(fresh.url, REAL.EDGEQ_ADMIN_SECRET)("GET", "/v1/queues")).status).toBe(200);
+    expect(await fresh.stop()).toBe(0);
+
+    const rotated = await run([BIN, "admin", "rotate-master-key", "--data-dir", dir], REAL);
+    expect(rotated).toEqual({
+      code: 0,
+      stdout: `re-wrapped 1 data key in ${dir} from the development master key to EDGEQ_MASTER_KEY; 1 of the 1 stored key now unwrap under EDGEQ_MASTER_KEY\n`,
+      stderr: "",
+    });
+
+    const real = await startServer({ stateDir: dir, env: REAL });
+    running.push(real);
+    expect(real.output()).not.toContain("warning");
+    const realCall = restClient(real.url, REAL.EDGEQ_ADMIN_SECRET);
+    const received = await realCall("POST", "/v1/queues/mk-orders/messages/receive", { maxMessages: 10 });
+    expect(received.status).toBe(200);
+    expect(received.body.messages.map((m: { body: string }) => m.body).sort()).toEqual(bodies);
+    expect((await restClient(real.url)("GET", "/v1/queues")).status).toBe(401);
+
+    // While a server holds the directory, the offline rotation refuses and says what to do.
+    const busy = await run([BIN, "admin", "rotate-master-key", "--data-dir", dir], REAL);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`data directory ${dir} is in use by the edgeq server with PID`);
+    expect(busy.stderr).toContain("stop it first");
+    expect(await real.stop()).toBe(0);
+  });
+
+  it("refuses to rotate without a new master key to rotate to", async () => {
+    const result = await run([BIN, "admin", "rotate-master-key", "--data-dir", mkdtempSync(join(tmpdir(), "edgeq-rotate-"))], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("edgeq: rotate-master-key re-wraps under the master key the server will run with, and none is set: " +
+      "set EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY in the environment, or admin_key_id, admin_secret and master_key in a --config edgeq.toml\n");
+  });
+});
