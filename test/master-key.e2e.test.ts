@@ -3,7 +3,9 @@
 // credentials, which it refuses because their master key unwraps nothing
 // stored there (naming the command that fixes it); `edgeq admin
 // rotate-master-key --data-dir` re-wraps the keys; started again with the real
-// credentials it delivers the old messages. Secrets are generated here.
+// credentials it delivers the old messages. And a routine rotation from one
+// real key to the next on a running server (EDGEQ_PREVIOUS_MASTER_KEY), with an
+// access key that keeps working. Secrets are generated here.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -46,7 +48,7 @@ function run(command: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-describe("a development data directory moved to real credentials", () => {
+describe("master-key rotation on a real server", () => {
   it("refuses to start until `edgeq admin rotate-master-key` re-wrapped its keys, then delivers the old messages", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgeq-rotate-"));
 
@@ -100,6 +102,42 @@ describe("a development data directory moved to real credentials", () => {
     expect(await real.stop()).toBe(0);
   });
 
+  it("rotates a running server from one real master key to the next (EDGEQ_PREVIOUS_MASTER_KEY), access keys included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgeq-rotate-"));
+    const first = await startServer({ stateDir: dir, env: REAL });
+    running.push(first);
+    const admin = restClient(first.url, REAL.EDGEQ_ADMIN_SECRET);
+    expect((await admin("POST", "/v1/queues", { name: "mk-jobs" })).status).toBe(201);
+    expect((await admin("POST", "/v1/queues/mk-jobs/messages", { messages: [{ body: "job 1" }] })).status).toBe(200);
+    const key = await admin("POST", "/v1/keys", { grants: [{ queue: "mk-jobs", actions: ["receive", "delete"] }] });
+    expect(key.status).toBe(201);
+    expect(await first.stop()).toBe(0);
+
+    // The next key, with the old one named: it starts (warning that keys wait for the rotation), and the CLI asks it to rotate.
+    const next = { ...REAL, EDGEQ_MASTER_KEY: randomBytes(32).toString("base64url") };
+    const during = await startServer({ stateDir: dir, env: { ...next, EDGEQ_PREVIOUS_MASTER_KEY: REAL.EDGEQ_MASTER_KEY } });
+    running.push(during);
+    expect(during.output()).toContain("previous master key (EDGEQ_PREVIOUS_MASTER_KEY)");
+    await waitFor(() => during.output().includes("edgeq: warning: 1 data key and 1 access key in"));
+    const rotated = await run([BIN, "admin", "rotate-master-key", "--endpoint", during.url, "--secret", REAL.EDGEQ_ADMIN_SECRET], {});
+    expect(rotated).toEqual({
+      code: 0,
+      stdout: `re-wrapped 1 data key and 1 access key in ${during.url} from EDGEQ_PREVIOUS_MASTER_KEY to EDGEQ_MASTER_KEY; 2 of the 2 stored keys now unwrap under EDGEQ_MASTER_KEY\n`,
+      stderr: "",
+    });
+    expect(await during.stop()).toBe(0);
+
+    // Without the old key now: no warning, the message and the access key both work.
+    const after = await startServer({ stateDir: dir, env: next });
+    running.push(after);
+    expect(after.output()).not.toContain("warning");
+    const received = await restClient(after.url, key.body.secret)("POST", "/v1/queues/mk-jobs/messages/receive", {});
+    expect(received.body.messages.map((m: { body: string }) => m.body)).toEqual(["job 1"]);
+    // What a browser sees first is the landing page, not an SQS error.
+    expect(await (await fetch(`${after.url}/`)).json()).toMatchObject({ name: "edgeq", version: "0.1.0", dashboard: "/dashboard" });
+    expect(await after.stop()).toBe(0);
+  });
+
   it("refuses to rotate without a new master key to rotate to", async () => {
     const result = await run([BIN, "admin", "rotate-master-key", "--data-dir", mkdtempSync(join(tmpdir(), "edgeq-rotate-"))], {});
     expect(result.code).toBe(2);
@@ -107,3 +145,11 @@ describe("a development data directory moved to real credentials", () => {
       "set EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY in the environment, or admin_key_id, admin_secret and master_key in a --config edgeq.toml\n");
   });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
