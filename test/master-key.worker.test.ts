@@ -97,6 +97,8 @@ describe("master-key rotation", () => {
 
     const rotating = configured(K2, account, { EDGEQ_PREVIOUS_MASTER_KEY: K1 });
     expect((await call(rotating, "GET", "/v1/admin/master-key")).body.dataKeys).toEqual({ total: 1, current: 0, previous: 1, unreadable: 0 });
+    // With the previous key named, messages open even before the rotation runs (a live rotation keeps them flowing).
+    expect((await call(rotating, "POST", "/v1/queues/rot-a/messages/receive", { visibilityTimeout: 0 })).body.messages.map((m: { body: string }) => m.body)).toEqual(["sealed under k1"]);
     const rotated = await call(rotating, "POST", "/v1/admin/master-key/rotate");
     expect(rotated).toMatchObject({
       status: 200,

@@ -5,4 +5,6 @@ export interface CoreConfig {
   /** 12 digits: the Catalog and Keyring shard, and the account in SQS URLs and ARNs. */
   accountId: string;
   masterKey: string;
+  /** Set only during a master-key rotation: data keys not yet re-wrapped still unwrap under it, so messages keep flowing. */
+  previousMasterKey?: string;
 }

@@ -67,7 +67,8 @@ export function keyVersion(env: Env, config: CoreConfig, scope: string, version:
 }
 
 async function importDataKey(config: CoreConfig, scope: string, wrapped: string): Promise<CryptoKey | null> {
-  const raw = await unwrap(config.masterKey, wrapped, wrapContext(config, scope));
+  const context = wrapContext(config, scope);
+  const raw = (await unwrap(config.masterKey, wrapped, context)) ?? (config.previousMasterKey ? await unwrap(config.previousMasterKey, wrapped, context) : null);
   return raw ? crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]) : null;
 }
 

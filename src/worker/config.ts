@@ -21,8 +21,6 @@ export interface EdgeConfig extends CoreConfig {
   adminKeyId: string;
   adminSecret: string;
   devMode: boolean;
-  /** EDGEQ_PREVIOUS_MASTER_KEY: what `edgeq admin rotate-master-key` re-wraps from; never a development fallback. */
-  previousMasterKey?: string;
 }
 
 /** The configuration of an env, for loopback and other hosts: read once per env object (per isolate in production). */
