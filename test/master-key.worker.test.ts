@@ -5,6 +5,7 @@
 // key are delivered under the new one, carrying on after an interruption.
 // Each test runs on an account of its own (the Keyring is per account).
 import { env } from "cloudflare:test";
+import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/worker/app.js";
 import { unwrap, wrap } from "../src/core/master.js";
@@ -180,8 +181,18 @@ describe("GET /", () => {
     const query = await get("/?Action=ListQueues");
     expect(query.status).toBe(403);
     expect(await query.text()).toContain("<Code>MissingAuthenticationToken</Code>");
-    const signed = await get("/", { authorization: "AWS4-HMAC-SHA256 Credential=nope" });
-    expect(signed.status).not.toBe(200);
+    const forged = await get("/", { authorization: "AWS4-HMAC-SHA256 Credential=nope" });
+    expect(forged.status).toBe(400); // IncompleteSignature, in the query protocol's XML
+    expect(await forged.text()).toContain("<ErrorResponse");
+    // A signed query-protocol GET is served as before; a presigned one still gets SQS's answer (edgeq refuses presigning), not the page.
+    const aws = new AwsClient({ accessKeyId: "local", secretAccessKey: "local-dev-secret", service: "sqs", region: "us-east-1" });
+    const signedGet = await app.fetch(await aws.sign("http://localhost/?Action=ListQueues&Version=2012-11-05", { method: "GET" }), env);
+    expect(signedGet.status).toBe(200);
+    expect(await signedGet.text()).toContain("<ListQueuesResponse");
+    const presigned = await aws.sign("http://localhost/?Version=2012-11-05", { method: "GET", aws: { signQuery: true } });
+    const presignedAnswer = await app.fetch(presigned, env); // no Action, but X-Amz-Signature: not a browser
+    expect(presignedAnswer.status).toBe(400);
+    expect(await presignedAnswer.text()).toContain("<Code>IncompleteSignature</Code>");
     const post = await app.fetch(new Request("http://localhost/", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "Action=ListQueues" }), env);
     expect(post.status).toBe(403);
     expect(await post.text()).toContain("<Code>MissingAuthenticationToken</Code>");
