@@ -175,7 +175,7 @@ describe("edgeq CLI", () => {
   it("has help for every command", async () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["queues", "send", "receive", "delete", "release", "tail", "redrive", "keys", "tokens", "serve"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
+    for (const command of ["queues", "send", "receive", "delete", "release", "tail", "redrive", "keys", "tokens", "admin", "serve"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} `));
     expect((await run(["queues", "--help"])).stdout).toMatch(/delete \[options\] <name>\s+delete a queue/);
   });
 });

@@ -71,7 +71,8 @@ describe("the packed package in an empty project", () => {
       if (serving.exitCode !== null) throw new Error(`npx edgeq serve exited with ${serving.exitCode}:\n${output}`);
       if (Date.now() > deadline) throw new Error(`npx edgeq serve did not answer /healthz within 60 s:\n${output}`);
       const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
-      if (healthy) break;
+      // Healthy, and done with its start-up checks (the master key), which end in the start-up line.
+      if (healthy && output.includes("edgeq listening on")) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }, 90_000);
