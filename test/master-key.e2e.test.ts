@@ -136,6 +136,12 @@ describe("master-key rotation on a real server", () => {
     // What a browser sees first is the landing page, not an SQS error.
     expect(await (await fetch(`${after.url}/`)).json()).toMatchObject({ name: "edgeq", version: "0.1.0", dashboard: "/dashboard" });
     expect(await after.stop()).toBe(0);
+
+    // Development mode on a directory made under a real key refuses too, without suggesting a rotation to the public key.
+    const devOnReal = await run(["scripts/start.mjs", "--port", "0", "--data-dir", dir], {});
+    expect(devOnReal.code).toBe(2);
+    expect(devOnReal.stderr).toBe(`edgeq: the development master key unwraps none of the 1 data key and 1 access key stored in ${dir}: ` +
+      `they were wrapped under a real master key; start with the credentials ${dir} was made under. See docs/self-hosting.md#rotating-the-master-key\n`);
   });
 
   it("refuses to rotate without a new master key to rotate to", async () => {

@@ -44,6 +44,10 @@ describe("credentials without a master key", () => {
       expect(answer.body.error).toMatchObject({ code: "NotConfigured" });
       expect(answer.body.error.message).toContain("EDGEQ_MASTER_KEY");
     }
+    // A deployed Worker (no development mode) with the same half set: 503 naming the secret to put.
+    const deployed = await call({ ...halfSet, EDGEQ_DEV_MODE: undefined }, "GET", "/v1/queues");
+    expect(deployed.status).toBe(503);
+    expect(deployed.body.error.message).toBe("edgeq is not configured: set EDGEQ_MASTER_KEY with `wrangler secret put`");
     const onlyMaster = { ...env, EDGEQ_DEV_MODE: "true", EDGEQ_MASTER_KEY: K1 };
     expect((await call(onlyMaster, "GET", "/v1/queues", undefined, "local-dev-secret")).status).toBe(503);
     // The other side: nothing set in development mode on loopback is the documented development setup.
