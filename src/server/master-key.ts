@@ -13,7 +13,6 @@ import type { ServerCredentials } from "./credentials.js";
 
 export const ROTATE_COMMAND = "edgeq admin rotate-master-key";
 
-
 export interface Counts {
   total: number;
   current: number;
