@@ -1,6 +1,7 @@
-// bench/wrangler.toml copies the product's bindings so the bench build runs the
-// same edgeq Worker; this fails when the two drift (a binding added to
-// wrangler.toml must be added there too), and keeps the baseline out of the product.
+// bench/wrangler.toml and test/faults/wrangler.toml copy the product's bindings
+// so those builds run the same edgeq Worker; this fails when they drift (a
+// binding added to wrangler.toml must be added there too), and keeps the
+// baseline and the fault injection out of the product.
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
@@ -19,4 +20,16 @@ it("the bench config declares every product binding, plus the baseline, and the 
   expect(bench.main).toMatch(/src\/bench\/worker\.ts$/);
   const sqliteClasses = (config: typeof product) => new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
   for (const name of objects(bench).map((binding) => binding.split(":")[1]!)) expect(sqliteClasses(bench)).toContain(name);
+});
+
+it("the faults config declares exactly the product's bindings, and only a test entry injects faults", () => {
+  const product = read("../wrangler.toml");
+  const faults = read("../test/faults/wrangler.toml");
+  const objects = (config: typeof product) => config.durable_objects.bindings.map(({ name, class_name }) => `${name}:${class_name}`).sort();
+  expect(objects(faults)).toEqual(objects(product));
+  for (const key of ["kv_namespaces", "ratelimits", "analytics_engine_datasets", "vars", "compatibility_date", "compatibility_flags"] as const) {
+    expect(faults[key], key).toEqual(product[key]);
+  }
+  expect(faults.main).toMatch(/test\/faults\/worker\.ts$/);
+  expect(product.main).toMatch(/src\/worker\/index\.ts$/);
 });

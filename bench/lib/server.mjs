@@ -32,11 +32,11 @@ export async function startServer({ mode = "self", build = "product", stateDir, 
   const ownState = stateDir === undefined;
   stateDir ??= mkdtempSync(join(tmpdir(), "edgeq-bench-"));
   const config = build === "bench" ? ["--config", join(ROOT, "bench/wrangler.toml")] : [];
-  const selfScript = build === "bench" ? "bench/serve.mjs" : "scripts/start.mjs";
+  const selfScript = build === "bench" ? ["scripts/serve-build.mjs", "--config", "bench/wrangler.toml"] : ["scripts/start.mjs"];
   const args =
     mode === "dev"
       ? [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", ...config, "--var", "EDGEQ_DEV_MODE:true", "--show-interactive-dev-session=false", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
-      : [join(ROOT, selfScript), "--port", String(port), "--persist-to", stateDir];
+      : [join(ROOT, selfScript[0]), ...selfScript.slice(1), "--port", String(port), "--persist-to", stateDir];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },

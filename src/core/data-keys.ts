@@ -3,7 +3,8 @@
 // the Keyring. A new version takes over every EDGEQ_DATA_KEY_ROTATION_SECONDS;
 // older versions stay, since messages sealed under them must stay readable.
 // Keys are cached per isolate: one Keyring call per scope per rotation period.
-import { DATA_KEY_ROTATION_SECONDS } from "../shared/limits.js";
+import { DATA_KEY_ROTATION_SECONDS, KEY_STALE_MS } from "../shared/limits.js";
+import { bulkheadCounters, guarded, isUnavailable, RETRY_AFTER_SECONDS } from "./bulkhead.js";
 import { problem } from "../shared/problems.js";
 import type { CoreConfig } from "./config.js";
 import { masterId, unwrap, wrap } from "./master.js";
@@ -15,13 +16,15 @@ export interface CurrentKey {
   version: number;
   key: CryptoKey;
   until: number;
+  /** While the Keyring is slow or failing, this version goes on sealing until then (KEY_STALE_MS past its rotation). */
+  staleUntil: number;
 }
 
 const currentKeys = new Map<string, Promise<CurrentKey>>();
 const keysByVersion = new Map<string, Promise<CryptoKey | null>>();
 
 function keyring(env: Env, config: CoreConfig) {
-  return env.KEYRING.get(env.KEYRING.idFromName(config.accountId));
+  return guarded(env.KEYRING.get(env.KEYRING.idFromName(config.accountId)), "keyring", `keyring ${config.accountId}`);
 }
 
 function rotationMs(env: Env): number {
@@ -33,10 +36,8 @@ function rotationMs(env: Env): number {
 export async function currentKey(env: Env, config: CoreConfig, scope: string): Promise<CurrentKey> {
   const cacheKey = `${masterId(config.masterKey)}/${config.accountId}/${scope}`;
   const pending = currentKeys.get(cacheKey);
-  if (pending) {
-    const cached = await pending.catch(() => null);
-    if (cached && cached.until > Date.now()) return cached;
-  }
+  const cached = pending ? await pending.catch(() => null) : null;
+  if (cached && cached.until > Date.now()) return cached;
   const loading = (async () => {
     const raw = crypto.getRandomValues(new Uint8Array(32));
     const candidate = await wrap(config.masterKey, raw, wrapContext(config, scope));
@@ -45,11 +46,17 @@ export async function currentKey(env: Env, config: CoreConfig, scope: string): P
     const key = await importDataKey(config, scope, stored.wrapped);
     if (!key) throw new Refusal(problem("masterKeyMismatch", { code: "NotConfigured", field: "EDGEQ_MASTER_KEY", value: `${scope} v${stored.version}` }));
     keysByVersion.set(`${cacheKey}/${stored.version}`, Promise.resolve(key));
-    return { version: stored.version, key, until: stored.createdAt + maxAge };
+    return { version: stored.version, key, until: stored.createdAt + maxAge, staleUntil: stored.createdAt + maxAge + KEY_STALE_MS };
   })();
+  // Past its rotation, a known version keeps sealing while the Keyring is unavailable, asked again a second later.
+  const answer = !cached ? loading : loading.catch((error: unknown) => {
+    if (!isUnavailable(error) || cached.staleUntil <= Date.now()) throw error;
+    bulkheadCounters.staleAnswers.dataKey++;
+    return { ...cached, until: Math.min(cached.staleUntil, Date.now() + RETRY_AFTER_SECONDS * 1000) };
+  });
   if (currentKeys.size > MAX_CACHED_KEYS) currentKeys.clear();
-  currentKeys.set(cacheKey, loading);
-  return loading;
+  currentKeys.set(cacheKey, answer);
+  return answer;
 }
 
 /** A given version of `scope`'s key, or null when it is missing or does not unwrap under this master key. */

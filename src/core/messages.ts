@@ -10,6 +10,7 @@ import { checkRange, problem, problems, type EntryProblem, type Problem } from "
 import type { ReceiptHandle } from "../shared/receipt.js";
 import { parseSystem } from "../shared/system.js";
 import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../shared/types.js";
+import { isUnavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
 import { sendOnce } from "./dedup.js";
 import type { Directory } from "./directory.js";
@@ -128,6 +129,7 @@ export class Messages {
       const partitions: PartitionAccess = {
         take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })).messages,
         stub: (index) => this.#directory.partition(queue, index),
+        usable: (index) => this.#directory.usable(queue, index),
       };
       const received = await receiveAcross(queue, partitions, {
         maxMessages: request.maxMessages ?? 1,
@@ -171,7 +173,13 @@ export class Messages {
       const outcomes = await this.#perPartition(queue, current, (index, group) =>
         this.#directory.command(queue, index, { kind: "delete", ref: ref(queue), leases: group.map(({ handle }) => lease(handle)) }));
       const deleted = new Map(current.map((entry, i) => [entry.index, outcomes[i] === "deleted"]));
-      return { successful: valid.map(({ index }) => ({ index, deleted: deleted.get(index) ?? false })), failed };
+      current.forEach((entry, i) => {
+        const refused = unavailableOf(outcomes[i]);
+        if (refused) failed.push({ index: entry.index, problem: refused });
+      });
+      failed.sort((a, b) => a.index - b.index);
+      const unanswered = new Set(failed.map(({ index }) => index));
+      return { successful: valid.filter(({ index }) => !unanswered.has(index)).map(({ index }) => ({ index, deleted: deleted.get(index) ?? false })), failed };
     });
   }
 
@@ -200,7 +208,9 @@ export class Messages {
       }));
       outcomes.forEach((outcome, i) => {
         const entry = current[i]!;
-        if (outcome === "changed") successful.push({ index: entry.index });
+        const refused = unavailableOf(outcome);
+        if (refused) failed.push({ index: entry.index, problem: refused });
+        else if (outcome === "changed") successful.push({ index: entry.index });
         else if (outcome === "stale") failed.push({ index: entry.index, problem: stale(entry) });
         else failed.push({ index: entry.index, problem: problem("notInflight", { code: "MessageNotInflight", field: "receiptHandle", value: entry.entry.receiptHandle }) });
       });
@@ -229,15 +239,29 @@ export class Messages {
    * Sends one batch to one partition. A partition that has started draining
    * (the partition count was lowered after this isolate cached the queue)
    * refuses, and the batch goes to a partition of the fresh configuration.
+   * One that is unavailable (missed its deadline, failed, breaker open) is
+   * passed over for another, unless the batch carries a dedup id, which must
+   * meet the partition that remembers it. A slow partition may still commit
+   * a batch it was given after the Worker moved on; the batch then exists
+   * twice, which a standard queue allows (at-least-once), never half.
    */
   async #sendToPartition(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    const dedupKey = messages.find((message) => message.dedupId !== undefined)?.dedupId;
     let current = queue;
-    let refused: number | undefined;
+    const avoid = new Set<number>();
     for (let attempt = 0; ; attempt++) {
-      const index = sendPartition(current, refused, messages.find((message) => message.dedupId !== undefined)?.dedupId);
-      const result = await this.#directory.command(current, index, { kind: "send", ref: ref(current), retentionSeconds: current.attributes.messageRetentionPeriod, messages });
-      if (result.ok || result.code !== "PartitionDraining" || attempt === 3) return unwrap(result).messages; // throws on failure
-      refused = index;
+      const index = sendPartition(current, dedupKey, avoid, (i) => this.#directory.usable(current, i));
+      let result;
+      try {
+        result = await this.#directory.command(current, index, { kind: "send", ref: ref(current), retentionSeconds: current.attributes.messageRetentionPeriod, messages });
+      } catch (error) {
+        if (!isUnavailable(error) || dedupKey !== undefined || avoid.size + 1 >= current.attributes.partitions) throw error;
+        avoid.add(index);
+        continue;
+      }
+      if (result.ok || result.code !== "PartitionDraining" || attempt >= 3) return unwrap(result).messages; // throws on failure
+      avoid.clear();
+      avoid.add(index);
       this.#directory.forget(current.name);
       current = await this.#directory.queue(current.name);
     }
@@ -259,17 +283,35 @@ export class Messages {
     return messages.map((message) => sent.get(message)!);
   }
 
-  /** Calls each partition named by the handles once, in parallel; outcomes come back in entry order. */
-  async #perPartition<E extends { handle: ReceiptHandle }, O>(queue: QueueRecord, entries: E[], call: (index: number, group: E[]) => Promise<Result<{ outcomes: O[] }>>): Promise<O[]> {
+  /**
+   * Calls each partition named by the handles once, in parallel; outcomes
+   * come back in entry order. The entries of a partition that is unavailable
+   * get its Problem instead, and the other partitions' entries still succeed.
+   */
+  async #perPartition<E extends { handle: ReceiptHandle }, O>(queue: QueueRecord, entries: E[], call: (index: number, group: E[]) => Promise<Result<{ outcomes: O[] }>>): Promise<(O | Unavailable)[]> {
     const groups = new Map<number, number[]>();
     entries.forEach((entry, i) => groups.set(entry.handle.partition, [...(groups.get(entry.handle.partition) ?? []), i]));
-    const outcomes: O[] = new Array(entries.length);
+    const outcomes: (O | Unavailable)[] = new Array(entries.length);
     await Promise.all([...groups].map(async ([partition, positions]) => {
-      const result = unwrap(await call(partition, positions.map((i) => entries[i]!)));
-      positions.forEach((position, i) => (outcomes[position] = result.outcomes[i]!));
+      try {
+        const result = unwrap(await call(partition, positions.map((i) => entries[i]!)));
+        positions.forEach((position, i) => (outcomes[position] = result.outcomes[i]!));
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        for (const position of positions) outcomes[position] = { unavailable: error.problem };
+      }
     }));
     return outcomes;
   }
+}
+
+/** The outcome of an entry whose partition missed its deadline or failed. */
+interface Unavailable {
+  unavailable: Problem;
+}
+
+function unavailableOf(outcome: unknown): Problem | null {
+  return typeof outcome === "object" && outcome !== null && "unavailable" in outcome ? (outcome as Unavailable).unavailable : null;
 }
 
 function ref(queue: QueueRecord) {

@@ -5,6 +5,7 @@ import type { LeaseOptions } from "../objects/partition/lease.js";
 import type { Partition, ReceiveOptions } from "../objects/partition/partition.js";
 import { keyPartition } from "../shared/naming.js";
 import type { LeasedMessage, QueueRecord } from "../shared/types.js";
+import { isUnavailable } from "./bulkhead.js";
 import { unwrap } from "./refusal.js";
 
 export type PartitionStub = DurableObjectStub<Partition>;
@@ -13,16 +14,26 @@ export type PartitionStub = DurableObjectStub<Partition>;
 let sendCursor = Math.floor(Math.random() * 1_000_000);
 
 /**
- * The partition one send batch goes to (one object call per batch); never
- * `avoid` when there is a choice. A batch with a dedup key goes where the key
- * hashes, so a retried send meets the Partition that remembers it (as long
- * as the partition count has not changed in between).
+ * The partition one send batch goes to (one object call per batch). A batch
+ * with a dedup key goes where the key hashes, so a retried send meets the
+ * Partition that remembers it (as long as the partition count has not changed
+ * in between); one without goes round-robin to a partition that is neither in
+ * `avoid` (it just refused or failed this batch) nor `usable` false (its
+ * breaker is open), as long as there is such a choice.
  */
-export function sendPartition(queue: QueueRecord, avoid?: number, dedupKey?: string): number {
+export function sendPartition(queue: QueueRecord, dedupKey?: string, avoid: ReadonlySet<number> = new Set(), usable: (index: number) => boolean = () => true): number {
   const count = queue.attributes.partitions;
-  let index = dedupKey === undefined ? sendCursor++ % count : keyPartition(count, dedupKey);
-  if (index === avoid && count > 1) index = (index + 1) % count;
-  return index;
+  if (dedupKey !== undefined) {
+    const index = keyPartition(count, dedupKey);
+    return avoid.has(index) && count > 1 ? (index + 1) % count : index;
+  }
+  for (const acceptable of [(index: number) => !avoid.has(index) && usable(index), (index: number) => !avoid.has(index)]) {
+    for (let tries = 0; tries < count; tries++) {
+      const index = sendCursor++ % count;
+      if (acceptable(index)) return index;
+    }
+  }
+  return sendCursor++ % count;
 }
 
 /** Every partition that may hold messages, draining ones included. */
@@ -40,6 +51,8 @@ export interface PartitionAccess {
   /** Leases what is visible now on one partition (a `run` command; never waits). */
   take(index: number, options: LeaseOptions): Promise<LeasedMessage[]>;
   stub(index: number): PartitionStub;
+  /** False while the partition's breaker is open. */
+  usable(index: number): boolean;
 }
 
 /**
@@ -48,20 +61,34 @@ export interface PartitionAccess {
  * messages returned. With nothing found and a wait requested, a single
  * partition long-polls in place; several are watched with `awaitMessages`
  * (which leases nothing) and the first to have a message is received from.
+ * A partition that is unavailable (deadline, failure) is passed over, and one
+ * whose breaker is open is visited last: the others still answer. Only when
+ * none answered is the receive refused.
  */
 export async function receiveAcross(queue: QueueRecord, partitions: PartitionAccess, options: ReceiveOptions): Promise<Received[]> {
   const ref = { incarnation: queue.incarnation };
   const { waitSeconds, ...lease } = options;
   // A retried ReceiveRequestAttemptId must visit the partitions in the same order to meet the leases it recorded.
-  const order = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
+  const visit = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
+  const order = [...visit.filter((index) => partitions.usable(index)), ...visit.filter((index) => !partitions.usable(index))];
   const received: Received[] = [];
+  const answered: number[] = [];
+  let refusal: unknown;
   for (const index of order) {
     const missing = options.maxMessages - received.length;
     if (missing === 0) break;
-    const messages = await partitions.take(index, { ...lease, maxMessages: missing });
-    received.push(...messages.map((message) => ({ partition: index, message })));
+    try {
+      const messages = await partitions.take(index, { ...lease, maxMessages: missing });
+      answered.push(index);
+      received.push(...messages.map((message) => ({ partition: index, message })));
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      refusal ??= error;
+    }
   }
-  if (received.length > 0 || waitSeconds === 0) return received;
+  if (received.length > 0) return received;
+  if (answered.length === 0 && refusal) throw refusal;
+  if (waitSeconds === 0) return received;
   if (order.length === 1) {
     const { messages } = unwrap(await partitions.stub(0).receive(ref, options));
     return messages.map((message) => ({ partition: 0, message }));
@@ -70,12 +97,12 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   const deadline = Date.now() + waitSeconds * 1000;
   for (let remaining = deadline - Date.now(); remaining > 0; remaining = deadline - Date.now()) {
     const waitId = crypto.randomUUID();
-    const winner = await firstAvailable(order.map(async (index) => {
+    const winner = await firstAvailable(answered.map(async (index) => {
       const { available } = unwrap(await partitions.stub(index).awaitMessages(ref, remaining / 1000, waitId));
       return available ? index : null;
     }));
     if (winner === null) return [];
-    await Promise.all(order.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId)));
+    await Promise.all(answered.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId).catch(() => {})));
     const messages = await partitions.take(winner, lease);
     if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
     // Another consumer took it between the signal and our receive: wait again.
@@ -83,15 +110,29 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   return [];
 }
 
-/** Resolves with the first non-null value, or null once all resolved null; rejects on the first error. */
+/**
+ * Resolves with the first non-null value, or null once all settled without
+ * one; a wait that fails counts as null unless every wait failed (then it
+ * rejects with the first error).
+ */
 function firstAvailable(waits: Promise<number | null>[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
     let pending = waits.length;
+    let failures = 0;
+    let firstError: unknown;
+    const settle = () => {
+      if (--pending > 0) return;
+      if (failures === waits.length) reject(firstError);
+      else resolve(null);
+    };
     for (const wait of waits) {
       wait.then((value) => {
         if (value !== null) resolve(value);
-        else if (--pending === 0) resolve(null);
-      }, reject);
+        else settle();
+      }, (error: unknown) => {
+        if (failures++ === 0) firstError = error;
+        settle();
+      });
     }
   });
 }

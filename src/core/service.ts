@@ -3,7 +3,7 @@
 // operations, message operations and SQS-facing metadata each live in their
 // own module; every rule they apply is written once, there.
 import type { CoreConfig } from "./config.js";
-import { Directory } from "./directory.js";
+import { Directory, type Background } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
 import type { Principal } from "./permissions.js";
@@ -15,8 +15,9 @@ export class QueueService {
   readonly extras: Extras;
   readonly accountId: string;
 
-  constructor(env: Env, config: CoreConfig, caller: Principal) {
-    const directory = new Directory(env, config);
+  /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
+  constructor(env: Env, config: CoreConfig, caller: Principal, background?: Background) {
+    const directory = new Directory(env, config, background);
     this.accountId = config.accountId;
     this.queues = new Queues(caller, directory);
     this.messages = new Messages(env, config, caller, directory);

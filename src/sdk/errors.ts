@@ -38,6 +38,8 @@ export class ThrottledError extends EdgeQError { override name = "ThrottledError
 /** A per-account or per-queue quota is used up; waiting does not help. */
 export class OverLimitError extends EdgeQError { override name = "OverLimitError"; }
 export class NotConfiguredError extends EdgeQError { override name = "NotConfiguredError"; }
+/** A Durable Object the request needed was slow or failing; nothing was half-applied; retried by the SDK after Retry-After. */
+export class ServiceUnavailableError extends EdgeQError { override name = "ServiceUnavailableError"; }
 /** A redrive task handle that names no task (of this queue). */
 export class ResourceNotFoundError extends EdgeQError { override name = "ResourceNotFoundError"; }
 /** The request is valid but not now: e.g. a second redrive while one runs, or cancelling a finished one. */
@@ -76,6 +78,7 @@ const BY_CODE: Record<string, ErrorClass> = {
   Throttled: ThrottledError,
   OverLimit: OverLimitError,
   NotConfigured: NotConfiguredError,
+  ServiceUnavailable: ServiceUnavailableError,
   ResourceNotFound: ResourceNotFoundError,
   UnsupportedOperation: UnsupportedOperationError,
   InternalError: InternalError,

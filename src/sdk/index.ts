@@ -30,6 +30,7 @@ export {
   QueueDoesNotExistError,
   ReceiptHandleIsInvalidError,
   ResourceNotFoundError,
+  ServiceUnavailableError,
   ThrottledError,
   TimeoutError,
   TooManyEntriesInBatchRequestError,

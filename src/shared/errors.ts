@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   Unauthorized: { status: 401, sqs: "InvalidClientTokenId", sqsStatus: 403, legacy: "InvalidClientTokenId" },
   Forbidden: { status: 403, sqs: "AccessDenied", sqsStatus: 403, legacy: "AccessDenied" },
   NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
+  /** A Durable Object the request needs missed its deadline or failed (src/core/bulkhead.ts); nothing half-applied; retry. */
+  ServiceUnavailable: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
   // Edge guards (src/worker/guards): request rate and per-queue send limits.
   Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },

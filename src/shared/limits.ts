@@ -25,12 +25,24 @@ export const DEFAULT_LIST_QUEUES = 100;
 /** Messages deleted by one retention pass of the alarm; keeps each alarm short. */
 export const RETENTION_CHUNK = 500;
 
-/** How long the Worker trusts its cached copy of a queue's configuration. */
+/** How long the Worker trusts its cached copy of a queue's configuration; after that it asks the Catalog again, in the background. */
 export const QUEUE_CONFIG_CACHE_MS = 5_000;
+/**
+ * How long past QUEUE_CONFIG_CACHE_MS the message path may go on with the
+ * last known copy while the Catalog is slow or failing (src/core/bulkhead.ts);
+ * after that a request waits for the Catalog like a first one.
+ */
+export const QUEUE_STALE_MS = 300_000;
 
 // Edge guards (src/worker/guards).
 /** How long an isolate trusts a cached access key: the bound on revocation delay everywhere. */
 export const KEY_CACHE_MS = 5_000;
+/**
+ * How long past KEY_CACHE_MS a known key goes on working while the Keyring is
+ * slow or failing (the revocation delay during such an outage; a revocation
+ * itself needs the Keyring, and the isolate that made it forgets at once).
+ */
+export const KEY_STALE_MS = 300_000;
 /** Browser tokens live at most this long; the default when the request names none. */
 export const MAX_TOKEN_TTL_SECONDS = 3_600;
 export const DEFAULT_TOKEN_TTL_SECONDS = 900;

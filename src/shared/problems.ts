@@ -92,6 +92,8 @@ export type Rule =
   | "masterKeyMismatch"
   /** A cursor or token `field` is not one this server issued. */
   | "cursor"
+  /** The object `field` ("catalog" | "keyring" | "partition", named by `value`) missed its deadline (`bound`, ms) or failed (`bound` "failed"); retry after `retryAfterSeconds`. */
+  | "unavailable"
   /** Something failed that should not have (a bug, logged where it happened); the request changed nothing. Retry. */
   | "internal";
 
@@ -109,7 +111,7 @@ export interface Problem {
   queue?: string;
   /** Message attribute name, for the attribute rules. */
   name?: string;
-  /** Throttled: how long to wait before retrying. */
+  /** Throttled, ServiceUnavailable: how long to wait before retrying. */
   retryAfterSeconds?: number;
 }
 

@@ -10,7 +10,7 @@ import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js
 import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
-import type { AppEnv } from "./context.js";
+import { background, type AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { clientAddress, limitRequest } from "./edge/ratelimit.js";
 import { isLandingRequest, landing } from "./landing.js";
@@ -66,7 +66,7 @@ app.use("/v1/*", async (c, next) => {
   c.set("config", loaded.config);
   const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
   c.set("principal", principal);
-  c.set("service", new QueueService(c.env, loaded.config, principal));
+  c.set("service", new QueueService(c.env, loaded.config, principal, background(c)));
   await limitRequest(c.env, principal);
   await next();
 });
@@ -89,7 +89,7 @@ app.onError((error, c) => {
   const body: ErrorBody = { error: { code, message, requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
-  if (code === "Throttled") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
+  if (code === "Throttled" || code === "ServiceUnavailable") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
   return response;
 });
 

@@ -7,7 +7,8 @@ import { hashSecret, toBase64Url, unwrap, wrap } from "../../core/master.js";
 import { unwrap as unwrapResult } from "../../core/refusal.js";
 import type { Grant, Principal } from "../../core/index.js";
 import type { StoredKey } from "../../objects/keyring.js";
-import { KEY_CACHE_MS } from "../../shared/limits.js";
+import { bulkheadCounters, guarded } from "../../core/bulkhead.js";
+import { KEY_CACHE_MS, KEY_STALE_MS } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
 import { forgetKey } from "./recent.js";
@@ -33,7 +34,7 @@ const cache = new Map<string, { value: Resolved; expires: number }>();
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 function keyring(env: Env, config: EdgeConfig) {
-  return env.KEYRING.get(env.KEYRING.idFromName(config.accountId));
+  return guarded(env.KEYRING.get(env.KEYRING.idFromName(config.accountId)), "keyring", `keyring ${config.accountId}`);
 }
 
 export async function createAccessKey(env: Env, config: EdgeConfig, input: KeyPermissions & { description: string }): Promise<KeyView & { secret: string }> {
@@ -100,12 +101,37 @@ function byId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLoo
   return resolve(`${config.accountId}:i:${id}`, () => keyring(env, config).keyById(id), beforeLookup);
 }
 
-/** Unknown secrets are not cached, so a key works the moment it is created. */
+const STALE: unique symbol = Symbol("stale");
+/** How long a request waits for the Keyring before it answers from a known key's stale copy. */
+const KEY_REFRESH_GRACE_MS = 250;
+
+/**
+ * Unknown secrets are not cached, so a key works the moment it is created.
+ * A known key past KEY_CACHE_MS is looked up again; when the Keyring does not
+ * answer within KEY_REFRESH_GRACE_MS (slow) or fails, the request goes on with
+ * the cached copy for up to KEY_STALE_MS more, and the lookup that was started
+ * finishes in the background. An unknown key has no copy: it gets the
+ * Keyring's ServiceUnavailable.
+ */
 async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
   const hit = cache.get(cacheKey);
-  if (hit && hit.expires > Date.now()) return hit.value;
-  await beforeLookup?.();
-  const stored = await load();
+  const now = Date.now();
+  if (hit && hit.expires > now) return hit.value;
+  const stale = hit && hit.expires + KEY_STALE_MS > now ? hit : undefined;
+  if (!stale) await beforeLookup?.();
+  const lookup = load().then((stored) => remember(cacheKey, stored));
+  if (!stale) return lookup;
+  lookup.catch(() => {}); // counted by the bulkhead; the stale copy answers
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<typeof STALE>((ready) => (timer = setTimeout(ready, KEY_REFRESH_GRACE_MS, STALE)));
+  const fresh = await Promise.race([lookup.catch((): typeof STALE => STALE), grace]);
+  clearTimeout(timer);
+  if (fresh !== STALE) return fresh;
+  bulkheadCounters.staleAnswers.key++;
+  return stale.value;
+}
+
+function remember(cacheKey: string, stored: StoredKey | null): Resolved | null {
   if (!stored) {
     cache.delete(cacheKey);
     return null;

@@ -122,6 +122,8 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       return p.field === "id" ? `no access key with id ${String(p.value)}` : `${field} ${String(p.value)} does not exist`;
     case "draining":
       return "the partition is draining; retry";
+    case "unavailable":
+      return `the ${String(p.field)} (${String(p.value)}) ${p.bound === "failed" ? "failed" : `did not answer within ${String(bound)} ms`}; nothing was half-applied; retry after ${p.retryAfterSeconds ?? 1} seconds`;
     case "notConfigured":
       return `edgeq is not configured: set ${(p.value as string[]).join(", ")} ${settingAdvice(bound)}`;
     case "devDefault":

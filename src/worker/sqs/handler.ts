@@ -10,7 +10,7 @@ import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
 import { ApiError } from "../api-error.js";
 import { principalForKeyId, secretForAccessKey } from "../auth/keys.js";
 import { loadConfig } from "../config.js";
-import type { AppEnv } from "../context.js";
+import { background, type AppEnv } from "../context.js";
 import { limitRequest } from "../edge/ratelimit.js";
 import { noteUsage } from "../edge/usage.js";
 import type { Action, ActionResult } from "./action.js";
@@ -65,7 +65,7 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
     if (!run) throw new ApiError("InvalidAction", `The action ${action} is not valid for this endpoint.`);
     naming = { origin: url.origin, accountId: config.accountId, region: caller.region };
-    const result = await run({ service: new QueueService(c.env, config, principal), naming, principal, input: request.input });
+    const result = await run({ service: new QueueService(c.env, config, principal, background(c)), naming, principal, input: request.input });
     return success(protocol, action, result, requestId);
   } catch (error) {
     if (error instanceof Refusal) {
@@ -90,7 +90,7 @@ export function failure(protocol: Protocol, code: ErrorCode, message: string, re
   const entry = ERROR_CODES[code];
   const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
   const headers: Record<string, string> = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
-  if (code === "Throttled") headers["retry-after"] = String(retryAfterSeconds ?? 1);
+  if (code === "Throttled" || code === "ServiceUnavailable") headers["retry-after"] = String(retryAfterSeconds ?? 1);
   if (protocol === "json") {
     return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
       status: entry.sqsStatus,
