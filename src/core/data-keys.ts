@@ -4,8 +4,8 @@
 // older versions stay, since messages sealed under them must stay readable.
 // Keys are cached per isolate: one Keyring call per scope per rotation period.
 import { DATA_KEY_ROTATION_SECONDS, KEY_STALE_MS } from "../shared/limits.js";
-import { bulkheadCounters, guarded, isUnavailable, RETRY_AFTER_SECONDS } from "./bulkhead.js";
 import { problem } from "../shared/problems.js";
+import { bulkheadCounters, guarded, isUnavailable, RETRY_AFTER_SECONDS } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
 import { masterId, unwrap, wrap } from "./master.js";
 import { Refusal } from "./refusal.js";

@@ -11,6 +11,7 @@
 // page is stored in one Keyring transaction that changes a row only if it still
 // holds what was read, so a rotation can be interrupted at any point and run
 // again: it carries on where it stopped.
+import { guarded } from "../../core/bulkhead.js";
 import { wrapContext } from "../../core/data-keys.js";
 import { hashSecret, unwrap, wrap } from "../../core/master.js";
 import { problem } from "../../shared/problems.js";
@@ -46,7 +47,7 @@ export interface RotationResult extends MasterKeyStatus {
 type Under = "current" | "previous" | "unreadable";
 
 function keyring(env: Env, config: EdgeConfig) {
-  return env.KEYRING.get(env.KEYRING.idFromName(config.accountId));
+  return guarded(env.KEYRING.get(env.KEYRING.idFromName(config.accountId)), "keyring", `keyring ${config.accountId}`);
 }
 
 const counts = (): KeyCounts => ({ total: 0, current: 0, previous: 0, unreadable: 0 });
