@@ -37,7 +37,9 @@ export class Partition extends DurableObject<Env> {
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
   /** Calls waiting for the next group commit (see `run`). */
-  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void }[] = [];
+  /** True from a commit until storage.sync() says its writes are durable; calls arriving meanwhile wait for the next commit. */
+  #flushing = false;
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -60,18 +62,19 @@ export class Partition extends DurableObject<Env> {
 
   /**
    * Executes the commands in order and answers each in order, in one
-   * transaction shared with every other call that reached this object in the
-   * same turn of its event loop (group commit). Each call arms a zero-delay
-   * timer; the first to fire commits everything queued by then, so calls that
-   * arrive together (their requests were in flight at once) cost one commit
-   * and one fsync, and a lone call waits only for its own timer. Every caller
-   * is answered after the commit; the output gate holds the replies until it
-   * is durable. Each call keeps its own timer armed until answered, which is
-   * also what tells workerd it is waiting on something.
+   * transaction shared with every other call that reached this object while
+   * the previous commit was on its way to disk (group commit). A call that
+   * finds no commit in flight commits at once, so a lone call waits for
+   * nothing but its own fsync; calls that arrive during that fsync queue up
+   * and are committed together the moment it is durable (`storage.sync()`),
+   * so under load each fsync carries every call that arrived meanwhile.
+   * Every caller is answered after its commit; the output gate holds the
+   * replies until it is durable.
    */
   run(commands: PartitionCommand[]): Promise<CommandResult[]> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ commands, resolve, reject, timer: setTimeout(() => this.#commitQueued(), 0) });
+      this.#queued.push({ commands, resolve, reject });
+      if (!this.#flushing) this.#commitQueued();
     });
   }
 
@@ -258,19 +261,19 @@ export class Partition extends DurableObject<Env> {
     this.#waiters.wakeAll();
   }
 
-  /** Commits what is queued (up to MAX_COMMIT_COMMANDS; the rest goes in the next turn's commit). */
+  /**
+   * Commits what is queued (up to MAX_COMMIT_COMMANDS; the rest goes in the
+   * next commit), then marks a commit in flight until storage.sync()
+   * resolves, when whatever queued meanwhile is committed in turn.
+   */
   #commitQueued(): void {
     let count = 0;
     let taken = 0;
     while (taken < this.#queued.length && (taken === 0 || count + this.#queued[taken]!.commands.length <= MAX_COMMIT_COMMANDS)) count += this.#queued[taken++]!.commands.length;
     if (taken === 0) return;
     const calls = this.#queued.splice(0, taken);
-    // A call answered by another's timer clears its own: workerd caps the
-    // timers an object may hold, and they would otherwise pile up under load.
-    for (const call of calls) clearTimeout(call.timer);
-    if (this.#queued.length > 0) setTimeout(() => this.#commitQueued(), 0);
     const effects = noEffects();
-    let results: CommandResult[][];
+    let results: CommandResult[][] | null = null;
     try {
       results = this.#atomically(() => {
         const answers = calls.map((call) => call.commands.map((command) => this.#command(command, effects)));
@@ -279,14 +282,24 @@ export class Partition extends DurableObject<Env> {
       });
     } catch (error) {
       for (const call of calls) call.reject(error);
-      return;
     }
-    // The alarm write, like the commit, is behind the output gate: no reply
-    // leaves before it is durable, so the answers need not wait for it here.
-    this.#settle(effects).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: "error", event: "alarm-arm-failed", partition: this.ctx.id.name, error: String(error) }));
+    if (results) {
+      // The alarm write, like the commit, is behind the output gate: no reply
+      // leaves before it is durable, so the answers need not wait for it here.
+      this.#settle(effects).catch((error: unknown) => {
+        console.error(JSON.stringify({ level: "error", event: "alarm-arm-failed", partition: this.ctx.id.name, error: String(error) }));
+      });
+      calls.forEach((call, i) => call.resolve(results[i]!));
+    }
+    this.#flushing = true;
+    const flushed = () => {
+      this.#flushing = false;
+      this.#commitQueued();
+    };
+    this.ctx.storage.sync().then(flushed, (error: unknown) => {
+      console.error(JSON.stringify({ level: "error", event: "sync-failed", partition: this.ctx.id.name, error: String(error) }));
+      flushed();
     });
-    calls.forEach((call, i) => call.resolve(results[i]!));
   }
 
   /** One command of a batch, in its own savepoint: a bug in it rolls back its writes only and answers InternalError. */
