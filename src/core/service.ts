@@ -3,6 +3,7 @@
 // operations, message operations and SQS-facing metadata each live in their
 // own module; every rule they apply is written once, there.
 import type { CoreConfig } from "./config.js";
+import { Cursors } from "./cursors.js";
 import { Directory } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
@@ -13,6 +14,8 @@ export class QueueService {
   readonly queues: Queues;
   readonly messages: Messages;
   readonly extras: Extras;
+  /** Seals and opens the paging cursors of list answers. */
+  readonly cursors: Cursors;
   readonly accountId: string;
 
   constructor(env: Env, config: CoreConfig, caller: Principal) {
@@ -21,5 +24,6 @@ export class QueueService {
     this.queues = new Queues(caller, directory);
     this.messages = new Messages(env, config, caller, directory);
     this.extras = new Extras(caller, directory);
+    this.cursors = new Cursors(config, caller);
   }
 }
