@@ -2,7 +2,7 @@
 // only the attributes the request names), read, list, change, delete, purge,
 // counts, dead-letter sources and redrive tasks. Each authorizes its caller
 // first; naming a dead-letter queue needs the right to send to it.
-import { DEFAULT_MOVE_RATE, MAX_LIST_QUEUES, type QueueAttributes } from "../shared/limits.js";
+import { DEFAULT_MOVE_RATE, MAX_LIST_QUEUES, type QueueAttributes, type RedrivePolicy } from "../shared/limits.js";
 import { checkRange } from "../shared/problems.js";
 import type { MoveTaskView, PartitionStats, QueueRecord, QueueStats } from "../shared/types.js";
 import { attributesForCreate, checkQueueName, checkUpdate, type CreateOptions } from "./attributes.js";
@@ -30,7 +30,7 @@ export class Queues {
     refuse(checkQueueName(name));
     authorize(this.#caller, name, "manage");
     const { attributes, named } = attributesForCreate(name, given, options);
-    if (attributes.redrivePolicy) authorize(this.#caller, attributes.redrivePolicy.deadLetterQueue, "send");
+    if (attributes.redrivePolicy) attributes.redrivePolicy = this.#grantedDeadLetter(attributes.redrivePolicy);
     const tags = options.tags ?? {};
     refuse(checkTags(tags));
     const catalog = this.#directory.catalog();
@@ -60,7 +60,7 @@ export class Queues {
     authorize(this.#caller, name, "manage");
     const current = unwrap(await this.#directory.catalog().getQueue(name)).queue;
     checkUpdate(current, changes);
-    if (changes.redrivePolicy) authorize(this.#caller, changes.redrivePolicy.deadLetterQueue, "send");
+    if (changes.redrivePolicy) changes = { ...changes, redrivePolicy: this.#grantedDeadLetter(changes.redrivePolicy) };
     // The Catalog pushes the change to the partitions (retention, draining, split threshold, dead-letter target).
     const { queue } = unwrap(await this.#directory.catalog().updateQueue(name, changes, current.incarnation));
     this.#directory.remember(queue);
@@ -136,6 +136,16 @@ export class Queues {
   async listMoveTasks(source: string, max: number): Promise<MoveTaskView[]> {
     this.#see(source);
     return unwrap(await this.#directory.catalog().listMoveTasks(source, max)).tasks;
+  }
+
+  /**
+   * Naming a dead-letter queue needs send on it; the policy records which key
+   * held that right, and every move re-checks the key's grant (grants change).
+   */
+  #grantedDeadLetter(policy: RedrivePolicy): RedrivePolicy {
+    authorize(this.#caller, policy.deadLetterQueue, "send");
+    const { grantedBy: _, ...rest } = policy;
+    return this.#caller.configured ? rest : { ...rest, grantedBy: this.#caller.keyId };
   }
 
   #see(name: string): void {

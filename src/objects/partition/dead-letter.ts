@@ -3,7 +3,8 @@
 // queue handing messages back). Both run from the Partition's alarm, move a
 // bounded chunk per run, and insert at the destination before deleting here,
 // so a crash in between repeats a message but never loses one.
-import type { Problem } from "../../shared/problems.js";
+import { permissionsAllow, type StoredPermissions } from "../../shared/grants.js";
+import { problems, type Problem } from "../../shared/problems.js";
 import { encodeSystem, parseSystem, type SystemAttributes } from "../../shared/system.js";
 import type { NewMessage } from "../../shared/types.js";
 import type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
@@ -27,6 +28,8 @@ export interface Destination {
 export async function moveDeadLetters(store: MessageStore, to: Destination, source: string, settings: DeadLetterSettings): Promise<{ moved: number; problem?: Problem }> {
   const rows = store.dead(MOVE_CHUNK);
   if (rows.length === 0) return { moved: 0 };
+  const refused = await checkGrantor(to, settings);
+  if (refused) return { moved: 0, problem: refused };
   const result = await sendToQueue(to.env, to.account, settings.queue, rows.map((row) => toNewMessage(row, { ...parseSystem(row.system), deadLetterSourceQueue: source })));
   if (!result.ok) return { moved: 0, problem: withoutOk(result) };
   return { moved: store.removeMoved(rows.map((row) => row.seq), "dead", Date.now()) };
@@ -74,6 +77,20 @@ async function moveVisible(store: MessageStore, to: Destination, task: MoveTask,
     moved += store.removeMoved(batch.map((row) => row.seq), "visible", now);
   }
   return { moved, done: false };
+}
+
+/**
+ * The key that named the dead-letter queue must still be allowed to send to
+ * it: a revoked key (or one without that grant) stops the moves, and the
+ * messages wait here, pending, until someone allowed sets the policy again.
+ */
+async function checkGrantor(to: Destination, settings: DeadLetterSettings): Promise<Problem | null> {
+  if (!settings.grantedBy) return null;
+  const keyring = to.env.KEYRING.get(to.env.KEYRING.idFromName(to.account));
+  const stored = await keyring.keyById(settings.grantedBy);
+  const permissions = stored ? (JSON.parse(stored.permissions) as StoredPermissions) : null;
+  if (permissions && permissionsAllow(permissions, settings.queue, "send")) return null;
+  return problems.forbidden(settings.grantedBy, "send", settings.queue);
 }
 
 function toNewMessage(row: StoredMessage, system: SystemAttributes): NewMessage {

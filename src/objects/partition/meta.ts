@@ -13,6 +13,8 @@ import type { Exec } from "../migrate.js";
 export interface DeadLetterSettings {
   queue: string;
   maxReceiveCount: number;
+  /** The access key whose send grant on `queue` each move re-checks (absent: the configured admin set the policy). */
+  grantedBy?: string;
 }
 
 export interface MoveTask {

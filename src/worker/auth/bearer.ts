@@ -25,7 +25,7 @@ export async function authenticateBearer(header: string | undefined, config: Edg
   if (known) return known;
   const [givenDigest, adminDigest] = await Promise.all([digest(given), adminDigestOf(config.adminSecret)]);
   const principal = equalBytes(givenDigest, adminDigest)
-    ? { keyId: config.adminKeyId, admin: true }
+    ? { keyId: config.adminKeyId, admin: true, configured: true }
     : await principalForSecret(env, config, given, () => limitLookups(env, client));
   if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
   remember(recentKey, principal);

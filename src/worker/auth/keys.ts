@@ -78,7 +78,7 @@ export async function principalForSecret(env: Env, config: EdgeConfig, secret: s
 
 /** The principal of an access key id (the configured admin id included), or null when unknown or revoked. */
 export async function principalForKeyId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
-  if (id === config.adminKeyId) return { keyId: id, admin: true };
+  if (id === config.adminKeyId) return { keyId: id, admin: true, configured: true };
   return (await byId(env, config, id, beforeLookup))?.principal ?? null;
 }
 

@@ -145,7 +145,10 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
 }
 
 function queueJson(queue: QueueRecord) {
-  return { name: queue.name, attributes: queue.attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
+  const { redrivePolicy } = queue.attributes;
+  // grantedBy is the server's bookkeeping (who may move dead letters), not an attribute the client set.
+  const attributes = redrivePolicy ? { ...queue.attributes, redrivePolicy: { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } } : queue.attributes;
+  return { name: queue.name, attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
 }
 
 /** REST takes a plain string as shorthand for a String attribute. */
