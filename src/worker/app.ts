@@ -12,7 +12,7 @@ import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
 import type { AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
-import { clientAddress, limitRequest } from "./edge/ratelimit.js";
+import { limitRequest, lookupLimiter } from "./edge/ratelimit.js";
 import { usage } from "./edge/usage.js";
 import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
@@ -62,7 +62,7 @@ app.use("/v1/*", async (c, next) => {
   const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
-  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
+  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
   c.set("principal", principal);
   c.set("service", new QueueService(c.env, loaded.config, principal));
   await limitRequest(c.env, principal);

@@ -10,6 +10,7 @@ import type { StoredKey } from "../../objects/keyring.js";
 import { KEY_CACHE_MS } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
+import type { LookupLimiter } from "../edge/ratelimit.js";
 import { forgetKey } from "./recent.js";
 
 export interface KeyPermissions {
@@ -30,6 +31,9 @@ interface Resolved {
 }
 
 const cache = new Map<string, { value: Resolved; expires: number }>();
+/** Cache keys that resolved to a key in this isolate: their lookups skip `admit`, so a throttled address cannot lock them out. */
+const knownValid = new Set<string>();
+const MAX_KNOWN_VALID = 10_000;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 function keyring(env: Env, config: EdgeConfig) {
@@ -59,16 +63,17 @@ export async function listAccessKeys(env: Env, config: EdgeConfig): Promise<KeyV
 export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string): Promise<void> {
   if (id === config.adminKeyId) throw new ApiError("InvalidParameterValue", `id ${id} is the configured admin key; change EDGEQ_ADMIN_SECRET to replace it`);
   const revoked = await keyring(env, config).revokeKey(id);
-  for (const [cacheKey, entry] of cache) if (entry.value.principal.keyId === id) cache.delete(cacheKey);
+  for (const [cacheKey, entry] of cache) {
+    if (entry.value.principal.keyId !== id) continue;
+    cache.delete(cacheKey);
+    knownValid.delete(cacheKey);
+  }
   forgetKey(id);
   unwrapResult(revoked);
 }
 
-/**
- * Runs before a lookup the isolate cache cannot answer, so unknown secrets
- * cannot flood the Keyring object (src/worker/edge/ratelimit.ts `limitLookups`).
- */
-export type BeforeLookup = () => Promise<void>;
+/** Bounds lookups that find nothing, per client (src/worker/edge/ratelimit.ts). */
+export type BeforeLookup = LookupLimiter;
 
 /** The principal whose secret this is, or null. The configured admin secret is checked by auth.ts. */
 export async function principalForSecret(env: Env, config: EdgeConfig, secret: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
@@ -101,15 +106,19 @@ function byId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLoo
 }
 
 /** Unknown secrets are not cached, so a key works the moment it is created. */
-async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
+async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, limiter?: LookupLimiter): Promise<Resolved | null> {
   const hit = cache.get(cacheKey);
   if (hit && hit.expires > Date.now()) return hit.value;
-  await beforeLookup?.();
+  if (!knownValid.has(cacheKey)) limiter?.admit();
   const stored = await load();
   if (!stored) {
     cache.delete(cacheKey);
+    knownValid.delete(cacheKey);
+    await limiter?.missed();
     return null;
   }
+  if (knownValid.size >= MAX_KNOWN_VALID) knownValid.clear();
+  knownValid.add(cacheKey);
   const permissions = JSON.parse(stored.permissions) as KeyPermissions;
   const value: Resolved = { principal: { keyId: stored.id, admin: permissions.admin, grants: permissions.grants }, stored };
   cache.set(cacheKey, { value, expires: Date.now() + KEY_CACHE_MS });
