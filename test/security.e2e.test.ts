@@ -1,14 +1,15 @@
 // The security review's attacks that need a real server (issue 16): the
 // bench baseline's unauthenticated cross-site POST (item 5), development mode
 // beyond loopback on either local runner (item 2), and CF-Connecting-IP sent
-// by a client where no platform sets it (item 6).
+// by a client where no platform sets it (item 6), and message group ids
+// written to disk in the clear (item 10).
 import { spawnSync } from "node:child_process";
 import { request as httpRequest } from "node:http";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopbackHost as serverIsLoopback } from "../src/server/credentials.js";
-import { cleanEnv, DEV_SECRET, postEarlyAnswer, refusedUnread, startServer, type RunningServer } from "./helpers/server.js";
+import { cleanEnv, DEV_SECRET, postEarlyAnswer, refusedUnread, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
 
@@ -84,13 +85,61 @@ describe("development mode", () => {
 
 describe("credential lookups on the self-hosted server", () => {
   it("share one bucket whatever CF-Connecting-IP a client sends: guessing from 'many addresses' is still limited", async () => {
+    // LOOKUP_RATE_LIMIT allows 300 per 10 s in wall-clock-aligned windows: start just after a boundary, so
+    // all 340 guesses fall in one window (a run that straddled two would get a fresh allowance halfway).
+    while (Date.now() % 10_000 > 1_000) await new Promise((resolve) => setTimeout(resolve, 100));
     const statuses: number[] = [];
-    for (let i = 0; i < 340; i++) {
-      const response = await fetch(`${server.url}/v1/queues`, { headers: { authorization: `Bearer guessed-secret-${i}`, "cf-connecting-ip": `203.0.113.${i % 250}` } });
-      statuses.push(response.status);
-      await response.arrayBuffer();
+    for (let batch = 0; batch < 17; batch++) {
+      statuses.push(...await Promise.all(Array.from({ length: 20 }, async (_, j) => {
+        const i = batch * 20 + j;
+        const response = await fetch(`${server.url}/v1/queues`, { headers: { authorization: `Bearer guessed-secret-${i}`, "cf-connecting-ip": `203.0.113.${i % 250}` } });
+        await response.arrayBuffer();
+        return response.status;
+      })));
     }
     expect(statuses).toContain(429);
     expect(new Set(statuses)).toEqual(new Set([401, 429]));
+  });
+});
+
+describe("message group ids at rest", () => {
+  function filesContaining(dir: string, needle: string): string[] {
+    const found: string[] = [];
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) found.push(...filesContaining(path, needle));
+      else if (readFileSync(path).includes(Buffer.from(needle))) found.push(path);
+    }
+    return found;
+  }
+
+  it("are stored as keyed digests: a canary group id is on no file, yet receive and the dead-letter queue return it", async () => {
+    const call = restClient(server.url);
+    const group = `GROUPCANARY-${crypto.randomUUID()}`;
+    const tenant = `TENANTCANARY-${crypto.randomUUID()}`;
+    const fifo = `sec-groups-${Date.now().toString(36)}.fifo`;
+    const dlq = `sec-groups-dlq-${Date.now().toString(36)}.fifo`;
+    const standard = `sec-groups-${Date.now().toString(36)}`;
+    expect((await call("POST", "/v1/queues", { name: dlq, attributes: { fifoQueue: true } })).status).toBe(201);
+    expect((await call("POST", "/v1/queues", { name: fifo, attributes: { fifoQueue: true, redrivePolicy: { deadLetterQueue: dlq, maxReceiveCount: 1 } } })).status).toBe(201);
+    expect((await call("POST", "/v1/queues", { name: standard })).status).toBe(201);
+    expect((await call("POST", `/v1/queues/${fifo}/messages`, { messages: [{ body: "a", messageGroupId: group, messageDeduplicationId: "1" }, { body: "b", messageGroupId: group, messageDeduplicationId: "2" }] })).status).toBe(200);
+    expect((await call("POST", `/v1/queues/${standard}/messages`, { messages: [{ body: "t", messageGroupId: tenant }] })).status).toBe(200);
+
+    const first = await call("POST", `/v1/queues/${fifo}/messages/receive`, { maxMessages: 10, visibilityTimeout: 0 });
+    expect(first.body.messages.map((m: { body: string; messageGroupId: string }) => [m.body, m.messageGroupId])).toEqual([["a", group], ["b", group]]);
+    expect((await call("POST", `/v1/queues/${standard}/messages/receive`, {})).body.messages[0].messageGroupId).toBe(tenant);
+    // A second receive dead-letters both; the alarm moves them, group intact.
+    await call("POST", `/v1/queues/${fifo}/messages/receive`, { maxMessages: 10 });
+    let moved: { body: string; messageGroupId: string }[] = [];
+    for (let i = 0; i < 50 && moved.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      moved = (await call("POST", `/v1/queues/${dlq}/messages/receive`, { maxMessages: 10, visibilityTimeout: 0 })).body.messages;
+    }
+    expect(moved.map((m) => [m.body, m.messageGroupId])).toEqual([["a", group], ["b", group]]);
+
+    expect(filesContaining(server.stateDir, fifo).length).toBeGreaterThan(0); // the search reads the databases
+    expect(filesContaining(server.stateDir, group)).toEqual([]);
+    expect(filesContaining(server.stateDir, tenant)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 // tokens, wrapping data keys) never serves another. Derived keys are cached
 // per isolate; the master key itself never leaves the Worker.
 
-export type Purpose = "secret-hash" | "token-sign" | "wrap" | "cursor";
+export type Purpose = "secret-hash" | "token-sign" | "wrap" | "cursor" | "group-id";
 /** Purposes whose derived key is an AES-256-GCM key (the others are HMAC keys). */
 type SealPurpose = "wrap" | "cursor";
 
@@ -45,6 +45,18 @@ export function masterId(masterKey: string): number {
 export async function hashSecret(masterKey: string, secret: string): Promise<string> {
   const key = await masterDerived(masterKey, "secret-hash");
   return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(secret))));
+}
+
+/**
+ * What a Partition stores for a message group id: a keyed digest (128 bits,
+ * base64url), the same for every queue of the account, so a group keeps one
+ * name when its messages move to a dead-letter queue and routes to one
+ * partition. The id itself travels sealed with the message.
+ */
+export async function groupDigest(masterKey: string, accountId: string, groupId: string): Promise<string> {
+  const key = await masterDerived(masterKey, "group-id");
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${accountId}\u0000${groupId}`)));
+  return `g.${toBase64Url(mac.subarray(0, 16))}`;
 }
 
 /** AES-256-GCM under the wrapping key; `context` binds the ciphertext to what it belongs to. */
