@@ -7,9 +7,10 @@ import { spawnSync } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopbackHost as serverIsLoopback } from "../src/server/credentials.js";
-import { cleanEnv, DEV_SECRET, postEarlyAnswer, refusedUnread, restClient, startServer, type RunningServer } from "./helpers/server.js";
+import { cleanEnv, DEV_KEY_ID, DEV_SECRET, postEarlyAnswer, refusedUnread, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
 
@@ -102,8 +103,7 @@ describe("credential lookups on the self-hosted server", () => {
   });
 });
 
-describe("message group ids at rest", () => {
-  function filesContaining(dir: string, needle: string): string[] {
+function filesContaining(dir: string, needle: string): string[] {
     const found: string[] = [];
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -111,8 +111,9 @@ describe("message group ids at rest", () => {
       else if (readFileSync(path).includes(Buffer.from(needle))) found.push(path);
     }
     return found;
-  }
+}
 
+describe("message group ids at rest", () => {
   it("are stored as keyed digests: a canary group id is on no file, yet receive and the dead-letter queue return it", async () => {
     const call = restClient(server.url);
     const group = `GROUPCANARY-${crypto.randomUUID()}`;
@@ -141,5 +142,43 @@ describe("message group ids at rest", () => {
     expect(filesContaining(server.stateDir, fifo).length).toBeGreaterThan(0); // the search reads the databases
     expect(filesContaining(server.stateDir, group)).toEqual([]);
     expect(filesContaining(server.stateDir, tenant)).toEqual([]);
+  });
+});
+
+describe("queue metadata and key descriptions at rest", () => {
+  it("seal tags, permission labels, stored attributes and key descriptions; the APIs still return them", async () => {
+    const aws = new AwsClient({ accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET, service: "sqs", region: "us-east-1" });
+    const sqs = async (action: string, input: unknown) => {
+      const response = await fetch(await aws.sign(`${server.url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` }, body: JSON.stringify(input) }));
+      return { status: response.status, body: await response.json() as Record<string, any> };
+    };
+    const id = crypto.randomUUID().slice(0, 8);
+    const [tagKey, tagValue, label, policyId, description] = ["TAGKEYCANARY", "TAGVALCANARY", "LABELCANARY", "POLICYCANARY", "DESCCANARY"].map((name) => `${name}-${id}`);
+    const name = `sec-extras-${id}`;
+    const queueUrl = `${server.url}/000000000000/${name}`;
+    expect((await sqs("CreateQueue", { QueueName: name, tags: { [tagKey]: tagValue } })).status).toBe(200);
+    expect((await sqs("TagQueue", { QueueUrl: queueUrl, Tags: { [`${tagKey}-2`]: `${tagValue}-2` } })).status).toBe(200);
+    expect((await sqs("UntagQueue", { QueueUrl: queueUrl, TagKeys: [`${tagKey}-2`] })).status).toBe(200);
+    expect((await sqs("AddPermission", { QueueUrl: queueUrl, Label: label, AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })).status).toBe(200);
+    const again = await sqs("AddPermission", { QueueUrl: queueUrl, Label: label, AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] });
+    expect(again.status).toBe(400);
+    expect(again.body.message).toContain(label);
+    expect((await sqs("ListQueueTags", { QueueUrl: queueUrl })).body).toEqual({ Tags: { [tagKey]: tagValue } });
+    const policy = JSON.parse((await sqs("GetQueueAttributes", { QueueUrl: queueUrl, AttributeNames: ["Policy"] })).body.Attributes.Policy);
+    expect(policy.Statement.map((statement: { Sid: string }) => statement.Sid)).toEqual([label]);
+    expect((await sqs("SetQueueAttributes", { QueueUrl: queueUrl, Attributes: { Policy: JSON.stringify({ Id: policyId }) } })).status).toBe(200);
+    expect(JSON.parse((await sqs("GetQueueAttributes", { QueueUrl: queueUrl, AttributeNames: ["Policy"] })).body.Attributes.Policy)).toEqual({ Id: policyId });
+    expect((await sqs("RemovePermission", { QueueUrl: queueUrl, Label: label })).status).toBe(200);
+    const absent = await sqs("RemovePermission", { QueueUrl: queueUrl, Label: label });
+    expect(absent.status).toBe(400);
+    expect(absent.body.message).toContain(label);
+
+    const call = restClient(server.url);
+    const key = await call("POST", "/v1/keys", { description, grants: [{ queue: name, actions: ["send"] }] });
+    expect(key.body.description).toBe(description);
+    expect((await call("GET", "/v1/keys")).body.keys.find((k: { id: string }) => k.id === key.body.id).description).toBe(description);
+
+    expect(filesContaining(server.stateDir, name).length).toBeGreaterThan(0);
+    for (const canary of [tagKey, tagValue, label, policyId, description]) expect(filesContaining(server.stateDir, canary), canary).toEqual([]);
   });
 });

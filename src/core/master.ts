@@ -3,7 +3,7 @@
 // tokens, wrapping data keys) never serves another. Derived keys are cached
 // per isolate; the master key itself never leaves the Worker.
 
-export type Purpose = "secret-hash" | "token-sign" | "wrap" | "cursor" | "group-id";
+export type Purpose = "secret-hash" | "token-sign" | "wrap" | "cursor" | "group-id" | "metadata-key";
 /** Purposes whose derived key is an AES-256-GCM key (the others are HMAC keys). */
 type SealPurpose = "wrap" | "cursor";
 
@@ -57,6 +57,13 @@ export async function groupDigest(masterKey: string, accountId: string, groupId:
   const key = await masterDerived(masterKey, "group-id");
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${accountId}\u0000${groupId}`)));
   return `g.${toBase64Url(mac.subarray(0, 16))}`;
+}
+
+/** A keyed digest naming a sealed metadata entry (a tag key, a permission label) in the Catalog, within `context`. */
+export async function metadataDigest(masterKey: string, context: string, name: string): Promise<string> {
+  const key = await masterDerived(masterKey, "metadata-key");
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${context}\u0000${name}`)));
+  return `m.${toBase64Url(mac.subarray(0, 16))}`;
 }
 
 /** AES-256-GCM under the wrapping key; `context` binds the ciphertext to what it belongs to. */

@@ -7,7 +7,7 @@ import { checkRange } from "../shared/problems.js";
 import type { MoveTaskView, PartitionStats, QueueRecord, QueueStats } from "../shared/types.js";
 import { attributesForCreate, checkQueueName, checkUpdate, type CreateOptions } from "./attributes.js";
 import type { Directory } from "./directory.js";
-import { checkTags } from "./extras.js";
+import { checkTags, type Extras } from "./extras.js";
 import { authorize, canSee, type Principal } from "./permissions.js";
 import { refuse, unwrap } from "./refusal.js";
 import { spanIndexes } from "./routing.js";
@@ -15,10 +15,12 @@ import { spanIndexes } from "./routing.js";
 export class Queues {
   readonly #caller: Principal;
   readonly #directory: Directory;
+  readonly #extras: Extras;
 
-  constructor(caller: Principal, directory: Directory) {
+  constructor(caller: Principal, directory: Directory, extras: Extras) {
     this.#caller = caller;
     this.#directory = directory;
+    this.#extras = extras;
   }
 
   /**
@@ -37,9 +39,8 @@ export class Queues {
     const result = unwrap(await catalog.createQueue(name, attributes, named));
     this.#directory.remember(result.queue);
     if (result.created) {
-      for (const [kind, values] of [["attribute", options.stored ?? {}], ["tag", tags]] as const) {
-        if (Object.keys(values).length > 0) unwrap(await catalog.updateQueueExtras(name, kind, { set: values }));
-      }
+      await this.#extras.store(name, options.stored ?? {});
+      if (Object.keys(tags).length > 0) await this.#extras.tag(name, tags);
     }
     return { queue: result.queue, created: result.created };
   }

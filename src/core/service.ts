@@ -21,9 +21,9 @@ export class QueueService {
   constructor(env: Env, config: CoreConfig, caller: Principal) {
     const directory = new Directory(env, config);
     this.accountId = config.accountId;
-    this.queues = new Queues(caller, directory);
+    this.extras = new Extras(caller, directory, config);
+    this.queues = new Queues(caller, directory, this.extras);
     this.messages = new Messages(env, config, caller, directory);
-    this.extras = new Extras(caller, directory);
     this.cursors = new Cursors(config, caller);
   }
 }

@@ -49,15 +49,29 @@ export async function createAccessKey(env: Env, config: EdgeConfig, input: KeyPe
     secretHash: await hashSecret(config.masterKey, secret),
     wrappedSecret: await wrap(config.masterKey, new TextEncoder().encode(secret), secretContext(config, id)),
     permissions: JSON.stringify(permissions),
-    description: input.description,
+    // Sealed at rest: a description is the operator's free text and may say more than it should.
+    description: input.description === "" ? "" : `${SEALED}${await wrap(config.masterKey, new TextEncoder().encode(input.description), descriptionContext(config, id))}`,
     createdAt: Date.now(),
   };
   unwrapResult(await keyring(env, config).createKey(stored));
-  return { ...view(stored), secret };
+  return { ...view(stored, input.description), secret };
 }
 
 export async function listAccessKeys(env: Env, config: EdgeConfig): Promise<KeyView[]> {
-  return (await keyring(env, config).listKeys()).map(view);
+  return Promise.all((await keyring(env, config).listKeys()).map(async (stored) => view(stored, await openDescription(config, stored))));
+}
+
+const SEALED = "sealed:";
+
+/** The description as given; one stored before descriptions were sealed is returned as stored. */
+async function openDescription(config: EdgeConfig, stored: StoredKey): Promise<string> {
+  if (!stored.description.startsWith(SEALED)) return stored.description;
+  const plain = await unwrap(config.masterKey, stored.description.slice(SEALED.length), descriptionContext(config, stored.id));
+  return plain ? new TextDecoder().decode(plain) : stored.description;
+}
+
+function descriptionContext(config: EdgeConfig, id: string): string {
+  return `access-key-description/${config.accountId}/${id}`;
 }
 
 export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string): Promise<void> {
@@ -125,9 +139,9 @@ async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, 
   return value;
 }
 
-function view(stored: StoredKey): KeyView {
+function view(stored: StoredKey, description: string): KeyView {
   const permissions = JSON.parse(stored.permissions) as KeyPermissions;
-  return { id: stored.id, description: stored.description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
+  return { id: stored.id, description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
 }
 
 function secretContext(config: EdgeConfig, id: string): string {
