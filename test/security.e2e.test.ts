@@ -103,14 +103,15 @@ describe("credential lookups on the self-hosted server", () => {
   });
 });
 
+/** Files under `dir` whose bytes contain `needle` (UTF-8), SQLite databases and WAL files included. */
 function filesContaining(dir: string, needle: string): string[] {
-    const found: string[] = [];
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) found.push(...filesContaining(path, needle));
-      else if (readFileSync(path).includes(Buffer.from(needle))) found.push(path);
-    }
-    return found;
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...filesContaining(path, needle));
+    else if (readFileSync(path).includes(Buffer.from(needle))) found.push(path);
+  }
+  return found;
 }
 
 describe("message group ids at rest", () => {
