@@ -106,4 +106,27 @@ describe("dead-letter policies and grants", () => {
     await runDurableObjectAlarm(partitionOf(source));
     expect((await rest("GET", `/v1/queues/${dlq}/stats`)).body).toMatchObject({ visible: 1 });
   });
+
+  it("re-check the grant of the key that started a redrive to a destination: once revoked, the task fails and nothing arrives", async () => {
+    const prefix = uniqueName("sec-redrive");
+    const source = `${prefix}-a-src`;
+    const dlq = `${prefix}-a-dlq`;
+    const destination = `${prefix}-dest`;
+    for (const name of [dlq, destination]) expect((await rest("POST", "/v1/queues", { name })).status).toBe(201);
+    expect((await rest("POST", "/v1/queues", { name: source, attributes: { redrivePolicy: { deadLetterQueue: dlq, maxReceiveCount: 1 } } })).status).toBe(201);
+    await rest("POST", `/v1/queues/${source}/messages`, { messages: [{ body: "poison" }] });
+    await exhaust(source, 1);
+    await runDurableObjectAlarm(partitionOf(source));
+    expect((await rest("GET", `/v1/queues/${dlq}/stats`)).body).toMatchObject({ visible: 1 });
+
+    const key = await keyFor([{ queue: `${prefix}-a*`, actions: ["send", "receive", "delete", "manage"] }, { queue: destination, actions: ["send"] }]);
+    const started = await rest("POST", `/v1/queues/${dlq}/redrive`, { destination }, { authorization: `Bearer ${key.secret}` });
+    expect(started.status).toBe(201);
+    expect((await rest("DELETE", `/v1/keys/${key.id}`)).status).toBe(204);
+    await runDurableObjectAlarm(partitionOf(dlq));
+    expect((await rest("GET", `/v1/queues/${destination}/stats`)).body).toMatchObject({ visible: 0, sent: 0 });
+    const tasks = (await rest("GET", `/v1/queues/${dlq}/redrive`)).body.tasks;
+    expect(tasks[0]).toMatchObject({ status: "FAILED", failureReason: expect.stringContaining(key.id) });
+    expect((await rest("GET", `/v1/queues/${dlq}/stats`)).body).toMatchObject({ visible: 1 });
+  });
 });

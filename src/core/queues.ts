@@ -124,7 +124,9 @@ export class Queues {
       refuse(checkQueueName(destination, "destination"));
       authorize(this.#caller, destination, "send");
     }
-    const { taskHandle } = unwrap(await this.#directory.catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE));
+    // As for a dead-letter policy, the key that named the destination must still be allowed to send there at each step.
+    const grantedBy = destination !== null && !this.#caller.configured ? this.#caller.keyId : undefined;
+    const { taskHandle } = unwrap(await this.#directory.catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE, grantedBy));
     return { taskHandle };
   }
 

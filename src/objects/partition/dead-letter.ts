@@ -28,7 +28,7 @@ export interface Destination {
 export async function moveDeadLetters(store: MessageStore, to: Destination, source: string, settings: DeadLetterSettings): Promise<{ moved: number; problem?: Problem }> {
   const rows = store.dead(MOVE_CHUNK);
   if (rows.length === 0) return { moved: 0 };
-  const refused = await checkGrantor(to, settings);
+  const refused = await checkGrantor(to, settings.grantedBy, settings.queue);
   if (refused) return { moved: 0, problem: refused };
   const result = await sendToQueue(to.env, to.account, settings.queue, rows.map((row) => toNewMessage(row, { ...parseSystem(row.system), deadLetterSourceQueue: source })));
   if (!result.ok) return { moved: 0, problem: withoutOk(result) };
@@ -63,6 +63,10 @@ export async function stepMoveTask(store: MessageStore, to: Destination, task: R
 async function moveVisible(store: MessageStore, to: Destination, task: MoveTask, limit: number, now: number): Promise<{ moved: number; done: boolean; problem?: Problem }> {
   const rows = store.visible(limit, now, -1); // expired ones too: moving them is as good as retention removing them
   if (rows.length === 0) return { moved: 0, done: true };
+  if (task.destination !== null) {
+    const refused = await checkGrantor(to, task.grantedBy, task.destination);
+    if (refused) return { moved: 0, done: false, problem: refused };
+  }
   const byDestination = new Map<string, StoredMessage[]>();
   for (const row of rows) {
     const destination = task.destination ?? parseSystem(row.system).deadLetterSourceQueue;
@@ -80,17 +84,18 @@ async function moveVisible(store: MessageStore, to: Destination, task: MoveTask,
 }
 
 /**
- * The key that named the dead-letter queue must still be allowed to send to
- * it: a revoked key (or one without that grant) stops the moves, and the
- * messages wait here, pending, until someone allowed sets the policy again.
+ * The key that named the destination (a dead-letter queue, or a redrive
+ * task's destination) must still be allowed to send to it: a revoked key, or
+ * one without that grant, stops the moves. Dead letters wait here, pending,
+ * until someone allowed sets the policy again; a redrive task fails.
  */
-async function checkGrantor(to: Destination, settings: DeadLetterSettings): Promise<Problem | null> {
-  if (!settings.grantedBy) return null;
+async function checkGrantor(to: Destination, grantedBy: string | undefined, queue: string): Promise<Problem | null> {
+  if (!grantedBy) return null;
   const keyring = to.env.KEYRING.get(to.env.KEYRING.idFromName(to.account));
-  const stored = await keyring.keyById(settings.grantedBy);
+  const stored = await keyring.keyById(grantedBy);
   const permissions = stored ? (JSON.parse(stored.permissions) as StoredPermissions) : null;
-  if (permissions && permissionsAllow(permissions, settings.queue, "send")) return null;
-  return problems.forbidden(settings.grantedBy, "send", settings.queue);
+  if (permissions && permissionsAllow(permissions, queue, "send")) return null;
+  return problems.forbidden(grantedBy, "send", queue);
 }
 
 function toNewMessage(row: StoredMessage, system: SystemAttributes): NewMessage {

@@ -21,6 +21,8 @@ export interface MoveTask {
   handle: string;
   /** null: back to each message's dead-letter source queue. */
   destination: string | null;
+  /** The access key that started the task with a destination; each step re-checks its send grant there (absent: the configured admin). */
+  grantedBy?: string;
   /** Messages per second this partition moves. */
   rate: number;
   moved: number;
