@@ -1,5 +1,6 @@
 // The security review's attacks that need a real server (issue 16): the
-// bench baseline's unauthenticated cross-site POST (item 5), development mode
+// bench baseline's unauthenticated cross-site POST (item 5), an admin token
+// kept across a change of EDGEQ_ADMIN_SECRET (item 4), development mode
 // beyond loopback on either local runner (item 2), and CF-Connecting-IP sent
 // by a client where no platform sets it (item 6), and message group ids
 // written to disk in the clear (item 10).
@@ -181,5 +182,29 @@ describe("queue metadata and key descriptions at rest", () => {
 
     expect(filesContaining(server.stateDir, name).length).toBeGreaterThan(0);
     for (const canary of [tagKey, tagValue, label, policyId, description]) expect(filesContaining(server.stateDir, canary), canary).toEqual([]);
+  });
+});
+
+describe("tokens of the configured admin on a real server", () => {
+  it("stop working once the server restarts with another EDGEQ_ADMIN_SECRET", async () => {
+    const credentials = { EDGEQ_ADMIN_KEY_ID: "ops", EDGEQ_MASTER_KEY: `sec-e2e-master-${crypto.randomUUID()}` };
+    const first = await startServer({ env: { ...credentials, EDGEQ_ADMIN_SECRET: "first-admin-secret-e2e" } });
+    let token: string;
+    try {
+      const call = restClient(first.url, "first-admin-secret-e2e");
+      expect((await call("POST", "/v1/queues", { name: "sec-rotation" })).status).toBe(201);
+      token = (await call("POST", "/v1/tokens", { queue: "sec-rotation", actions: ["send"] })).body.token;
+      expect((await restClient(first.url, token)("POST", "/v1/queues/sec-rotation/messages", { messages: [{ body: "x" }] })).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const second = await startServer({ stateDir: first.stateDir, env: { ...credentials, EDGEQ_ADMIN_SECRET: "second-admin-secret-e2e" } });
+    try {
+      const refused = await restClient(second.url, token)("POST", "/v1/queues/sec-rotation/messages", { messages: [{ body: "x" }] });
+      expect(refused).toMatchObject({ status: 401, body: { error: { code: "Unauthorized" } } });
+      expect((await restClient(second.url, "second-admin-secret-e2e")("GET", "/v1/queues/sec-rotation/stats")).body.visible).toBe(1);
+    } finally {
+      await second.stop();
+    }
   });
 });
