@@ -239,6 +239,71 @@ it("REST: requests aimed at the control queue that must be refused are refused, 
   );
 }, 120_000);
 
+// Keys every JavaScript object inherits, and nesting thousands deep: the
+// review's 500s (issue 16, item 9). Maps are built with own properties, so
+// "__proto__" really is sent as a key.
+const PROTOTYPE_KEYS = ["constructor", "__proto__", "toString", "hasOwnProperty", "prototype", "valueOf", "isPrototypeOf", "__defineGetter__"];
+const protoKey = fc.constantFrom(...PROTOTYPE_KEYS);
+const own = (entries: [string, unknown][]) => {
+  const object: Record<string, unknown> = {};
+  for (const [key, value] of entries) Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  return object;
+};
+/** Where each action reads a structured value, so the deep one is actually read. */
+const DEEP_FIELD: Record<string, string> = { SendMessage: "MessageAttributes", CreateQueue: "Attributes", GetQueueAttributes: "AttributeNames" };
+const deepJson = fc.tuple(fc.integer({ min: 100, max: 5000 }), fc.boolean()).map(([depth, arrays]) => (arrays ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`));
+const deepName = fc.tuple(fc.constantFrom("a", "Attribute", "Tag", "MessageAttribute", "SendMessageBatchRequestEntry", "1"), fc.integer({ min: 11, max: 6000 })).map(([part, depth]) => `${`${part}.`.repeat(depth)}x`);
+
+it("SQS: prototype keys in maps and names nested thousands deep get a 4xx with a stable code", async () => {
+  const aws = new AwsClient({ accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET, service: "sqs", region: "us-east-1" });
+  const victimUrl = `${server.url}/${ACCOUNT}/${VICTIM}`;
+  const mapInput = fc.tuple(fc.constantFrom("CreateQueue", "SetQueueAttributes", "TagQueue"), fc.constantFrom("Attributes", "Tags", "tags"), protoKey, fc.constantFrom("1", "true", "{}"))
+    .map(([action, field, key, value]) => ({ action, input: { ...(action === "CreateQueue" ? { QueueName: `hostile-proto-${key.replace(/_/g, "u")}` } : { QueueUrl: victimUrl }), [field]: own([[key, value]]) }, mustRefuse: action === "CreateQueue" || (action === "SetQueueAttributes" && field === "Attributes") || (action === "TagQueue" && field === "Tags") }));
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(
+      mapInput.map((c) => ({ kind: "json-map" as const, ...c })),
+      fc.tuple(protoKey, fc.constantFrom("SetQueueAttributes", "TagQueue")).map(([key, action]) => ({ kind: "query-map" as const, action, key })),
+      fc.tuple(deepName, fc.constantFrom("ListQueues", "SendMessage", "SetQueueAttributes")).map(([name, action]) => ({ kind: "query-deep" as const, action, name })),
+      fc.tuple(deepJson, fc.constantFrom("SendMessage", "CreateQueue", "GetQueueAttributes")).map(([json, action]) => ({ kind: "json-deep" as const, action, json })),
+    ), async (attack) => {
+      let request: Request;
+      if (attack.kind === "json-map") {
+        request = await aws.sign(`${server.url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${attack.action}` }, body: JSON.stringify(attack.input) });
+      } else if (attack.kind === "json-deep") {
+        request = await aws.sign(`${server.url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${attack.action}` }, body: `{"QueueUrl":${JSON.stringify(victimUrl)},"QueueName":"hostile-deep","MessageBody":"x","${DEEP_FIELD[attack.action]}":${attack.json}}` });
+      } else {
+        const form = attack.kind === "query-map"
+          ? `Action=${attack.action}&QueueUrl=${encodeURIComponent(victimUrl)}&${attack.action === "TagQueue" ? "Tag" : "Attribute"}.1.${attack.action === "TagQueue" ? "Key" : "Name"}=${attack.key}&${attack.action === "TagQueue" ? "Tag" : "Attribute"}.1.Value=1`
+          : `Action=${attack.action}&QueueUrl=${encodeURIComponent(victimUrl)}&MessageBody=x&${attack.name}=1`;
+        request = await aws.sign(`${server.url}/`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
+      }
+      const response = await fetch(request, { signal: AbortSignal.timeout(25_000) });
+      const status = response.status;
+      await expectSqsAnswer(response, `${attack.kind} ${attack.action}`);
+      if (attack.kind !== "json-map" || attack.mustRefuse) expect(status, `${attack.kind} ${attack.action} ${JSON.stringify(attack).slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+    }),
+    { numRuns: 120 },
+  );
+}, 180_000);
+
+it("REST: prototype keys and deep nesting in queue attributes, message attributes and grants get a 2xx or a 4xx with a stable code", async () => {
+  const call = restClient(server.url);
+  await fc.assert(
+    fc.asyncProperty(protoKey, fc.constantFrom("queue", "message", "key", "deep"), fc.integer({ min: 100, max: 5000 }), async (key, where, depth) => {
+      const [path, body] = where === "queue" ? ["/v1/queues", JSON.stringify({ name: "hostile-proto-q", attributes: own([[key, 1]]) })]
+        : where === "message" ? [`/v1/queues/${VICTIM}/messages`, JSON.stringify({ messages: [{ body: "x", attributes: own([[key, "v"]]) }] })]
+        : where === "key" ? ["/v1/keys", JSON.stringify({ grants: [own([["queue", "x"], ["actions", ["send"]], [key, 1]])] })]
+        : [`/v1/queues/${VICTIM}/messages`, `{"messages":[{"body":"x","attributes":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}]}`];
+      const response = await call("POST", path, body);
+      cases += 1;
+      expect(response.status, `${where} ${key} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`).toBeLessThan(500);
+      if (response.status >= 400) expect(REST_CODES.has(response.body?.error?.code)).toBe(true);
+      if (where === "queue" || where === "key" || where === "deep") expect(response.status).toBeGreaterThanOrEqual(400);
+    }),
+    { numRuns: 60 },
+  );
+}, 120_000);
+
 it("the control queue's messages are intact afterwards", async () => {
   const call = restClient(server.url);
   // Every lease the test holds is still its own: none was deleted, extended or released by an attack.

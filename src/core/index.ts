@@ -1,5 +1,6 @@
 // What the protocol adapters and the front door may use of the queue core.
 export { QueueService } from "./service.js";
+export type { Cursors } from "./cursors.js";
 export { problemOf, Refusal } from "./refusal.js";
 export { authorize, can, canSee, covers, ACTIONS, type Action, type Grant, type Principal } from "./permissions.js";
 export type { CoreConfig } from "./config.js";

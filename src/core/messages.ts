@@ -15,11 +15,12 @@ import type { CoreConfig } from "./config.js";
 import { sendOnce } from "./dedup.js";
 import type { Directory } from "./directory.js";
 import { openReceived, sealMessages, type PreparedMessage } from "./envelope.js";
+import { groupDigest } from "./master.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
 import { receiveAcross, sendPartition, type PartitionAccess } from "./routing.js";
-import { checkBatchSize, DEDUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
+import { checkBatchSize, DEDUP_ID_ATTRIBUTE, GROUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
   index: number;
@@ -92,7 +93,7 @@ export class Messages {
           continue;
         }
         batchBytes += prepared.bytes;
-        accepted.push({ index, message: prepared.message });
+        accepted.push({ index, message: await sealGroupId(this.#config, prepared.message) });
       }
       if (batchBytes > MAX_BATCH_BYTES) refuse(problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: batchBytes }));
       if (accepted.length === 0) return { successful: [], failed };
@@ -146,8 +147,7 @@ export class Messages {
         sentAt: message.sentAt,
         firstReceivedAt: message.firstReceivedAt,
         md5OfBody: message.md5OfBody,
-        ...splitAttributes(message.attributes),
-        ...(message.groupId ? { messageGroupId: message.groupId } : {}),
+        ...splitAttributes(message.attributes, message.groupId),
         ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
         ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
       })));
@@ -322,8 +322,27 @@ function lease(handle: ReceiptHandle): LeaseRef {
   return { seq: handle.seq, lease: handle.lease };
 }
 
-/** The sender's attributes, and the FIFO dedup id that travels sealed among them (send.ts). */
-function splitAttributes(all: MessageAttributes | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
-  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = all ?? {};
-  return dedup?.stringValue === undefined ? { attributes } : { attributes, messageDeduplicationId: dedup.stringValue };
+/**
+ * The sender's attributes, and the FIFO dedup id and the group id that travel
+ * sealed among them (send.ts). A message stored before group ids were sealed
+ * has its group id in the clear in `storedGroup`.
+ */
+function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, [GROUP_ID_ATTRIBUTE]: group, ...attributes } = all ?? {};
+  const messageGroupId = group?.stringValue ?? storedGroup ?? undefined;
+  return {
+    attributes,
+    ...(dedup?.stringValue === undefined ? {} : { messageDeduplicationId: dedup.stringValue }),
+    ...(messageGroupId ? { messageGroupId } : {}),
+  };
+}
+
+/** The Partition orders and routes by a digest of the group id; the id itself is sealed among the attributes. */
+async function sealGroupId(config: CoreConfig, message: PreparedMessage): Promise<PreparedMessage> {
+  if (message.groupId === undefined) return message;
+  return {
+    ...message,
+    attributes: { ...message.attributes, [GROUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: message.groupId } },
+    groupId: await groupDigest(config.masterKey, config.accountId, message.groupId),
+  };
 }

@@ -3,6 +3,7 @@
 // or a prefix ending in `*`) and actions among send, receive, delete and
 // manage. Every operation of the queue core asks `authorize` before it
 // touches a queue, whichever protocol the request came in on.
+import { grantMatches } from "../shared/grants.js";
 import { problems } from "../shared/problems.js";
 import { Refusal } from "./refusal.js";
 
@@ -21,11 +22,15 @@ export interface Principal {
   admin: boolean;
   /** What a non-admin credential may do. */
   grants?: readonly Grant[];
+  /**
+   * The configured admin credential (EDGEQ_ADMIN_*), which is not a stored
+   * key and cannot be revoked through the API. What it authorizes is not
+   * re-checked later (a dead-letter policy it set needs no grant at move time).
+   */
+  configured?: boolean;
 }
 
-function matches(pattern: string, queueName: string): boolean {
-  return pattern.endsWith("*") ? queueName.startsWith(pattern.slice(0, -1)) : pattern === queueName;
-}
+const matches = grantMatches;
 
 export function can(principal: Principal, queueName: string, action: Action): boolean {
   if (principal.admin) return true;

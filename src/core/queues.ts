@@ -2,12 +2,12 @@
 // only the attributes the request names), read, list, change, delete, purge,
 // counts, dead-letter sources and redrive tasks. Each authorizes its caller
 // first; naming a dead-letter queue needs the right to send to it.
-import { DEFAULT_MOVE_RATE, MAX_LIST_QUEUES, type QueueAttributes } from "../shared/limits.js";
+import { DEFAULT_MOVE_RATE, MAX_LIST_QUEUES, type QueueAttributes, type RedrivePolicy } from "../shared/limits.js";
 import { checkRange } from "../shared/problems.js";
 import type { MoveTaskView, PartitionStats, QueueRecord, QueueStats } from "../shared/types.js";
 import { attributesForCreate, checkQueueName, checkUpdate, type CreateOptions } from "./attributes.js";
 import type { Directory } from "./directory.js";
-import { checkTags } from "./extras.js";
+import { checkTags, type Extras } from "./extras.js";
 import { authorize, canSee, type Principal } from "./permissions.js";
 import { refuse, unwrap } from "./refusal.js";
 import { spanIndexes } from "./routing.js";
@@ -15,10 +15,12 @@ import { spanIndexes } from "./routing.js";
 export class Queues {
   readonly #caller: Principal;
   readonly #directory: Directory;
+  readonly #extras: Extras;
 
-  constructor(caller: Principal, directory: Directory) {
+  constructor(caller: Principal, directory: Directory, extras: Extras) {
     this.#caller = caller;
     this.#directory = directory;
+    this.#extras = extras;
   }
 
   /**
@@ -30,16 +32,15 @@ export class Queues {
     refuse(checkQueueName(name));
     authorize(this.#caller, name, "manage");
     const { attributes, named } = attributesForCreate(name, given, options);
-    if (attributes.redrivePolicy) authorize(this.#caller, attributes.redrivePolicy.deadLetterQueue, "send");
+    if (attributes.redrivePolicy) attributes.redrivePolicy = this.#grantedDeadLetter(attributes.redrivePolicy);
     const tags = options.tags ?? {};
     refuse(checkTags(tags));
     const catalog = this.#directory.catalog();
     const result = unwrap(await catalog.createQueue(name, attributes, named));
     this.#directory.remember(result.queue);
     if (result.created) {
-      for (const [kind, values] of [["attribute", options.stored ?? {}], ["tag", tags]] as const) {
-        if (Object.keys(values).length > 0) unwrap(await catalog.updateQueueExtras(name, kind, { set: values }));
-      }
+      await this.#extras.store(name, options.stored ?? {});
+      if (Object.keys(tags).length > 0) await this.#extras.tag(name, tags);
     }
     return { queue: result.queue, created: result.created };
   }
@@ -60,7 +61,7 @@ export class Queues {
     authorize(this.#caller, name, "manage");
     const current = unwrap(await this.#directory.catalog().getQueue(name)).queue;
     checkUpdate(current, changes);
-    if (changes.redrivePolicy) authorize(this.#caller, changes.redrivePolicy.deadLetterQueue, "send");
+    if (changes.redrivePolicy) changes = { ...changes, redrivePolicy: this.#grantedDeadLetter(changes.redrivePolicy) };
     // The Catalog pushes the change to the partitions (retention, draining, split threshold, dead-letter target).
     const { queue } = unwrap(await this.#directory.catalog().updateQueue(name, changes, current.incarnation));
     this.#directory.remember(queue);
@@ -123,7 +124,9 @@ export class Queues {
       refuse(checkQueueName(destination, "destination"));
       authorize(this.#caller, destination, "send");
     }
-    const { taskHandle } = unwrap(await this.#directory.catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE));
+    // As for a dead-letter policy, the key that named the destination must still be allowed to send there at each step.
+    const grantedBy = destination !== null && !this.#caller.configured ? this.#caller.keyId : undefined;
+    const { taskHandle } = unwrap(await this.#directory.catalog().startMoveTask(source, destination, rate ?? DEFAULT_MOVE_RATE, grantedBy));
     return { taskHandle };
   }
 
@@ -136,6 +139,16 @@ export class Queues {
   async listMoveTasks(source: string, max: number): Promise<MoveTaskView[]> {
     this.#see(source);
     return unwrap(await this.#directory.catalog().listMoveTasks(source, max)).tasks;
+  }
+
+  /**
+   * Naming a dead-letter queue needs send on it; the policy records which key
+   * held that right, and every move re-checks the key's grant (grants change).
+   */
+  #grantedDeadLetter(policy: RedrivePolicy): RedrivePolicy {
+    authorize(this.#caller, policy.deadLetterQueue, "send");
+    const { grantedBy: _, ...rest } = policy;
+    return this.#caller.configured ? rest : { ...rest, grantedBy: this.#caller.keyId };
   }
 
   #see(name: string): void {

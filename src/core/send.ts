@@ -45,6 +45,8 @@ export const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
  * does; the name is one no sender may use (content rules refuse "AWS.").
  */
 export const DEDUP_ID_ATTRIBUTE = "AWS.MessageDeduplicationId";
+/** The message group id, sealed with the message; the Partition sees only its digest (master.ts groupDigest). */
+export const GROUP_ID_ATTRIBUTE = "AWS.MessageGroupId";
 
 const encoder = new TextEncoder();
 const systems = new Map<string | undefined, string | null>();

@@ -3,6 +3,7 @@
 // operations, message operations and SQS-facing metadata each live in their
 // own module; every rule they apply is written once, there.
 import type { CoreConfig } from "./config.js";
+import { Cursors } from "./cursors.js";
 import { Directory, type Background } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
@@ -13,14 +14,17 @@ export class QueueService {
   readonly queues: Queues;
   readonly messages: Messages;
   readonly extras: Extras;
+  /** Seals and opens the paging cursors of list answers. */
+  readonly cursors: Cursors;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
   constructor(env: Env, config: CoreConfig, caller: Principal, background?: Background) {
     const directory = new Directory(env, config, background);
     this.accountId = config.accountId;
-    this.queues = new Queues(caller, directory);
+    this.extras = new Extras(caller, directory, config);
+    this.queues = new Queues(caller, directory, this.extras);
     this.messages = new Messages(env, config, caller, directory);
-    this.extras = new Extras(caller, directory);
+    this.cursors = new Cursors(config, caller);
   }
 }

@@ -111,7 +111,8 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     });
   });
   try {
-    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings });
+    // No platform sets CF-Connecting-IP here: the Worker must not take a client's word for its address.
+    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings, EDGEQ_CLIENT_ADDRESS: "none" });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
     const port = options.port ?? settings.port ?? DEFAULT_PORT;
     miniflare = new Miniflare(convertV4MiniflareOptions({

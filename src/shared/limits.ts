@@ -84,6 +84,13 @@ export interface RedrivePolicy {
   /** Name of the dead-letter queue (same account). */
   deadLetterQueue: string;
   maxReceiveCount: number;
+  /**
+   * The access key that named the dead-letter queue (it had to hold send on
+   * it then). Each move re-checks that key's current grant, so revoking it
+   * stops the moves. Absent: set by the configured admin (or before keys were
+   * recorded). Kept by edgeq; never part of a comparison or an answer.
+   */
+  grantedBy?: string;
 }
 
 export interface RedriveAllowPolicy {

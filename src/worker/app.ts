@@ -12,7 +12,7 @@ import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
 import { background, type AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
-import { clientAddress, limitRequest } from "./edge/ratelimit.js";
+import { limitRequest, lookupLimiter } from "./edge/ratelimit.js";
 import { isLandingRequest, landing } from "./landing.js";
 import { usage } from "./edge/usage.js";
 import { adminRoutes } from "./rest/admin.js";
@@ -64,7 +64,7 @@ app.use("/v1/*", async (c, next) => {
   const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
-  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, clientAddress(c.req.raw.headers));
+  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
   c.set("principal", principal);
   c.set("service", new QueueService(c.env, loaded.config, principal, background(c)));
   await limitRequest(c.env, principal);

@@ -1,10 +1,15 @@
 // Where the Worker's credentials and keys come from. A deployed Worker reads
-// them from secrets and refuses to run without them (503 naming the secret);
-// the documented development defaults apply only when EDGEQ_DEV_MODE is set by
-// `npm start` or the tests AND the request arrived on a loopback address, so a
-// Worker deployed with the flag by mistake still never accepts them publicly.
-// Any real credential turns them off altogether: an admin secret set without a
-// master key must not seal messages under the public development one.
+// them from secrets and refuses to run without them (503 naming the secret).
+// The documented development defaults apply only under EDGEQ_DEV_MODE, which
+// the local runners set only while they listen on loopback alone (`npm start`:
+// src/server/credentials.ts; `npm run dev`: scripts/dev.mjs): the Worker cannot
+// see the peer's address, so the listener is what keeps other machines out.
+// A Host header never grants anything. Under development mode a request must
+// also be addressed to a loopback name: that refuses what a browser sends
+// after DNS rebinding (a page's own name), and a Worker deployed with the flag
+// by mistake, whose requests carry its public hostname. Any real credential
+// turns the defaults off altogether: an admin secret set without a master key
+// must not seal messages under the public development one.
 import type { CoreConfig } from "../core/index.js";
 import { problem } from "../shared/problems.js";
 import type { Result } from "../shared/types.js";

@@ -17,6 +17,12 @@ interface EdgeqSecrets {
   EDGEQ_LOG_REQUESTS?: string;
   /** Comma-separated origins allowed to call the REST API from a browser. */
   EDGEQ_CORS_ORIGINS?: string;
+  /**
+   * "none" where no platform sets CF-Connecting-IP (the self-hosted server,
+   * `npm run dev`): the header is then the client's to choose and is ignored.
+   * Unset (a deployed Worker): Cloudflare sets it, and it names the client.
+   */
+  EDGEQ_CLIENT_ADDRESS?: string;
   /** Seconds a queue's data key encrypts new messages before a new version takes over. */
   EDGEQ_DATA_KEY_ROTATION_SECONDS?: string;
 }

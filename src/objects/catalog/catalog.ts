@@ -166,8 +166,8 @@ export class Catalog extends DurableObject<Env> {
     ).toArray().map((row) => row.name);
   }
 
-  startMoveTask(source: string, destination: string | null, rate: number): Promise<Result<{ taskHandle: string }>> {
-    return startMoveTask(this.#moveContext(), source, destination, rate);
+  startMoveTask(source: string, destination: string | null, rate: number, grantedBy?: string): Promise<Result<{ taskHandle: string }>> {
+    return startMoveTask(this.#moveContext(), source, destination, rate, grantedBy);
   }
 
   cancelMoveTask(handle: string, source?: string): Promise<Result<{ task: MoveTaskView }>> {

@@ -50,7 +50,8 @@ export interface MoveContext {
   partition(queue: { name: string }, index: number): DurableObjectStub<Partition>;
 }
 
-export async function startMoveTask(context: MoveContext, source: string, destination: string | null, rate: number): Promise<Result<{ taskHandle: string }>> {
+/** `grantedBy`: the access key that named `destination`, for the partitions to re-check as they move (absent: the configured admin). */
+export async function startMoveTask(context: MoveContext, source: string, destination: string | null, rate: number, grantedBy?: string): Promise<Result<{ taskHandle: string }>> {
   const queue = context.find(source);
   if (!queue) return fail(problems.queueMissing(source));
   if (context.deadLetterSources(source).length === 0) return fail(problem("notDeadLetterQueue", { field: "source", queue: source }));
@@ -78,7 +79,7 @@ export async function startMoveTask(context: MoveContext, source: string, destin
     "INSERT INTO move_tasks (handle, source, incarnation, destination, rate, span, to_move, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     handle, source, queue.incarnation, destination, rate, span, depths.reduce((a, b) => a + b, 0), Date.now(),
   );
-  await Promise.all(Array.from({ length: span }, (_, index) => context.partition(queue, index).startMove(ref, { handle, destination, rate: rate / span })));
+  await Promise.all(Array.from({ length: span }, (_, index) => context.partition(queue, index).startMove(ref, { handle, destination, rate: rate / span, ...(destination !== null && grantedBy ? { grantedBy } : {}) })));
   return { ok: true, taskHandle: handle };
 }
 

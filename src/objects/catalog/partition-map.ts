@@ -20,7 +20,11 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     sendRateLimit: (queue.attributes.sendRateLimit ?? 0) / queue.attributes.partitions,
     fifo: queue.attributes.fifoQueue,
     deadLetter: queue.attributes.redrivePolicy
-      ? { queue: queue.attributes.redrivePolicy.deadLetterQueue, maxReceiveCount: queue.attributes.redrivePolicy.maxReceiveCount }
+      ? {
+        queue: queue.attributes.redrivePolicy.deadLetterQueue,
+        maxReceiveCount: queue.attributes.redrivePolicy.maxReceiveCount,
+        ...(queue.attributes.redrivePolicy.grantedBy ? { grantedBy: queue.attributes.redrivePolicy.grantedBy } : {}),
+      }
       : null,
   };
 }

@@ -26,7 +26,16 @@ export function checkReferences(name: string, attributes: QueueAttributes, find:
 
 /** CreateQueue on an existing queue compares only the attributes the request names. */
 export function firstDifference(existing: QueueAttributes, given: QueueAttributes, named: readonly (keyof QueueAttributes)[]): keyof QueueAttributes | null {
-  return named.find((key) => canonical(existing[key]) !== canonical(given[key])) ?? null;
+  return named.find((key) => canonical(comparable(existing[key])) !== canonical(comparable(given[key]))) ?? null;
+}
+
+/** Who set a redrive policy is bookkeeping, not part of what the request asked for. */
+function comparable(value: unknown): unknown {
+  if (value && typeof value === "object" && "grantedBy" in value) {
+    const { grantedBy: _, ...rest } = value as Record<string, unknown>;
+    return rest;
+  }
+  return value;
 }
 
 /** JSON with sorted keys, so two equal policies compare equal whatever their key order. */

@@ -3,7 +3,8 @@
 // queue handing messages back). Both run from the Partition's alarm, move a
 // bounded chunk per run, and insert at the destination before deleting here,
 // so a crash in between repeats a message but never loses one.
-import type { Problem } from "../../shared/problems.js";
+import { permissionsAllow, type StoredPermissions } from "../../shared/grants.js";
+import { problems, type Problem } from "../../shared/problems.js";
 import { encodeSystem, parseSystem, type SystemAttributes } from "../../shared/system.js";
 import type { NewMessage } from "../../shared/types.js";
 import type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
@@ -27,6 +28,8 @@ export interface Destination {
 export async function moveDeadLetters(store: MessageStore, to: Destination, source: string, settings: DeadLetterSettings): Promise<{ moved: number; problem?: Problem }> {
   const rows = store.dead(MOVE_CHUNK);
   if (rows.length === 0) return { moved: 0 };
+  const refused = await checkGrantor(to, settings.grantedBy, settings.queue);
+  if (refused) return { moved: 0, problem: refused };
   const result = await sendToQueue(to.env, to.account, settings.queue, rows.map((row) => toNewMessage(row, { ...parseSystem(row.system), deadLetterSourceQueue: source })));
   if (!result.ok) return { moved: 0, problem: withoutOk(result) };
   return { moved: store.removeMoved(rows.map((row) => row.seq), "dead", Date.now()) };
@@ -60,6 +63,10 @@ export async function stepMoveTask(store: MessageStore, to: Destination, task: R
 async function moveVisible(store: MessageStore, to: Destination, task: MoveTask, limit: number, now: number): Promise<{ moved: number; done: boolean; problem?: Problem }> {
   const rows = store.visible(limit, now, -1); // expired ones too: moving them is as good as retention removing them
   if (rows.length === 0) return { moved: 0, done: true };
+  if (task.destination !== null) {
+    const refused = await checkGrantor(to, task.grantedBy, task.destination);
+    if (refused) return { moved: 0, done: false, problem: refused };
+  }
   const byDestination = new Map<string, StoredMessage[]>();
   for (const row of rows) {
     const destination = task.destination ?? parseSystem(row.system).deadLetterSourceQueue;
@@ -74,6 +81,21 @@ async function moveVisible(store: MessageStore, to: Destination, task: MoveTask,
     moved += store.removeMoved(batch.map((row) => row.seq), "visible", now);
   }
   return { moved, done: false };
+}
+
+/**
+ * The key that named the destination (a dead-letter queue, or a redrive
+ * task's destination) must still be allowed to send to it: a revoked key, or
+ * one without that grant, stops the moves. Dead letters wait here, pending,
+ * until someone allowed sets the policy again; a redrive task fails.
+ */
+async function checkGrantor(to: Destination, grantedBy: string | undefined, queue: string): Promise<Problem | null> {
+  if (!grantedBy) return null;
+  const keyring = to.env.KEYRING.get(to.env.KEYRING.idFromName(to.account));
+  const stored = await keyring.keyById(grantedBy);
+  const permissions = stored ? (JSON.parse(stored.permissions) as StoredPermissions) : null;
+  if (permissions && permissionsAllow(permissions, queue, "send")) return null;
+  return problems.forbidden(grantedBy, "send", queue);
 }
 
 function toNewMessage(row: StoredMessage, system: SystemAttributes): NewMessage {

@@ -13,12 +13,16 @@ import type { Exec } from "../migrate.js";
 export interface DeadLetterSettings {
   queue: string;
   maxReceiveCount: number;
+  /** The access key whose send grant on `queue` each move re-checks (absent: the configured admin set the policy). */
+  grantedBy?: string;
 }
 
 export interface MoveTask {
   handle: string;
   /** null: back to each message's dead-letter source queue. */
   destination: string | null;
+  /** The access key that started the task with a destination; each step re-checks its send grant there (absent: the configured admin). */
+  grantedBy?: string;
   /** Messages per second this partition moves. */
   rate: number;
   moved: number;

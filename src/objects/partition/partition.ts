@@ -183,7 +183,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving. */
-  async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number }): Promise<Result<object>> {
+  async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number; grantedBy?: string }): Promise<Result<object>> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref);
       if (!refusal) this.#engine.meta.set({ moveTask: { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() } });

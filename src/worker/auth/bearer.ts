@@ -8,13 +8,13 @@ import type { Principal } from "../../core/index.js";
 import { equalBytes } from "../../shared/receipt.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
-import { limitLookups } from "../edge/ratelimit.js";
+import type { LookupLimiter } from "../edge/ratelimit.js";
 import { principalForSecret } from "./keys.js";
 import { recall, remember } from "./recent.js";
 import { TOKEN_PREFIX, verifyToken } from "./tokens.js";
 
-/** `client` (src/worker/edge/ratelimit.ts `clientAddress`) bounds how many uncached secret lookups one caller can cause. */
-export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env, client = "local"): Promise<Principal> {
+/** `limiter` (src/worker/edge/ratelimit.ts) bounds the lookups of unknown secrets one caller can cause. */
+export async function authenticateBearer(header: string | undefined, config: EdgeConfig, env: Env, limiter?: LookupLimiter): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   if (!match) throw new ApiError("Unauthorized", "send an Authorization: Bearer <secret> header");
   const given = match[1]!;
@@ -25,8 +25,8 @@ export async function authenticateBearer(header: string | undefined, config: Edg
   if (known) return known;
   const [givenDigest, adminDigest] = await Promise.all([digest(given), adminDigestOf(config.adminSecret)]);
   const principal = equalBytes(givenDigest, adminDigest)
-    ? { keyId: config.adminKeyId, admin: true }
-    : await principalForSecret(env, config, given, () => limitLookups(env, client));
+    ? { keyId: config.adminKeyId, admin: true, configured: true }
+    : await principalForSecret(env, config, given, limiter);
   if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
   remember(recentKey, principal);
   return principal;

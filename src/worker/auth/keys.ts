@@ -7,10 +7,11 @@ import { hashSecret, toBase64Url, unwrap, wrap } from "../../core/master.js";
 import { unwrap as unwrapResult } from "../../core/refusal.js";
 import type { Grant, Principal } from "../../core/index.js";
 import type { StoredKey } from "../../objects/keyring.js";
-import { bulkheadCounters, guarded } from "../../core/bulkhead.js";
+import { bulkheadCounters, guarded, isUnavailable } from "../../core/bulkhead.js";
 import { KEY_CACHE_MS, KEY_STALE_MS } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
+import type { LookupLimiter } from "../edge/ratelimit.js";
 import { forgetKey } from "./recent.js";
 
 export interface KeyPermissions {
@@ -31,6 +32,9 @@ interface Resolved {
 }
 
 const cache = new Map<string, { value: Resolved; expires: number }>();
+/** Cache keys that resolved to a key in this isolate: their lookups skip `admit`, so a throttled address cannot lock them out. */
+const knownValid = new Set<string>();
+const MAX_KNOWN_VALID = 10_000;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 function keyring(env: Env, config: EdgeConfig) {
@@ -46,30 +50,45 @@ export async function createAccessKey(env: Env, config: EdgeConfig, input: KeyPe
     secretHash: await hashSecret(config.masterKey, secret),
     wrappedSecret: await wrap(config.masterKey, new TextEncoder().encode(secret), secretContext(config, id)),
     permissions: JSON.stringify(permissions),
-    description: input.description,
+    // Sealed at rest: a description is the operator's free text and may say more than it should.
+    description: input.description === "" ? "" : `${SEALED}${await wrap(config.masterKey, new TextEncoder().encode(input.description), descriptionContext(config, id))}`,
     createdAt: Date.now(),
   };
   unwrapResult(await keyring(env, config).createKey(stored));
-  return { ...view(stored), secret };
+  return { ...view(stored, input.description), secret };
 }
 
 export async function listAccessKeys(env: Env, config: EdgeConfig): Promise<KeyView[]> {
-  return (await keyring(env, config).listKeys()).map(view);
+  return Promise.all((await keyring(env, config).listKeys()).map(async (stored) => view(stored, await openDescription(config, stored))));
+}
+
+const SEALED = "sealed:";
+
+/** The description as given; one stored before descriptions were sealed is returned as stored. */
+async function openDescription(config: EdgeConfig, stored: StoredKey): Promise<string> {
+  if (!stored.description.startsWith(SEALED)) return stored.description;
+  const plain = await unwrap(config.masterKey, stored.description.slice(SEALED.length), descriptionContext(config, stored.id));
+  return plain ? new TextDecoder().decode(plain) : stored.description;
+}
+
+function descriptionContext(config: EdgeConfig, id: string): string {
+  return `access-key-description/${config.accountId}/${id}`;
 }
 
 export async function revokeAccessKey(env: Env, config: EdgeConfig, id: string): Promise<void> {
   if (id === config.adminKeyId) throw new ApiError("InvalidParameterValue", `id ${id} is the configured admin key; change EDGEQ_ADMIN_SECRET to replace it`);
   const revoked = await keyring(env, config).revokeKey(id);
-  for (const [cacheKey, entry] of cache) if (entry.value.principal.keyId === id) cache.delete(cacheKey);
+  for (const [cacheKey, entry] of cache) {
+    if (entry.value.principal.keyId !== id) continue;
+    cache.delete(cacheKey);
+    knownValid.delete(cacheKey);
+  }
   forgetKey(id);
   unwrapResult(revoked);
 }
 
-/**
- * Runs before a lookup the isolate cache cannot answer, so unknown secrets
- * cannot flood the Keyring object (src/worker/edge/ratelimit.ts `limitLookups`).
- */
-export type BeforeLookup = () => Promise<void>;
+/** Bounds lookups that find nothing, per client (src/worker/edge/ratelimit.ts). */
+export type BeforeLookup = LookupLimiter;
 
 /** The principal whose secret this is, or null. The configured admin secret is checked by auth.ts. */
 export async function principalForSecret(env: Env, config: EdgeConfig, secret: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
@@ -79,7 +98,7 @@ export async function principalForSecret(env: Env, config: EdgeConfig, secret: s
 
 /** The principal of an access key id (the configured admin id included), or null when unknown or revoked. */
 export async function principalForKeyId(env: Env, config: EdgeConfig, id: string, beforeLookup?: BeforeLookup): Promise<Principal | null> {
-  if (id === config.adminKeyId) return { keyId: id, admin: true };
+  if (id === config.adminKeyId) return { keyId: id, admin: true, configured: true };
   return (await byId(env, config, id, beforeLookup))?.principal ?? null;
 }
 
@@ -113,38 +132,47 @@ const KEY_REFRESH_GRACE_MS = 250;
  * finishes in the background. An unknown key has no copy: it gets the
  * Keyring's ServiceUnavailable.
  */
-async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, beforeLookup?: BeforeLookup): Promise<Resolved | null> {
+async function resolve(cacheKey: string, load: () => Promise<StoredKey | null>, limiter?: LookupLimiter): Promise<Resolved | null> {
   const hit = cache.get(cacheKey);
   const now = Date.now();
   if (hit && hit.expires > now) return hit.value;
   const stale = hit && hit.expires + KEY_STALE_MS > now ? hit : undefined;
-  if (!stale) await beforeLookup?.();
-  const lookup = load().then((stored) => remember(cacheKey, stored));
+  if (!stale && !knownValid.has(cacheKey)) limiter?.admit();
+  const lookup = load().then((stored) => remember(cacheKey, stored, limiter));
   if (!stale) return lookup;
-  lookup.catch(() => {}); // counted by the bulkhead; the stale copy answers
+  // Only an unavailable Keyring makes the stale copy answer; any other refusal stands.
+  const answered = lookup.catch((error: unknown): typeof STALE => {
+    if (isUnavailable(error)) return STALE;
+    throw error;
+  });
+  answered.catch(() => {}); // read below only if it settles within the grace
   let timer: ReturnType<typeof setTimeout> | undefined;
   const grace = new Promise<typeof STALE>((ready) => (timer = setTimeout(ready, KEY_REFRESH_GRACE_MS, STALE)));
-  const fresh = await Promise.race([lookup.catch((): typeof STALE => STALE), grace]);
+  const fresh = await Promise.race([answered, grace]);
   clearTimeout(timer);
   if (fresh !== STALE) return fresh;
   bulkheadCounters.staleAnswers.key++;
   return stale.value;
 }
 
-function remember(cacheKey: string, stored: StoredKey | null): Resolved | null {
+async function remember(cacheKey: string, stored: StoredKey | null, limiter?: LookupLimiter): Promise<Resolved | null> {
   if (!stored) {
     cache.delete(cacheKey);
+    knownValid.delete(cacheKey);
+    await limiter?.missed();
     return null;
   }
+  if (knownValid.size >= MAX_KNOWN_VALID) knownValid.clear();
+  knownValid.add(cacheKey);
   const permissions = JSON.parse(stored.permissions) as KeyPermissions;
   const value: Resolved = { principal: { keyId: stored.id, admin: permissions.admin, grants: permissions.grants }, stored };
   cache.set(cacheKey, { value, expires: Date.now() + KEY_CACHE_MS });
   return value;
 }
 
-function view(stored: StoredKey): KeyView {
+function view(stored: StoredKey, description: string): KeyView {
   const permissions = JSON.parse(stored.permissions) as KeyPermissions;
-  return { id: stored.id, description: stored.description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
+  return { id: stored.id, description, admin: permissions.admin, grants: permissions.grants, createdAt: stored.createdAt };
 }
 
 /** The associated data an access key's secret is wrapped with (also what a master-key rotation re-wraps it with). */

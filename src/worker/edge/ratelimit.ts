@@ -36,18 +36,58 @@ export async function limitRequest(env: Env, principal: Principal): Promise<void
   used.set(key, count + 1);
 }
 
+/** Clients over LOOKUP_RATE_LIMIT, per binding: refused without a Keyring call until the period ends. */
+const blockedClients = new WeakMap<RateLimit, Map<string, number>>();
+
 /**
- * Credential lookups the isolate cache cannot answer (new or unknown secrets
- * and key ids) per client address, with LOOKUP_RATE_LIMIT: guessing secrets
- * costs a Keyring call each, so this bounds what one client can make it do.
+ * Credential lookups for one request (src/worker/auth/keys.ts). Only lookups
+ * that find no key are counted, against LOOKUP_RATE_LIMIT per client address,
+ * so guessing secrets or key ids costs the guesser and valid keys never use up
+ * an allowance. Where the address is known (CF-Connecting-IP on Cloudflare) a
+ * client over the limit is refused (429) without a Keyring call for the rest of
+ * the period, except for credentials this isolate has already seen valid
+ * (keys.ts skips `admit` for those). Where it is not (self-hosted), all
+ * callers would share one bucket, so nothing is refused before a lookup: a
+ * stranger can never lock out a valid key, and misses over the limit answer
+ * 429 instead of 401.
  */
-export async function limitLookups(env: Env, client: string): Promise<void> {
-  const { success } = await env.LOOKUP_RATE_LIMIT.limit({ key: `lookup:${client}` });
-  if (!success) throw new Refusal(problem("throttled", { code: "Throttled", field: "lookups", value: client, retryAfterSeconds: EDGE_RATE_PERIOD_SECONDS }));
+export interface LookupLimiter {
+  /** Before a lookup of a credential not known valid: throws Throttled while the client is over the limit. */
+  admit(): void;
+  /** After a lookup that found nothing: counts it, and throws Throttled once the client is over the limit. */
+  missed(): Promise<void>;
 }
 
-/** The caller's address as Cloudflare reports it; one shared bucket where it is absent (local runs). */
-export function clientAddress(headers: Headers): string {
-  return headers.get("cf-connecting-ip") ?? "local";
+export function lookupLimiter(env: Env, headers: Headers): LookupLimiter {
+  const binding = env.LOOKUP_RATE_LIMIT;
+  const address = clientAddress(headers, env);
+  const client = address ?? "unknown";
+  let blocked = blockedClients.get(binding);
+  if (!blocked || blocked.size > MAX_TRACKED_KEYS) blockedClients.set(binding, (blocked = new Map()));
+  const throttled = () => new Refusal(problem("throttled", { code: "Throttled", field: "lookups", value: client, retryAfterSeconds: EDGE_RATE_PERIOD_SECONDS }));
+  return {
+    admit() {
+      const until = blocked.get(client);
+      if (until === undefined) return;
+      if (until > Date.now()) throw throttled();
+      blocked.delete(client);
+    },
+    async missed() {
+      const { success } = await binding.limit({ key: `lookup:${client}` });
+      if (success) return;
+      if (address !== null) blocked.set(client, Date.now() + EDGE_RATE_PERIOD_SECONDS * 1000);
+      throw throttled();
+    },
+  };
 }
 
+/**
+ * The caller's address, or null when unknown. CF-Connecting-IP is trusted
+ * only on Cloudflare, which sets it; where nothing sets it
+ * (EDGEQ_CLIENT_ADDRESS "none": the self-hosted server, `npm run dev`) any
+ * client could send one, so it is ignored there.
+ */
+export function clientAddress(headers: Headers, env: Env): string | null {
+  if (env.EDGEQ_CLIENT_ADDRESS === "none") return null;
+  return headers.get("cf-connecting-ip");
+}

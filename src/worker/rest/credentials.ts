@@ -11,9 +11,12 @@ import { isTokenPrincipal, mintToken } from "../auth/tokens.js";
 import type { AppEnv } from "../context.js";
 import { boundedInt, parse } from "../validation.js";
 
+/** An exact queue name, FIFO ones included (`b.fifo`), or a prefix ending in `*` (`*` alone: every queue). */
+const GRANT_QUEUE_PATTERN = /^(?:(?=.{1,80}$)[A-Za-z0-9_-]+(?:\.fifo)?|[A-Za-z0-9_-]{0,80}\*)$/;
+
 export const grantSchema = z
   .object({
-    queue: z.string().regex(/^[A-Za-z0-9_-]{0,80}\*?$/, { error: "must be a queue name, or a prefix of [A-Za-z0-9_-] ending in *" }).min(1),
+    queue: z.string().regex(GRANT_QUEUE_PATTERN, { error: "must be a queue name (a FIFO queue's with its .fifo), or a prefix of [A-Za-z0-9_-] ending in *" }).min(1),
     actions: z.array(z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(", ")}` })).min(1).max(ACTIONS.length),
   })
   .strict();

@@ -3,7 +3,7 @@
 // permissions and every check are the core's; failures come back as Problems
 // and are worded by render.ts.
 import { Hono, type Context } from "hono";
-import type { Batch } from "../../core/index.js";
+import type { Batch, Cursors } from "../../core/index.js";
 import { DEFAULT_LIST_QUEUES, MAX_NATIVE_DELAY_SECONDS, QUEUE_NAME_PATTERN } from "../../shared/limits.js";
 import type { MessageAttributes, MessageAttributeValue } from "../../shared/messages.js";
 import { problems } from "../../shared/problems.js";
@@ -25,9 +25,11 @@ rest.post("/queues", async (c) => {
 
 rest.get("/queues", async (c) => {
   const query = parse(listSchema, c.req.query());
-  const after = query.cursor ? decodeCursor(query.cursor) : null;
-  const { queues, more, last } = await c.var.service.queues.list(query.prefix ?? "", after, query.limit ?? DEFAULT_LIST_QUEUES);
-  return c.json({ queues: queues.map(queueJson), cursor: more && last ? encodeCursor(last) : null });
+  const { cursors, queues: all } = c.var.service;
+  const after = query.cursor ? await openCursor(cursors, query.cursor) : null;
+  const { queues, more, last } = await all.list(query.prefix ?? "", after, query.limit ?? DEFAULT_LIST_QUEUES);
+  // Sealed: the page may end on a queue the caller cannot see.
+  return c.json({ queues: queues.map(queueJson), cursor: more && last ? await cursors.seal(last) : null });
 });
 
 rest.get("/queues/:name", async (c) => c.json(queueJson(await c.var.service.queues.get(c.req.param("name")))));
@@ -143,7 +145,10 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
 }
 
 function queueJson(queue: QueueRecord) {
-  return { name: queue.name, attributes: queue.attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
+  const { redrivePolicy } = queue.attributes;
+  // grantedBy is the server's bookkeeping (who may move dead letters), not an attribute the client set.
+  const attributes = redrivePolicy ? { ...queue.attributes, redrivePolicy: { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } } : queue.attributes;
+  return { name: queue.name, attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
 }
 
 /** REST takes a plain string as shorthand for a String attribute. */
@@ -155,16 +160,8 @@ function fromAttributes(attributes: MessageAttributes): Record<string, string | 
   return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, value.dataType === "String" ? value.stringValue! : value]));
 }
 
-function encodeCursor(name: string): string {
-  return btoa(name).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const name = atob(cursor);
-    if (QUEUE_NAME_PATTERN.test(name)) return name;
-  } catch {
-    // reported below
-  }
+async function openCursor(cursors: Cursors, cursor: string): Promise<string> {
+  const name = await cursors.open(cursor);
+  if (name !== null && QUEUE_NAME_PATTERN.test(name)) return name;
   throw new Refusal({ ...problems.format("cursor", "queueName", cursor), rule: "cursor" });
 }

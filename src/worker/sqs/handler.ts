@@ -11,7 +11,7 @@ import { ApiError } from "../api-error.js";
 import { principalForKeyId, secretForAccessKey } from "../auth/keys.js";
 import { loadConfig } from "../config.js";
 import { background, type AppEnv } from "../context.js";
-import { limitRequest } from "../edge/ratelimit.js";
+import { limitRequest, lookupLimiter } from "../edge/ratelimit.js";
 import { noteUsage } from "../edge/usage.js";
 import type { Action, ActionResult } from "./action.js";
 import { MESSAGE_ACTIONS } from "./message-actions.js";
@@ -51,8 +51,10 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     const loaded = loadConfig(c.env, url);
     if (!loaded.ok) throw new Refusal(problemOf(loaded));
     const { config } = loaded;
+    // Unknown key ids count against the client's lookup limit, as unknown bearer secrets do.
+    const limiter = lookupLimiter(c.env, c.req.raw.headers);
     const caller = await verifySigV4({ method: c.req.method, url, headers: c.req.raw.headers, body }, (keyId) =>
-      secretForAccessKey(c.env, config, keyId));
+      secretForAccessKey(c.env, config, keyId, limiter));
     const principal = await principalForKeyId(c.env, config, caller.accessKeyId);
     if (!principal) throw new ApiError("InvalidClientTokenId", "The security token included in the request is invalid.");
     c.set("config", config);

@@ -20,13 +20,13 @@ async function listDeadLetterSourceQueues(context: ActionContext) {
   const name = queueOf(context);
   const maxResults = optionalInt(input, "MaxResults", 1, MAX_LIST_QUEUES);
   const token = optionalString(input, "NextToken");
-  const after = token === undefined ? null : decodeToken(token, "ListDeadLetterSourceQueues");
+  const after = token === undefined ? null : await decodeToken(context, token, "ListDeadLetterSourceQueues");
   const sources = (await service.queues.deadLetterSources(name)).sort();
   const rest = after === null ? sources : sources.filter((source) => source > after);
   const page = rest.slice(0, maxResults ?? MAX_LIST_QUEUES);
   // As in ListQueues, a NextToken comes only when the caller asked for pages with MaxResults.
   const more = maxResults !== undefined && rest.length > page.length;
-  return { queueUrls: page.map((source) => queueUrl(naming, source)), ...(more ? { NextToken: btoa(page.at(-1)!) } : {}) };
+  return { queueUrls: page.map((source) => queueUrl(naming, source)), ...(more ? { NextToken: await service.cursors.seal(page.at(-1)!) } : {}) };
 }
 
 async function startMessageMoveTask(context: ActionContext) {

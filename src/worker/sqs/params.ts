@@ -8,6 +8,13 @@ import { describe } from "../validation.js";
 
 export type Input = Record<string, unknown>;
 
+/**
+ * Map keys that name what every object inherits (`constructor`, `__proto__`,
+ * `toString`, ...): refused in attribute and tag maps, so no such key can
+ * reach code that indexes a plain object with it.
+ */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
+
 export function invalid(name: string, value: unknown, reason: string): ApiError {
   const shown = typeof value === "string" || typeof value === "number" ? String(value) : describe(value);
   return new ApiError("InvalidParameterValue", `Value ${shown} for parameter ${name} is invalid. Reason: ${reason}`);
@@ -67,6 +74,7 @@ export function stringMap(input: Input, name: string): Record<string, string> {
   if (typeof value !== "object" || Array.isArray(value)) throw invalid(name, value, "Must be a map of strings.");
   const out: Record<string, string> = {};
   for (const [key, item] of Object.entries(value as object)) {
+    if (PROTOTYPE_KEYS.has(key)) throw invalid(name, key, `The key ${key} is reserved (it names a property of every JavaScript object) and cannot be used.`);
     if (typeof item !== "string") throw invalid(`${name}.${key}`, item, "Must be a string.");
     out[key] = item;
   }

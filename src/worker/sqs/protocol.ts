@@ -14,6 +14,8 @@ export interface SqsRequest {
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.0";
 const TARGET_PREFIX = "AmazonSQS.";
+/** Parts of a query parameter name (`Attribute.1.Name` has 3). */
+export const MAX_QUERY_NAME_PARTS = 10;
 
 /** Decided from headers alone, so even an unparseable request gets an error in its own protocol. */
 export function detectProtocol(headers: Headers): Protocol {
@@ -52,7 +54,13 @@ function parseQuery(url: URL, body: string): SqsRequest {
   const tree: Record<string, unknown> = {};
   for (const [name, value] of params) {
     if (name === "Action" || name === "Version") continue;
-    place(tree, name.split("."), value);
+    const path = name.split(".");
+    // The deepest real name (SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringListValue.1) has 7 parts;
+    // thousands would make the folding below recurse that deep.
+    if (path.length > MAX_QUERY_NAME_PARTS) {
+      throw new ApiError("InvalidParameterValue", `The parameter name ${name.slice(0, 60)}... has ${path.length} dot-separated parts; at most ${MAX_QUERY_NAME_PARTS} dot-separated parts are allowed.`);
+    }
+    place(tree, path, value);
   }
   return { protocol: "query", action, input: reshape(tree) as Record<string, unknown> };
 }
@@ -103,7 +111,8 @@ function reshape(node: unknown): unknown {
     if (rule.kind === "list") {
       out[rule.json] = members;
     } else {
-      const map: Record<string, unknown> = {};
+      // No prototype: a member named __proto__ stays a key, for the action's reader to refuse by name.
+      const map: Record<string, unknown> = Object.create(null);
       for (const member of members) {
         const entry = (member ?? {}) as Record<string, unknown>;
         const key = entry[rule.key!];

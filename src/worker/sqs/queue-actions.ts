@@ -36,11 +36,12 @@ async function listQueues(context: ActionContext) {
   const prefix = optionalString(input, "QueueNamePrefix") ?? "";
   const maxResults = optionalNumber(input, "MaxResults");
   const token = optionalString(input, "NextToken");
-  const after = token === undefined ? null : decodeToken(token);
+  const after = token === undefined ? null : await decodeToken(context, token);
   const { queues, more, last } = await service.queues.list(prefix, after, maxResults ?? UNPAGED_LIMIT);
   const result: Record<string, unknown> = {};
   if (queues.length > 0) result.QueueUrls = queues.map((queue) => queueUrl(naming, queue.name));
-  if (more && last && maxResults !== undefined) result.NextToken = btoa(last);
+  // Sealed: the page may end on a queue the caller cannot see.
+  if (more && last && maxResults !== undefined) result.NextToken = await service.cursors.seal(last);
   return result;
 }
 
@@ -121,14 +122,10 @@ export const QUEUE_ACTIONS: Record<string, Action> = {
   RemovePermission: removePermission,
 };
 
-/** A NextToken is the base64 of the last name on the previous page. */
-export function decodeToken(token: string, action = "ListQueues"): string {
-  try {
-    const name = atob(token);
-    if (QUEUE_NAME_PATTERN.test(name)) return name;
-  } catch {
-    // reported below
-  }
+/** A NextToken is the last name on the previous page, sealed for the caller (src/core/cursors.ts). */
+export async function decodeToken(context: ActionContext, token: string, action = "ListQueues"): Promise<string> {
+  const name = await context.service.cursors.open(token);
+  if (name !== null && QUEUE_NAME_PATTERN.test(name)) return name;
   throw invalid("NextToken", token, `Must be a NextToken returned by ${action}.`);
 }
 

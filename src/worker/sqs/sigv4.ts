@@ -62,6 +62,13 @@ export async function verifySigV4(request: SignedRequest, lookup: SecretLookup, 
     throw new ApiError("SignatureDoesNotMatch", `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}'`);
   }
   if (!auth.signedHeaders.includes("host")) throw new ApiError("IncompleteSignature", "the signed headers must include host");
+  // The JSON protocol names its action in X-Amz-Target: unsigned, a captured
+  // request could be replayed as another action (GetQueueAttributes as
+  // PurgeQueue). Every AWS SDK signs it; the query protocol's Action is in the
+  // signed body or query string.
+  if (request.headers.has("x-amz-target") && !auth.signedHeaders.includes("x-amz-target")) {
+    throw new ApiError("IncompleteSignature", "the signed headers must include x-amz-target when the request carries it: the action must be covered by the signature");
+  }
 
   const payloadHash = await sha256Hex(request.body);
   const canonical = [
