@@ -102,7 +102,7 @@ describe("queues", () => {
     const duplicate = await rejection(sqs.send(new AddPermissionCommand({ QueueUrl: url, Label: "producers", AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })));
     expect(duplicate.name).toBe("InvalidParameterValue");
     const policy = JSON.parse((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Policy"] }))).Attributes!.Policy!);
-    expect(policy.Statement[0]).toMatchObject({ Sid: "producers", Action: ["SQS:SendMessage"], Principal: { AWS: ["arn:aws:iam::111122223333:root"] } });
+    expect(policy.Statement[0]).toMatchObject({ Sid: "producers", Action: "SQS:SendMessage", Principal: { AWS: "arn:aws:iam::111122223333:root" } });
     await sqs.send(new RemovePermissionCommand({ QueueUrl: url, Label: "producers" }));
     expect((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Policy"] }))).Attributes).toBeUndefined();
 

@@ -20,7 +20,7 @@ async function receiveMessage(context: ActionContext) {
   const { input } = context;
   const name = queueOf(context);
   const attemptId = optionalString(input, "ReceiveRequestAttemptId");
-  const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")]);
+  const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")].map((name) => name.trim()));
   const attributeNames = stringList(input, "MessageAttributeNames");
   // ReceiveRequestAttemptId only matters on FIFO queues; standard queues ignore it, as SQS does.
   const messages = await context.service.messages.receive(name, {
@@ -68,10 +68,15 @@ async function toSqsMessage(context: ActionContext, message: ReceivedMessage, sy
   };
 }
 
-/** "All" or ".*" selects every attribute, "prefix.*" those under a prefix, anything else one name. */
-function selectAttributes(attributes: MessageAttributes, names: string[]): MessageAttributes {
+/**
+ * "All" or ".*" selects every attribute, "prefix.*" those whose name starts
+ * with the prefix ("Custom.*" selects Custom1 and Custom.id), anything else
+ * one name. Names are trimmed, as AWS reads them.
+ */
+export function selectAttributes(attributes: MessageAttributes, given: string[]): MessageAttributes {
+  const names = given.map((name) => name.trim());
   const wanted = (name: string) => names.some((pattern) =>
-    pattern === "All" || pattern === ".*" || pattern === name || (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -1))));
+    pattern === "All" || pattern === ".*" || pattern === name || (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -2))));
   return Object.fromEntries(Object.entries(attributes).filter(([name]) => wanted(name)));
 }
 
