@@ -126,7 +126,7 @@ describe("FIFO queues", () => {
     const name = uniqueName("rules", true);
     await createQueue(name, { contentBasedDeduplication: true });
     const cases: [unknown, string][] = [
-      [{ messages: [{ body: "no group" }] }, "messages[0].messageGroupId is required"],
+      [{ messages: [{ body: "no group" }] }, "messageGroupId is required"],
       [{ messages: [{ body: "delayed", messageGroupId: "g", delaySeconds: 5 }] }, "messages[0].delaySeconds: per-message delays are not allowed on FIFO queues"],
     ];
     for (const [body, fragment] of cases) {

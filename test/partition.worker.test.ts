@@ -109,6 +109,9 @@ describe("send and receive", () => {
     expect(expired.outcomes).toEqual(["notInflight"]);
     const wrongLease = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 7, visibilityTimeout: 10 }]));
     expect(wrongLease.outcomes).toEqual(["stale"]);
+    expect(ok(await p.deleteMessages(ref, [{ seq: b!.seq, lease: 1 }])).outcomes).toEqual(["deleted"]);
+    const gone = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 1, visibilityTimeout: 10 }]));
+    expect(gone.outcomes).toEqual(["gone"]); // no longer in the queue, whatever the lease
   });
 
   it("counts visible, in-flight and delayed messages and the oldest message's send time", async () => {

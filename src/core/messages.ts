@@ -3,7 +3,7 @@
 // opened, given receipt handles), delete and change visibility by receipt
 // handle. Bounds are checked here, once; a batch answers per entry, so one bad
 // entry never stops the others.
-import { MAX_BATCH_BYTES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
+import { MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import type { MessageAttributes } from "../shared/messages.js";
 import { keyPartition, sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
@@ -18,7 +18,7 @@ import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
 import { receiveAcross, sendPartition, type PartitionAccess } from "./routing.js";
-import { checkBatchSize, DEDUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
+import { checkBatchSize, checkSendRequest, DEDUP_ID_ATTRIBUTE, TRACE_HEADER_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
   index: number;
@@ -46,6 +46,8 @@ export interface ReceivedMessage {
   senderId?: string;
   /** FIFO: the MessageDeduplicationId given at send (absent under content-based deduplication). */
   messageDeduplicationId?: string;
+  /** SQS's AWSTraceHeader, when the send carried one. */
+  traceHeader?: string;
 }
 
 export interface ReceiveRequest {
@@ -80,9 +82,9 @@ export class Messages {
     authorize(this.#caller, name, "send");
     refuse(checkBatchSize(entries, "messages"));
     return this.#withQueue(name, async (queue) => {
+      refuse(checkSendRequest(queue, entries, options));
       const failed: EntryProblem[] = [];
       const accepted: { index: number; message: PreparedMessage }[] = [];
-      let batchBytes = 0;
       const now = Date.now();
       for (const [index, entry] of entries.entries()) {
         const prepared = await prepareEntry(queue, index, entry, now, options);
@@ -90,10 +92,8 @@ export class Messages {
           failed.push({ index, problem: prepared });
           continue;
         }
-        batchBytes += prepared.bytes;
         accepted.push({ index, message: prepared.message });
       }
-      if (batchBytes > MAX_BATCH_BYTES) refuse(problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: batchBytes }));
       if (accepted.length === 0) return { successful: [], failed };
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
       const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
@@ -190,8 +190,10 @@ export class Messages {
       const valid = checked.valid.map((item) => ({ ...item, index: inRange[item.index]!.index }));
       const stale = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
         problem("staleLease", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
+      const gone = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
+        problem("messageGone", { field: "receiptHandle", value: entry.entry.receiptHandle });
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
-      for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: stale(entry) });
+      for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: gone(entry) });
       const successful: { index: number }[] = [];
       const outcomes = await this.#perPartition(queue, current, (index, group) => this.#directory.command(queue, index, {
         kind: "visibility",
@@ -202,6 +204,7 @@ export class Messages {
         const entry = current[i]!;
         if (outcome === "changed") successful.push({ index: entry.index });
         else if (outcome === "stale") failed.push({ index: entry.index, problem: stale(entry) });
+        else if (outcome === "gone") failed.push({ index: entry.index, problem: gone(entry) });
         else failed.push({ index: entry.index, problem: problem("notInflight", { code: "MessageNotInflight", field: "receiptHandle", value: entry.entry.receiptHandle }) });
       });
       failed.sort((a, b) => a.index - b.index);
@@ -280,8 +283,12 @@ function lease(handle: ReceiptHandle): LeaseRef {
   return { seq: handle.seq, lease: handle.lease };
 }
 
-/** The sender's attributes, and the FIFO dedup id that travels sealed among them (send.ts). */
-function splitAttributes(all: MessageAttributes | null): { attributes: MessageAttributes; messageDeduplicationId?: string } {
-  const { [DEDUP_ID_ATTRIBUTE]: dedup, ...attributes } = all ?? {};
-  return dedup?.stringValue === undefined ? { attributes } : { attributes, messageDeduplicationId: dedup.stringValue };
+/** The sender's attributes, and the FIFO dedup id and trace header that travel sealed among them (send.ts). */
+function splitAttributes(all: MessageAttributes | null): { attributes: MessageAttributes; messageDeduplicationId?: string; traceHeader?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, [TRACE_HEADER_ATTRIBUTE]: trace, ...attributes } = all ?? {};
+  return {
+    attributes,
+    ...(dedup?.stringValue === undefined ? {} : { messageDeduplicationId: dedup.stringValue }),
+    ...(trace?.stringValue === undefined ? {} : { traceHeader: trace.stringValue }),
+  };
 }

@@ -180,7 +180,8 @@ export class MessageStore {
       const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number; group_id: string | null }>(
         "SELECT receive_count, leased, visible_at, group_id FROM messages WHERE seq = ?", seq,
       );
-      if (!row || row.receive_count !== lease || row.leased === LEASE.DEAD) return "stale";
+      if (!row || row.leased === LEASE.DEAD) return "gone";
+      if (row.receive_count !== lease) return "stale"; // an older lease: it never changes the newer one
       if (row.leased !== LEASE.IN_FLIGHT || row.visible_at <= now) return "notInflight";
       const state = visibilityTimeout > 0 ? LEASE.IN_FLIGHT : LEASE.AVAILABLE;
       this.#exec("UPDATE messages SET visible_at = ?, leased = ? WHERE seq = ?", now + visibilityTimeout * 1000, state, seq);

@@ -102,6 +102,8 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       return `${field} names a lease that has ended: the message was deleted or received again`;
     case "notInflight":
       return `${field} names a message that is not in flight: its visibility timeout has already expired`;
+    case "messageGone":
+      return `${field} names a message that is no longer in the queue: it was deleted, expired or dead-lettered`;
     case "forbidden":
       if (bound === "admin") return `access key ${String(p.value)} is not an admin key; this needs an admin credential`;
       if (bound === "see") return `access key ${String(p.value)} has no permission on queue ${queue}`;

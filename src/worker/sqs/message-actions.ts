@@ -5,6 +5,7 @@
 import { checkBatchSize, Refusal, type ReceivedMessage } from "../../core/index.js";
 import { sha256Hex } from "../../shared/digest.js";
 import type { MessageAttributes } from "../../shared/messages.js";
+import type { Problem } from "../../shared/problems.js";
 import { ApiError } from "../api-error.js";
 import { batchEntries, failedEntries, failedEntry, queueOf, type ActionContext, type FailedEntry } from "./action.js";
 import { md5OfAttributes } from "./md5.js";
@@ -13,7 +14,7 @@ import { queueArn } from "./urls.js";
 
 const SYSTEM_ATTRIBUTES = [
   "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
-  "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn",
+  "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn", "AWSTraceHeader",
 ] as const;
 
 async function receiveMessage(context: ActionContext) {
@@ -48,6 +49,7 @@ async function toSqsMessage(context: ActionContext, message: ReceivedMessage, sy
     MessageDeduplicationId: wantsDedupId ? message.messageDeduplicationId ?? await sha256Hex(message.body) : undefined,
     SequenceNumber: message.sequenceNumber,
     DeadLetterQueueSourceArn: message.deadLetterSourceQueue === undefined ? undefined : queueArn(context.naming, message.deadLetterSourceQueue),
+    AWSTraceHeader: message.traceHeader,
   };
   const system = Object.fromEntries(SYSTEM_ATTRIBUTES.filter((key) => (all || systemNames.has(key)) && values[key] !== undefined).map((key) => [key, values[key]]));
   const attributes = selectAttributes(message.attributes, attributeNames);
@@ -109,8 +111,18 @@ async function changeMessageVisibility(context: ActionContext) {
   const receiptHandle = requiredString(context.input, "ReceiptHandle");
   const visibilityTimeout = requiredNumber(context.input, "VisibilityTimeout");
   const { failed } = await context.service.messages.changeVisibility(name, [{ receiptHandle, visibilityTimeout }]);
-  if (failed[0]) throw new Refusal(failed[0].problem);
+  if (failed[0] && !answeredAsChanged(failed[0].problem)) throw new Refusal(failed[0].problem);
   return null;
+}
+
+/**
+ * AWS answers success to a ChangeMessageVisibility whose handle is from an
+ * older receive of a message still in the queue, or whose lease has already
+ * expired, so SQS clients get success too. The core still changed nothing:
+ * an older lease never changes a newer one (docs/sqs.md).
+ */
+function answeredAsChanged(problem: Problem): boolean {
+  return problem.rule === "staleLease" || problem.rule === "notInflight";
 }
 
 async function changeMessageVisibilityBatch(context: ActionContext) {
@@ -130,8 +142,10 @@ async function changeMessageVisibilityBatch(context: ActionContext) {
   }
   if (valid.length === 0) return { Successful: [], Failed };
   const { successful, failed } = await context.service.messages.changeVisibility(name, valid);
-  Failed.push(...failedEntries(context, failed, valid.map((item) => item.id), entryName));
-  return { Successful: successful.map(({ index }) => ({ Id: valid[index]!.id })), Failed };
+  const tolerated = failed.filter(({ problem }) => answeredAsChanged(problem));
+  Failed.push(...failedEntries(context, failed.filter(({ problem }) => !answeredAsChanged(problem)), valid.map((item) => item.id), entryName));
+  const answered = [...successful, ...tolerated].map(({ index }) => index).sort((a, b) => a - b);
+  return { Successful: answered.map((index) => ({ Id: valid[index]!.id })), Failed };
 }
 
 function visibilityEntry(entry: Input) {

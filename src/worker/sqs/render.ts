@@ -140,6 +140,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "invalidHandle":
       case "staleLease":
         return `The input receipt handle "${String(p.value ?? "").slice(0, 200)}" is not a valid receipt handle.`;
+      case "messageGone":
+        return `Value ${value} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`;
       case "notInflight":
         return "The message referred to is not in flight: its visibility timeout has already expired.";
       case "forbidden":
