@@ -239,7 +239,7 @@ describe("messages", () => {
       ["late", "InvalidParameterValue", true],
       ["bad-attr", "InvalidParameterValue", true],
     ]);
-    expect(sent.Failed![0]!.Message).toBe("Value 901 for parameter DelaySeconds is invalid. Reason: Must be between 0 and 900, if provided.");
+    expect(sent.Failed![0]!.Message).toBe("Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.");
 
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     expect(Messages!.map((m) => m.Body).sort()).toEqual(["one", "three"]);

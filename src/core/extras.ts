@@ -42,7 +42,8 @@ export class Extras {
 
   async untag(name: string, keys: string[]): Promise<void> {
     authorize(this.#caller, name, "manage");
-    if (keys.length === 0) refuse(problems.missing("tagKeys"));
+    if (keys.length === 0) refuse(problem("tooFew", { field: "tagKeys", bound: 1, value: 0 }));
+    for (const key of keys) if (key.length < 1 || key.length > MAX_TAG_KEY) refuse(problem("tooLong", { field: "tags.key", bound: MAX_TAG_KEY, value: key }));
     unwrap(await this.#directory.catalog().updateQueueExtras(name, "tag", { remove: keys }));
   }
 

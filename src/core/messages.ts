@@ -3,7 +3,7 @@
 // opened, given receipt handles), delete and change visibility by receipt
 // handle. Bounds are checked here, once; a batch answers per entry, so one bad
 // entry never stops the others.
-import { MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
+import { MAX_IN_FLIGHT, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import type { MessageAttributes } from "../shared/messages.js";
 import { keyPartition, sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
@@ -17,7 +17,7 @@ import { openReceived, sealMessages, type PreparedMessage } from "./envelope.js"
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
-import { receiveAcross, sendPartition, type PartitionAccess } from "./routing.js";
+import { receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
 import { checkBatchSize, checkSendRequest, DEDUP_ID_ATTRIBUTE, TRACE_HEADER_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
@@ -135,6 +135,8 @@ export class Messages {
         waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
         ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
         ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
+        // Each partition keeps its share of the queue's in-flight limit (sends spread evenly over them).
+        maxInFlight: Math.ceil(MAX_IN_FLIGHT / spanIndexes(queue).length),
       });
       return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
         id: message.id,

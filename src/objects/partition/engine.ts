@@ -118,12 +118,26 @@ export class Engine {
     if (refused) return refused;
     const now = Date.now();
     const meta = this.#meta.state;
+    const limited = this.#overLimit(options, now);
+    if (limited) return fail(limited);
     const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
     return { ok: true, messages: leased.messages };
+  }
+
+  /**
+   * The in-flight limit: only a partition holding at least that many messages
+   * can be over it, so the count (bounded by the limit) is read only then.
+   */
+  #overLimit(options: LeaseOptions, now: number): Problem | null {
+    const max = options.maxInFlight;
+    if (max === undefined || options.deleteOnReceive) return null;
+    if (this.#meta.counters.depth + (this.#pending.depth ?? 0) < max) return null;
+    const inFlight = this.store.inFlight(now, max);
+    return inFlight >= max ? problem("inFlightLimit", { code: "OverLimit", bound: max, value: inFlight }) : null;
   }
 
   /** Deletes by lease: a handle from an older lease never deletes a newer one. */

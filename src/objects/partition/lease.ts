@@ -17,6 +17,8 @@ export interface LeaseOptions {
   deleteOnReceive?: boolean;
   /** FIFO: a retry with the same id within 5 minutes returns the same messages. */
   attemptId?: string;
+  /** This partition's share of the queue's in-flight limit: a receive with this many in flight answers OverLimit. */
+  maxInFlight?: number;
 }
 
 export interface LeaseContext {

@@ -253,6 +253,11 @@ export class MessageStore {
     return row?.sent_at ?? null;
   }
 
+  /** In-flight messages, counted no further than `upTo` (a bound check needs no more). */
+  inFlight(now: number, upTo: number): number {
+    return this.#exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE leased = ? AND visible_at > ? LIMIT ?)", LEASE.IN_FLIGHT, now, upTo)[0]!.n;
+  }
+
   /** Not-yet-visible messages by state; only rows with visible_at > now are read. */
   hidden(now: number): { inFlight: number; delayed: number; dead: number } {
     const count = (state: number) => this.#exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE leased = ? AND visible_at > ?", state, now)[0]!.n;

@@ -57,13 +57,13 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
   const message = ((): string => {
     switch (p.rule) {
       case "missing":
-        if (p.field === "tagKeys") return TAG_KEY_LENGTH;
         return `The request must contain the parameter ${param}.`;
       case "empty":
         return p.field === "body" ? "The request must contain the parameter MessageBody." : `The message attribute '${p.name}' must contain non-empty message attribute value.`;
       case "range": {
         const [min, max] = p.bound as [number, number];
         if (p.code === "InvalidAttributeValue") return `Invalid value for the parameter ${param}. Reason: Must be an integer between ${min} and ${max}, got ${value}.`;
+        if (p.field === "delaySeconds") return invalid(`DelaySeconds must be >= ${min} and <= ${max}.`);
         if (p.field === "attributes.redrivePolicy.maxReceiveCount") return `Value ${value} for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount: ${value}, valid values are from 1 to 1000 both inclusive.`;
         return invalid(`Must be between ${min} and ${max}, if provided.`);
       }
@@ -80,6 +80,7 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return invalid(`Must have at most ${String(p.bound)} entries.`);
       case "tooFew":
         if (p.code === "EmptyBatchRequest") return `There should be at least one ${context.entryName ?? "entry"} in the request.`;
+        if (p.field === "tagKeys") return TAG_KEY_LENGTH;
         if (p.field === "accounts") return "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.";
         return invalid(`Must have at least ${String(p.bound)} entries.`);
       case "format":
@@ -140,6 +141,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "invalidHandle":
       case "staleLease":
         return `The input receipt handle "${String(p.value ?? "").slice(0, 200)}" is not a valid receipt handle.`;
+      case "inFlightLimit":
+        return "Too many messages have been received without being deleted. Please delete your received messages or let them timeout before receiving more.";
       case "messageGone":
         return `Value ${value} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`;
       case "notInflight":
