@@ -126,7 +126,7 @@ export class Messages {
     this.#checkReceive(name, request);
     return this.#withQueue(name, async (queue) => {
       const partitions: PartitionAccess = {
-        take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })).messages,
+        take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })),
         stub: (index) => this.#directory.partition(queue, index),
       };
       const received = await receiveAcross(queue, partitions, {

@@ -37,8 +37,8 @@ export interface Received {
 
 /** How a receive reaches a queue's partitions. */
 export interface PartitionAccess {
-  /** Leases what is visible now on one partition (a `run` command; never waits). */
-  take(index: number, options: LeaseOptions): Promise<LeasedMessage[]>;
+  /** Leases what is visible now on one partition (a `run` command; never waits); deferred: it left noisy tenants' messages out (quietOnly). */
+  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean }>;
   stub(index: number): PartitionStub;
 }
 
@@ -55,10 +55,21 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   // A retried ReceiveRequestAttemptId must visit the partitions in the same order to meet the leases it recorded.
   const order = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
   const received: Received[] = [];
+  // Fair queues across partitions: every partition is asked for its quiet tenants' messages before any
+  // partition serves a noisy tenant's (a second pass, only to the partitions that left some out).
+  const fair = order.length > 1 && !queue.attributes.fifoQueue;
+  const deferred: number[] = [];
   for (const index of order) {
     const missing = options.maxMessages - received.length;
     if (missing === 0) break;
-    const messages = await partitions.take(index, { ...lease, maxMessages: missing });
+    const taken = await partitions.take(index, { ...lease, maxMessages: missing, ...(fair ? { quietOnly: true } : {}) });
+    if (taken.deferred) deferred.push(index);
+    received.push(...taken.messages.map((message) => ({ partition: index, message })));
+  }
+  for (const index of deferred) {
+    const missing = options.maxMessages - received.length;
+    if (missing === 0) break;
+    const { messages } = await partitions.take(index, { ...lease, maxMessages: missing });
     received.push(...messages.map((message) => ({ partition: index, message })));
   }
   if (received.length > 0 || waitSeconds === 0) return received;
@@ -76,7 +87,7 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
     }));
     if (winner === null) return [];
     await Promise.all(order.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId)));
-    const messages = await partitions.take(winner, lease);
+    const { messages } = await partitions.take(winner, lease);
     if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
     // Another consumer took it between the signal and our receive: wait again.
   }

@@ -104,6 +104,31 @@ export class MessageStore {
     return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT ?`, now, cutoff, limit);
   }
 
+  /** Standard queues: one tenant's visible messages, oldest first (fair queues, tenants.ts); a range of messages_by_group. */
+  tenantVisible(tenant: string, limit: number, now: number, cutoff: number): StoredMessage[] {
+    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE group_id = ? AND visible_at <= ? AND sent_at > ? ORDER BY seq LIMIT ?`, tenant, now, cutoff, limit);
+  }
+
+  /** The group ids (tenants) messages name, up to `max`: one seek of messages_by_group each. */
+  tenants(max: number): string[] {
+    const found: string[] = [];
+    let after = "";
+    for (;;) {
+      const [row] = this.#exec<{ group_id: string }>("SELECT group_id FROM messages WHERE group_id > ? ORDER BY group_id LIMIT 1", after);
+      if (!row || found.length === max) return found;
+      found.push(row.group_id);
+      after = row.group_id;
+    }
+  }
+
+  /** In-flight messages per tenant; reads the in-flight rows only. */
+  inFlightByTenant(now: number): Map<string, number> {
+    const rows = this.#exec<{ group_id: string; n: number }>(
+      "SELECT group_id, COUNT(*) AS n FROM messages WHERE leased = ? AND visible_at > ? AND group_id IS NOT NULL GROUP BY group_id", LEASE.IN_FLIGHT, now,
+    );
+    return new Map(rows.map((row) => [row.group_id, row.n]));
+  }
+
   /**
    * FIFO: for each group that can deliver, oldest first, the run of its first
    * messages that are visible now (several from one group keep their order).
