@@ -193,7 +193,7 @@ export class Messages {
       const stale = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
         problem("staleLease", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
       const gone = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
-        problem("messageGone", { field: "receiptHandle", value: entry.entry.receiptHandle });
+        problem("messageGone", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
       for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: gone(entry) });
       const successful: { index: number }[] = [];

@@ -175,7 +175,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return "We encountered an internal error. Please try again.";
     }
   })();
-  return { code: p.code, message };
+  // AWS names a receipt handle of a message no longer in the queue InvalidParameterValue (REST keeps ReceiptHandleIsInvalid).
+  return { code: p.rule === "messageGone" ? "InvalidParameterValue" : p.code, message };
 }
 
 const TAG_KEY_LENGTH = "Tag keys must be between 1 and 128 characters in length.";
