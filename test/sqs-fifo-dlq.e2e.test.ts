@@ -120,6 +120,11 @@ describe("FIFO queues", () => {
     }));
     const repeat = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "other body", MessageGroupId: "pay", MessageDeduplicationId: "order-7" }));
     expect(repeat.MessageId).toBe(explicit.MessageId);
+    // One namespace: an explicit id equal to the SHA-256 of an earlier body is that message's duplicate.
+    const hashed = await sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: "a different body", MessageGroupId: "pay", MessageDeduplicationId: createHash("sha256").update("charge card 42").digest("hex"),
+    }));
+    expect(hashed).toMatchObject({ MessageId: first.MessageId, SequenceNumber: first.SequenceNumber });
     expect((await attributes(url, ["ApproximateNumberOfMessages"])).ApproximateNumberOfMessages).toBe("2");
     const messages = await receive(url);
     expect(messages.map((m) => m.Body)).toEqual(["charge card 42", "first body"]);
