@@ -38,6 +38,12 @@ export interface SendOptions {
   maxDelaySeconds?: number;
   /** The request is a batch even with one entry (SQS SendMessageBatch): its size is checked as a batch's. */
   batchRequest?: boolean;
+  /**
+   * SQS: on a FIFO queue an entry without a group id, or without a dedup id when the queue has no
+   * content-based deduplication, refuses the whole request, as AWS does. Without it (REST) only that
+   * entry fails and the others are sent.
+   */
+  fifoIdsPerRequest?: boolean;
 }
 
 /** 1 to 128 printable ASCII characters without spaces: FIFO ids, attempt ids, idempotency keys. */
@@ -73,10 +79,11 @@ export function checkBatchSize(entries: readonly unknown[], field: string): Prob
 
 /**
  * What refuses a whole send request before any entry is looked at, as SQS
- * does: the batch's total size (every entry counted, valid or not), and on a
- * FIFO queue an entry without a group id, or without a deduplication id when
- * the queue has no content-based deduplication (one such entry fails the
- * batch: SQS answers MissingParameter / InvalidParameterValue, not a Failed entry).
+ * does: the batch's total size (every entry counted, valid or not), and with
+ * `fifoIdsPerRequest` (SQS) on a FIFO queue an entry without a group id, or
+ * without a deduplication id when the queue has no content-based
+ * deduplication (SQS answers MissingParameter / InvalidParameterValue for the
+ * request, not a Failed entry).
  */
 export function checkSendRequest(queue: QueueRecord, entries: readonly SendEntry[], options: SendOptions): Problem | null {
   // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: count exactly only when the bound could be crossed.
@@ -85,7 +92,7 @@ export function checkSendRequest(queue: QueueRecord, entries: readonly SendEntry
     const bytes = entries.reduce((sum, entry) => sum + messageSize(entry.body, entry.attributes), 0);
     if (bytes > MAX_BATCH_BYTES) return problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: bytes });
   }
-  if (!queue.attributes.fifoQueue) return null;
+  if (!queue.attributes.fifoQueue || !options.fifoIdsPerRequest) return null;
   if (entries.some((entry) => entry.groupId === undefined)) return problems.missing("messageGroupId");
   if (!queue.attributes.contentBasedDeduplication && entries.some((entry) => entry.dedupId === undefined)) {
     return problem("dedupRequired", { field: "messageDeduplicationId", queue: queue.name });
