@@ -94,7 +94,8 @@ describe.each(cases)("fair queues over %s", (_title, protocol, create) => {
     await fill(protocol, queue, "noisy", BACKLOG);
     // Consumers are busy with the noisy tenant's messages: 30 in flight.
     for (let i = 0; i < 3; i++) expect((await protocol.receive(queue, 10)).map((m) => m.tenant)).toEqual(Array(10).fill("noisy"));
-    await protocol.send(queue, "quiet", ["quiet 0", "quiet 1", "quiet 2"]);
+    // One send each: sends go round-robin, so the quiet messages sit in different partitions.
+    for (const body of ["quiet 0", "quiet 1", "quiet 2"]) await protocol.send(queue, "quiet", [body]);
     expect(await protocol.visible(queue)).toBe(BACKLOG - 30 + 3);
 
     const next = await protocol.receive(queue, 10);
