@@ -129,14 +129,17 @@ export class Messages {
         take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })),
         stub: (index) => this.#directory.partition(queue, index),
       };
+      const waitSeconds = request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds;
       const received = await receiveAcross(queue, partitions, {
         maxMessages: request.maxMessages ?? 1,
         visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
-        waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
+        waitSeconds,
         ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
         ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
         // Each partition keeps its share of the queue's in-flight limit (sends spread evenly over them).
         maxInFlight: Math.ceil(MAX_IN_FLIGHT / spanIndexes(queue).length),
+        // As SQS: a short poll of a standard queue over the limit is refused (OverLimit); a long poll, or any receive of a FIFO queue, just gets nothing.
+        overLimit: queue.attributes.fifoQueue || waitSeconds > 0 ? "empty" : "refuse",
       });
       return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
         id: message.id,

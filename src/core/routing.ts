@@ -38,7 +38,7 @@ export interface Received {
 /** How a receive reaches a queue's partitions. */
 export interface PartitionAccess {
   /** Leases what is visible now on one partition (a `run` command; never waits); deferred: it left noisy tenants' messages out (quietOnly). */
-  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean }>;
+  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
   stub(index: number): PartitionStub;
 }
 
@@ -87,8 +87,13 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
     }));
     if (winner === null) return [];
     await Promise.all(order.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId)));
-    const { messages } = await partitions.take(winner, lease);
+    const { messages, limited } = await partitions.take(winner, lease);
     if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
+    if (limited) {
+      // Over the in-flight limit: wait in that partition (which sleeps until woken) rather than be told again that it has messages.
+      const waited = unwrap(await partitions.stub(winner).receive(ref, { ...options, waitSeconds: Math.max(0, deadline - Date.now()) / 1000 }));
+      return waited.messages.map((message) => ({ partition: winner, message }));
+    }
     // Another consumer took it between the signal and our receive: wait again.
   }
   return [];

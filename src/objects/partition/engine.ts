@@ -117,13 +117,13 @@ export class Engine {
   }
 
   /** Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here. */
-  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean }> {
+  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }> {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
     const meta = this.#meta.state;
     const limited = this.#overLimit(options, now);
-    if (limited) return fail(limited);
+    if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
     const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });

@@ -18,8 +18,10 @@ export interface LeaseOptions {
   deleteOnReceive?: boolean;
   /** FIFO: a retry with the same id within 5 minutes returns the same messages. */
   attemptId?: string;
-  /** This partition's share of the queue's in-flight limit: a receive with this many in flight answers OverLimit. */
+  /** This partition's share of the queue's in-flight limit: a receive with this many in flight gets nothing. */
   maxInFlight?: number;
+  /** What a receive over the in-flight limit answers: an OverLimit refusal (SQS short polls on standard queues), or no messages (long polls, FIFO queues, as SQS). Default refuse. */
+  overLimit?: "refuse" | "empty";
   /** Standard queues: only messages of tenants within their share (tenants.ts); the core asks again for the rest. */
   quietOnly?: boolean;
 }
