@@ -72,4 +72,43 @@ describe("the in-flight limit", () => {
     expect(again.status).toBe(200);
     expect(again.body.Messages[0].Body).toBe("the real one");
   }, 120_000);
+
+  it("lets a long poll of a queue of two partitions, both at their share, wait without spinning and answer nothing", async () => {
+    const name = `in-flight-2p-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await exports.default.fetch(new Request("http://localhost/v1/queues", {
+      method: "POST", headers: { authorization: "Bearer local-dev-secret", "content-type": "application/json" }, body: JSON.stringify({ name, attributes: { partitions: 2 } }),
+    }));
+    expect(created.status).toBe(201);
+    const url = `http://localhost/000000000000/${name}`;
+    expect((await sqs("SendMessage", { QueueUrl: url, MessageBody: "sets the incarnation" })).status).toBe(200);
+    const share = MAX_IN_FLIGHT / 2;
+    const partitions = [0, 1].map((index): DurableObjectStub<Partition> => env.PARTITION.get(env.PARTITION.idFromName(`000000000000/${name}/${index}`)));
+    // The send reached one of them; its incarnation is the queue's.
+    const ref = { incarnation: Math.max(...await Promise.all(partitions.map((partition) => runInDurableObject(partition, (_instance: Partition, state) =>
+      state.storage.sql.exec<{ incarnation: number }>("SELECT incarnation FROM meta").one().incarnation)))) };
+    expect(ref.incarnation).toBeGreaterThan(0);
+    const commits: number[] = [];
+    for (const partition of partitions) {
+      // Each partition: its share in flight, plus one visible message it may not serve.
+      for (let sent = 0; sent < share + 1; sent += 5_000) {
+        const batch: NewMessage[] = Array.from({ length: Math.min(5_000, share + 1 - sent) }, () => ({ id: crypto.randomUUID(), body: "filler", attributes: null, md5OfBody: "md5", delaySeconds: 0 }));
+        expect((await partition.send(ref, 345_600, batch)).ok).toBe(true);
+      }
+      await runInDurableObject(partition, (_instance: Partition, state) => {
+        state.storage.sql.exec("UPDATE messages SET leased = 1, visible_at = ?, receive_count = 1 WHERE seq IN (SELECT seq FROM messages WHERE body = 'filler' ORDER BY seq LIMIT ?)", Date.now() + 3_600_000, share);
+        state.storage.sql.exec("UPDATE messages SET leased = 1, visible_at = ?, receive_count = 1 WHERE body != 'filler'", Date.now() + 3_600_000);
+      });
+      commits.push((await partition.stats(ref) as { stats: { commits: number } }).stats.commits);
+    }
+    const startedAt = Date.now();
+    const long = await sqs("ReceiveMessage", { QueueUrl: url, WaitTimeSeconds: 2 });
+    expect(long).toEqual({ status: 200, body: {} });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_900);
+    // A spinning long poll would have run a receive command (a commit) per turn of its loop.
+    for (const [index, partition] of partitions.entries()) {
+      const after = (await partition.stats(ref) as { stats: { commits: number; inFlight: number; visible: number } }).stats;
+      expect(after.commits - commits[index]!).toBeLessThan(10);
+      expect(after.inFlight).toBeGreaterThanOrEqual(share); // both were at their share throughout
+    }
+  }, 120_000);
 });
