@@ -134,6 +134,11 @@ describe("FIFO queues", () => {
       expect(result.status).toBe(400);
       expect(result.body.error.message).toContain(fragment);
     }
+    // REST fails only the entry without a group (SQS refuses the whole request, as AWS: sqs-errors.worker.test.ts).
+    const mixed = await rest("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "grouped", messageGroupId: "g" }, { body: "no group" }] });
+    expect(mixed.status).toBe(200);
+    expect(mixed.body.successful.map((entry: { index: number }) => entry.index)).toEqual([0]);
+    expect(mixed.body.failed).toMatchObject([{ index: 1, code: "MissingParameter" }]);
     expect((await rest("POST", "/v1/queues", { name: uniqueName("std"), attributes: { fifoQueue: true } })).body.error.message).toContain(".fifo");
     expect((await rest("POST", "/v1/queues", { name: uniqueName("std"), attributes: { contentBasedDeduplication: true } })).status).toBe(400);
     expect((await rest("PATCH", `/v1/queues/${name}`, { attributes: { partitions: 2 } })).body.error.message).toContain("fixed at creation");

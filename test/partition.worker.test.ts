@@ -109,6 +109,20 @@ describe("send and receive", () => {
     expect(expired.outcomes).toEqual(["notInflight"]);
     const wrongLease = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 7, visibilityTimeout: 10 }]));
     expect(wrongLease.outcomes).toEqual(["stale"]);
+    expect(ok(await p.deleteMessages(ref, [{ seq: b!.seq, lease: 1 }])).outcomes).toEqual(["deleted"]);
+    const gone = ok(await p.changeVisibility(ref, [{ seq: b!.seq, lease: 1, visibilityTimeout: 10 }]));
+    expect(gone.outcomes).toEqual(["gone"]); // no longer in the queue, whatever the lease
+  });
+
+  it("refuses a receive at its share of the in-flight limit, or answers nothing when asked to, until a lease ends", async () => {
+    const p = partition();
+    ok(await p.send(ref, RETENTION, [message("1"), message("2"), message("3")]));
+    const limit = { maxInFlight: 2, visibilityTimeout: 30, waitSeconds: 0 };
+    const [first] = ok(await p.receive(ref, { ...limit, maxMessages: 2 })).messages;
+    expect(await p.receive(ref, { ...limit, maxMessages: 1 })).toMatchObject({ ok: false, code: "OverLimit", rule: "inFlightLimit", bound: 2, value: 2 });
+    expect(await p.receive(ref, { ...limit, maxMessages: 1, overLimit: "empty" })).toMatchObject({ ok: true, messages: [], limited: true });
+    ok(await p.deleteMessages(ref, [{ seq: first!.seq, lease: first!.receiveCount }]));
+    expect(ok(await p.receive(ref, { ...limit, maxMessages: 1 })).messages.map((m) => m.body)).toEqual(["3"]);
   });
 
   it("counts visible, in-flight and delayed messages and the oldest message's send time", async () => {

@@ -60,6 +60,11 @@ describe("credentials", () => {
     const config = readConfigFile(file("dev-master.toml", `master_key = "${DEV_DEFAULTS.masterKey}"\nadmin_key_id = "ops"\nadmin_secret = "s"\n`));
     expect(() => resolveCredentials({}, config, "127.0.0.1", true)).toThrow("master_key in dev-master.toml is the public development value; choose your own");
     expect(() => resolveCredentials({ ...REAL, EDGEQ_ACCOUNT_ID: "42" }, undefined, "127.0.0.1", true)).toThrow('EDGEQ_ACCOUNT_ID must be 12 digits, got "42"');
+    // --account-id wins over the environment, and is held to the same 12 digits.
+    const flagged = resolveCredentials({ EDGEQ_ACCOUNT_ID: "111111111111" }, undefined, "127.0.0.1", true, { accountId: "123456789012" });
+    expect(flagged.bindings.EDGEQ_ACCOUNT_ID).toBe("123456789012");
+    expect(flagged.description).toContain("account 123456789012 (--account-id)");
+    expect(() => resolveCredentials({}, undefined, "127.0.0.1", true, { accountId: "1234567890123" })).toThrow('--account-id must be 12 digits, got "1234567890123"');
     expect(() => resolveCredentials({}, undefined, "127.0.0.1", false)).toThrow("--no-dev-mode refuses the development credentials, and no others are set");
   });
 

@@ -120,6 +120,11 @@ describe("FIFO queues", () => {
     }));
     const repeat = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "other body", MessageGroupId: "pay", MessageDeduplicationId: "order-7" }));
     expect(repeat.MessageId).toBe(explicit.MessageId);
+    // One namespace: an explicit id equal to the SHA-256 of an earlier body is that message's duplicate.
+    const hashed = await sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: "a different body", MessageGroupId: "pay", MessageDeduplicationId: createHash("sha256").update("charge card 42").digest("hex"),
+    }));
+    expect(hashed).toMatchObject({ MessageId: first.MessageId, SequenceNumber: first.SequenceNumber });
     expect((await attributes(url, ["ApproximateNumberOfMessages"])).ApproximateNumberOfMessages).toBe("2");
     const messages = await receive(url);
     expect(messages.map((m) => m.Body)).toEqual(["charge card 42", "first body"]);
@@ -187,7 +192,7 @@ describe("FIFO queues", () => {
     expect(narrow.name).toBe("InvalidAttributeValue");
   });
 
-  it("answers FIFO misuse with SQS's errors, per entry in batches", async () => {
+  it("answers FIFO misuse with SQS's errors: a missing group or deduplication id fails the whole batch, other rules per entry", async () => {
     const fifo = await createQueue("fd-rules.fifo", { FifoQueue: "true" });
     const noGroup = await rejection(sqs.send(new SendMessageCommand({ QueueUrl: fifo, MessageBody: "x", MessageDeduplicationId: "d" })));
     expect(noGroup.name).toBe("MissingParameter");
@@ -196,13 +201,23 @@ describe("FIFO queues", () => {
     expect(delayed.message).toContain("DelaySeconds");
     const noDedup = await rejection(sqs.send(new SendMessageCommand({ QueueUrl: fifo, MessageBody: "x", MessageGroupId: "g" })));
     expect(noDedup.message).toContain("ContentBasedDeduplication");
-    const batch = await sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: [
+    const groupless = await rejection(sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: [
       { Id: "ok", MessageBody: "x", MessageGroupId: "g", MessageDeduplicationId: "d1" },
       { Id: "bad", MessageBody: "y", MessageDeduplicationId: "d2" },
+    ] })));
+    expect([groupless.name, groupless.message]).toEqual(["MissingParameter", "The request must contain the parameter MessageGroupId."]);
+    const dedupless = await rejection(sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: [
+      { Id: "ok", MessageBody: "x", MessageGroupId: "g", MessageDeduplicationId: "d1" },
+      { Id: "bad", MessageBody: "y", MessageGroupId: "g" },
+    ] })));
+    expect(dedupless.message).toBe("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly");
+    const batch = await sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: [
+      { Id: "ok", MessageBody: "x", MessageGroupId: "g", MessageDeduplicationId: "d1" },
+      { Id: "bad", MessageBody: "y", MessageGroupId: "g", MessageDeduplicationId: "d2", DelaySeconds: 5 },
     ] }));
     expect(batch.Successful!.map((entry) => entry.Id)).toEqual(["ok"]);
     expect(batch.Successful![0]!.SequenceNumber).toMatch(/^\d+$/);
-    expect(batch.Failed).toEqual([expect.objectContaining({ Id: "bad", Code: "MissingParameter", SenderFault: true })]);
+    expect(batch.Failed).toEqual([expect.objectContaining({ Id: "bad", Code: "InvalidParameterValue", SenderFault: true })]);
     const standard = await createQueue("fd-standard");
     const dedupOnStandard = await rejection(sqs.send(new SendMessageCommand({ QueueUrl: standard, MessageBody: "x", MessageDeduplicationId: "d" })));
     expect(dedupOnStandard.name).toBe("InvalidParameterValue");

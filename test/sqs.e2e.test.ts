@@ -102,7 +102,7 @@ describe("queues", () => {
     const duplicate = await rejection(sqs.send(new AddPermissionCommand({ QueueUrl: url, Label: "producers", AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })));
     expect(duplicate.name).toBe("InvalidParameterValue");
     const policy = JSON.parse((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Policy"] }))).Attributes!.Policy!);
-    expect(policy.Statement[0]).toMatchObject({ Sid: "producers", Action: ["SQS:SendMessage"], Principal: { AWS: ["arn:aws:iam::111122223333:root"] } });
+    expect(policy.Statement[0]).toMatchObject({ Sid: "producers", Action: "SQS:SendMessage", Principal: { AWS: "arn:aws:iam::111122223333:root" } });
     await sqs.send(new RemovePermissionCommand({ QueueUrl: url, Label: "producers" }));
     expect((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Policy"] }))).Attributes).toBeUndefined();
 
@@ -210,9 +210,14 @@ describe("messages", () => {
     const second = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 10, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }))).Messages![0]!;
     expect(second.MessageId).toBe(first.MessageId);
     expect(second.Attributes!.ApproximateReceiveCount).toBe("2");
-    const stale = await rejection(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first.ReceiptHandle!, VisibilityTimeout: 30 })));
-    expect(stale.name).toBe("ReceiptHandleIsInvalid");
+    // AWS answers success to the older handle; the older lease still changes nothing (0 would release the message).
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first.ReceiptHandle!, VisibilityTimeout: 0 }));
+    const olderBatch = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: [{ Id: "old", ReceiptHandle: first.ReceiptHandle!, VisibilityTimeout: 0 }] }));
+    expect(olderBatch).toMatchObject({ Successful: [{ Id: "old" }] });
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))).Messages).toBeUndefined();
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: second.ReceiptHandle! }));
+    const gone = await rejection(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: second.ReceiptHandle!, VisibilityTimeout: 30 })));
+    expect([gone.name, gone.message]).toEqual(["InvalidParameterValue", `Value ${second.ReceiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`]);
     const counts = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes;
     expect(counts).toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
   });
@@ -234,7 +239,7 @@ describe("messages", () => {
       ["late", "InvalidParameterValue", true],
       ["bad-attr", "InvalidParameterValue", true],
     ]);
-    expect(sent.Failed![0]!.Message).toBe("Value 901 for parameter DelaySeconds is invalid. Reason: Must be between 0 and 900, if provided.");
+    expect(sent.Failed![0]!.Message).toBe("Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.");
 
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     expect(Messages!.map((m) => m.Body).sort()).toEqual(["one", "three"]);

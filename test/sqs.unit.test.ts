@@ -93,7 +93,14 @@ describe("names and parameters", () => {
     expect(queueNameFromUrl(naming, "https://elsewhere.example/000000000000/orders")).toBe("orders");
     expect(queueNameFromUrl(naming, "/000000000000/orders")).toBe("orders");
     expect(code(() => queueNameFromUrl(naming, "http://h/111111111111/orders"))).toBe("QueueDoesNotExist");
-    expect(code(() => queueNameFromUrl(naming, "http://h/orders"))).toBe("InvalidAddress");
+    expect(queueNameFromUrl(naming, "https://sqs.us-east-1.amazonaws.com/000000000000/orders")).toBe("orders");
+    expect(queueNameFromUrl(naming, "orders")).toBe("orders");
+    expect(queueNameFromUrl(naming, "orders.fifo")).toBe("orders.fifo");
+    // A URL that names no queue of this account is a queue that does not exist, as AWS answers.
+    expect(code(() => queueNameFromUrl(naming, "http://h/orders"))).toBe("QueueDoesNotExist");
+    expect(code(() => queueNameFromUrl(naming, "http://whatever-incorrect-queue-address"))).toBe("QueueDoesNotExist");
+    expect(code(() => queueNameFromUrl(naming, "no such queue"))).toBe("InvalidAddress");
+    expect(code(() => queueNameFromUrl(naming, "a".repeat(81)))).toBe("InvalidAddress");
     expect(queueNameFromArn(naming, "arn:aws:sqs:eu-west-1:000000000000:dlq", "RedrivePolicy")).toBe("dlq");
     expect(code(() => queueNameFromArn(naming, "arn:aws:sns:eu-west-1:000000000000:dlq", "RedrivePolicy"))).toBe("InvalidParameterValue");
   });

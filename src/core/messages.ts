@@ -3,7 +3,7 @@
 // opened, given receipt handles), delete and change visibility by receipt
 // handle. Bounds are checked here, once; a batch answers per entry, so one bad
 // entry never stops the others.
-import { MAX_BATCH_BYTES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
+import { MAX_IN_FLIGHT, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import type { MessageAttributes } from "../shared/messages.js";
 import { keyPartition, sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
@@ -19,8 +19,8 @@ import { groupDigest } from "./master.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
-import { receiveAcross, sendPartition, type PartitionAccess } from "./routing.js";
-import { checkBatchSize, DEDUP_ID_ATTRIBUTE, GROUP_ID_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
+import { receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
+import { checkBatchSize, checkSendRequest, DEDUP_ID_ATTRIBUTE, GROUP_ID_ATTRIBUTE, TRACE_HEADER_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
   index: number;
@@ -48,6 +48,8 @@ export interface ReceivedMessage {
   senderId?: string;
   /** FIFO: the MessageDeduplicationId given at send (absent under content-based deduplication). */
   messageDeduplicationId?: string;
+  /** SQS's AWSTraceHeader, when the send carried one. */
+  traceHeader?: string;
 }
 
 export interface ReceiveRequest {
@@ -82,9 +84,9 @@ export class Messages {
     authorize(this.#caller, name, "send");
     refuse(checkBatchSize(entries, "messages"));
     return this.#withQueue(name, async (queue) => {
+      refuse(checkSendRequest(queue, entries, options));
       const failed: EntryProblem[] = [];
       const accepted: { index: number; message: PreparedMessage }[] = [];
-      let batchBytes = 0;
       const now = Date.now();
       for (const [index, entry] of entries.entries()) {
         const prepared = await prepareEntry(queue, index, entry, now, options);
@@ -92,10 +94,8 @@ export class Messages {
           failed.push({ index, problem: prepared });
           continue;
         }
-        batchBytes += prepared.bytes;
         accepted.push({ index, message: await sealGroupId(this.#config, prepared.message) });
       }
-      if (batchBytes > MAX_BATCH_BYTES) refuse(problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: batchBytes }));
       if (accepted.length === 0) return { successful: [], failed };
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
       const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
@@ -128,16 +128,21 @@ export class Messages {
     this.#checkReceive(name, request);
     return this.#withQueue(name, async (queue) => {
       const partitions: PartitionAccess = {
-        take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })).messages,
+        take: async (index, lease) => unwrap(await this.#directory.command(queue, index, { kind: "receive", ref: ref(queue), options: lease })),
         stub: (index) => this.#directory.partition(queue, index),
         usable: (index) => this.#directory.usable(queue, index),
       };
+      const waitSeconds = request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds;
       const received = await receiveAcross(queue, partitions, {
         maxMessages: request.maxMessages ?? 1,
         visibilityTimeout: request.visibilityTimeout ?? queue.attributes.visibilityTimeout,
-        waitSeconds: request.waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds,
+        waitSeconds,
         ...(request.attemptId && queue.attributes.fifoQueue ? { attemptId: request.attemptId } : {}),
         ...(request.deleteOnReceive ? { deleteOnReceive: true } : {}),
+        // Each partition keeps its share of the queue's in-flight limit (sends spread evenly over them).
+        maxInFlight: Math.ceil(MAX_IN_FLIGHT / spanIndexes(queue).length),
+        // As SQS: a short poll of a standard queue over the limit is refused (OverLimit); a long poll, or any receive of a FIFO queue, just gets nothing.
+        overLimit: queue.attributes.fifoQueue || waitSeconds > 0 ? "empty" : "refuse",
       });
       return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
         id: message.id,
@@ -198,8 +203,10 @@ export class Messages {
       const valid = checked.valid.map((item) => ({ ...item, index: inRange[item.index]!.index }));
       const stale = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
         problem("staleLease", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
+      const gone = (entry: CheckedHandle<{ receiptHandle: string }>): Problem =>
+        problem("messageGone", { code: "ReceiptHandleIsInvalid", field: "receiptHandle", value: entry.entry.receiptHandle });
       const current = valid.filter(({ handle }) => handle.incarnation === queue.incarnation);
-      for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: stale(entry) });
+      for (const entry of valid) if (entry.handle.incarnation !== queue.incarnation) failed.push({ index: entry.index, problem: gone(entry) });
       const successful: { index: number }[] = [];
       const outcomes = await this.#perPartition(queue, current, (index, group) => this.#directory.command(queue, index, {
         kind: "visibility",
@@ -212,6 +219,7 @@ export class Messages {
         if (refused) failed.push({ index: entry.index, problem: refused });
         else if (outcome === "changed") successful.push({ index: entry.index });
         else if (outcome === "stale") failed.push({ index: entry.index, problem: stale(entry) });
+        else if (outcome === "gone") failed.push({ index: entry.index, problem: gone(entry) });
         else failed.push({ index: entry.index, problem: problem("notInflight", { code: "MessageNotInflight", field: "receiptHandle", value: entry.entry.receiptHandle }) });
       });
       failed.sort((a, b) => a.index - b.index);
@@ -323,17 +331,18 @@ function lease(handle: ReceiptHandle): LeaseRef {
 }
 
 /**
- * The sender's attributes, and the FIFO dedup id and the group id that travel
- * sealed among them (send.ts). A message stored before group ids were sealed
- * has its group id in the clear in `storedGroup`.
+ * The sender's attributes, and what travels sealed among them (send.ts): the
+ * FIFO dedup id, the group id and the trace header. A message stored before
+ * group ids were sealed has its group id in the clear in `storedGroup`.
  */
-function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string } {
-  const { [DEDUP_ID_ATTRIBUTE]: dedup, [GROUP_ID_ATTRIBUTE]: group, ...attributes } = all ?? {};
+function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string; traceHeader?: string } {
+  const { [DEDUP_ID_ATTRIBUTE]: dedup, [GROUP_ID_ATTRIBUTE]: group, [TRACE_HEADER_ATTRIBUTE]: trace, ...attributes } = all ?? {};
   const messageGroupId = group?.stringValue ?? storedGroup ?? undefined;
   return {
     attributes,
     ...(dedup?.stringValue === undefined ? {} : { messageDeduplicationId: dedup.stringValue }),
     ...(messageGroupId ? { messageGroupId } : {}),
+    ...(trace?.stringValue === undefined ? {} : { traceHeader: trace.stringValue }),
   };
 }
 

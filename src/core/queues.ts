@@ -34,7 +34,7 @@ export class Queues {
     const { attributes, named } = attributesForCreate(name, given, options);
     if (attributes.redrivePolicy) attributes.redrivePolicy = this.#grantedDeadLetter(attributes.redrivePolicy);
     const tags = options.tags ?? {};
-    refuse(checkTags(tags));
+    refuse(checkTags(tags, name));
     const catalog = this.#directory.catalog();
     const result = unwrap(await catalog.createQueue(name, attributes, named));
     this.#directory.remember(result.queue);

@@ -48,8 +48,8 @@ export interface Received {
 
 /** How a receive reaches a queue's partitions. */
 export interface PartitionAccess {
-  /** Leases what is visible now on one partition (a `run` command; never waits). */
-  take(index: number, options: LeaseOptions): Promise<LeasedMessage[]>;
+  /** Leases what is visible now on one partition (a `run` command; never waits); deferred: it left noisy tenants' messages out (quietOnly). */
+  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
   stub(index: number): PartitionStub;
   /** False while the partition's breaker is open. */
   usable(index: number): boolean;
@@ -72,20 +72,28 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   const visit = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
   const order = [...visit.filter((index) => partitions.usable(index)), ...visit.filter((index) => !partitions.usable(index))];
   const received: Received[] = [];
+  // Fair queues across partitions: every partition is asked for its quiet tenants' messages before any
+  // partition serves a noisy tenant's (a second pass, only to the partitions that left some out).
+  // A partition that is unavailable is passed over (and not asked again in the second pass).
+  const fair = order.length > 1 && !queue.attributes.fifoQueue;
+  const deferred: number[] = [];
   const answered: number[] = [];
   let refusal: unknown;
-  for (const index of order) {
+  const takeFrom = async (index: number, quietOnly: boolean) => {
     const missing = options.maxMessages - received.length;
-    if (missing === 0) break;
+    if (missing === 0) return;
     try {
-      const messages = await partitions.take(index, { ...lease, maxMessages: missing });
-      answered.push(index);
-      received.push(...messages.map((message) => ({ partition: index, message })));
+      const taken = await partitions.take(index, { ...lease, maxMessages: missing, ...(quietOnly ? { quietOnly: true } : {}) });
+      if (!answered.includes(index)) answered.push(index);
+      if (taken.deferred) deferred.push(index);
+      received.push(...taken.messages.map((message) => ({ partition: index, message })));
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       refusal ??= error;
     }
-  }
+  };
+  for (const index of order) await takeFrom(index, fair);
+  for (const index of deferred.splice(0)) await takeFrom(index, false);
   if (received.length > 0) return received;
   if (answered.length === 0 && refusal) throw refusal;
   if (waitSeconds === 0) return received;
@@ -103,8 +111,13 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
     }));
     if (winner === null) return [];
     await Promise.all(answered.filter((index) => index !== winner).map((index) => partitions.stub(index).cancelWait(waitId).catch(() => {})));
-    const messages = await partitions.take(winner, lease);
+    const { messages, limited } = await partitions.take(winner, lease);
     if (messages.length > 0) return messages.map((message) => ({ partition: winner, message }));
+    if (limited) {
+      // Over the in-flight limit: wait in that partition (which sleeps until woken) rather than be told again that it has messages.
+      const waited = unwrap(await partitions.stub(winner).receive(ref, { ...options, waitSeconds: Math.max(0, deadline - Date.now()) / 1000 }));
+      return waited.messages.map((message) => ({ partition: winner, message }));
+    }
     // Another consumer took it between the signal and our receive: wait again.
   }
   return [];

@@ -6,7 +6,7 @@
 // per-message delay; a deduplication id on a standard queue is refused, as SQS
 // does (standard queues dedup through the REST Idempotency-Key).
 import { hex, md5Bytes, sha256Hex } from "../shared/digest.js";
-import { MAX_BATCH_ENTRIES, MAX_DEDUP_ID_LENGTH } from "../shared/limits.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DEDUP_ID_LENGTH } from "../shared/limits.js";
 import { messageSize, type MessageAttributes } from "../shared/messages.js";
 import { checkRange, problem, problems, type Problem } from "../shared/problems.js";
 import { encodeSystem } from "../shared/system.js";
@@ -29,11 +29,21 @@ export interface SendEntry {
   groupId?: string;
   /** Access key id of the sender, kept with the message (SQS SenderId). */
   senderId?: string;
+  /** SQS's AWSTraceHeader system attribute (X-Ray), kept sealed with the message and returned on receive. */
+  traceHeader?: string;
 }
 
 export interface SendOptions {
   /** The protocol's bound on delaySeconds (SQS: 900); the retention period bounds it anyway. */
   maxDelaySeconds?: number;
+  /** The request is a batch even with one entry (SQS SendMessageBatch): its size is checked as a batch's. */
+  batchRequest?: boolean;
+  /**
+   * SQS: on a FIFO queue an entry without a group id, or without a dedup id when the queue has no
+   * content-based deduplication, refuses the whole request, as AWS does. Without it (REST) only that
+   * entry fails and the others are sent.
+   */
+  fifoIdsPerRequest?: boolean;
 }
 
 /** 1 to 128 printable ASCII characters without spaces: FIFO ids, attempt ids, idempotency keys. */
@@ -47,6 +57,8 @@ export const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 export const DEDUP_ID_ATTRIBUTE = "AWS.MessageDeduplicationId";
 /** The message group id, sealed with the message; the Partition sees only its digest (master.ts groupDigest). */
 export const GROUP_ID_ATTRIBUTE = "AWS.MessageGroupId";
+/** The AWSTraceHeader travels the same way, under a name no sender may use. */
+export const TRACE_HEADER_ATTRIBUTE = "AWS.TraceHeader";
 
 const encoder = new TextEncoder();
 const systems = new Map<string | undefined, string | null>();
@@ -65,6 +77,35 @@ export function checkBatchSize(entries: readonly unknown[], field: string): Prob
   if (entries.length === 0) return problem("tooFew", { code: "EmptyBatchRequest", field, bound: 1, value: 0 });
   if (entries.length > MAX_BATCH_ENTRIES) return problem("tooMany", { code: "TooManyEntriesInBatchRequest", field, bound: MAX_BATCH_ENTRIES, value: entries.length });
   return null;
+}
+
+/**
+ * What refuses a whole send request before any entry is looked at, as SQS
+ * does: the batch's total size (every entry counted, valid or not), and with
+ * `fifoIdsPerRequest` (SQS) on a FIFO queue an entry without a group id, or
+ * without a deduplication id when the queue has no content-based
+ * deduplication (SQS answers MissingParameter / InvalidParameterValue for the
+ * request, not a Failed entry).
+ */
+export function checkSendRequest(queue: QueueRecord, entries: readonly SendEntry[], options: SendOptions): Problem | null {
+  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: count exactly only when the bound could be crossed.
+  const rough = entries.reduce((sum, entry) => sum + entry.body.length * 3 + attributesRough(entry.attributes), 0);
+  if ((entries.length > 1 || options.batchRequest) && rough > MAX_BATCH_BYTES) {
+    const bytes = entries.reduce((sum, entry) => sum + messageSize(entry.body, entry.attributes), 0);
+    if (bytes > MAX_BATCH_BYTES) return problem("batchTooLong", { code: "BatchRequestTooLong", field: "messages", bound: MAX_BATCH_BYTES, value: bytes });
+  }
+  if (!queue.attributes.fifoQueue || !options.fifoIdsPerRequest) return null;
+  if (entries.some((entry) => entry.groupId === undefined)) return problems.missing("messageGroupId");
+  if (!queue.attributes.contentBasedDeduplication && entries.some((entry) => entry.dedupId === undefined)) {
+    return problem("dedupRequired", { field: "messageDeduplicationId", queue: queue.name });
+  }
+  return null;
+}
+
+function attributesRough(attributes: MessageAttributes | undefined): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(attributes ?? {})) size += (name.length + value.dataType.length + (value.stringValue ?? value.binaryValue ?? "").length) * 3;
+  return size;
 }
 
 export async function prepareEntry(queue: QueueRecord, index: number, entry: SendEntry, now: number, options: SendOptions): Promise<{ message: PreparedMessage; bytes: number } | Problem> {
@@ -88,7 +129,7 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     id: crypto.randomUUID(),
     body: entry.body,
     bodyBytes,
-    attributes: fifo && entry.dedupId !== undefined ? { ...attributes, [DEDUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: entry.dedupId } } : attributes,
+    attributes: reservedAttributes(attributes, fifo ? entry.dedupId : undefined, entry.traceHeader),
     md5,
     md5OfBody: hex(md5),
     delaySeconds: delay,
@@ -97,6 +138,16 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     system: systemOf(entry.senderId),
   };
   return { message, bytes };
+}
+
+/** The sender's attributes plus the reserved ones that ride sealed with them (none of them counts toward the size). */
+function reservedAttributes(attributes: MessageAttributes | undefined, dedupId: string | undefined, traceHeader: string | undefined): MessageAttributes | undefined {
+  if (dedupId === undefined && traceHeader === undefined) return attributes;
+  return {
+    ...attributes,
+    ...(dedupId === undefined ? {} : { [DEDUP_ID_ATTRIBUTE]: { dataType: "String", stringValue: dedupId } }),
+    ...(traceHeader === undefined ? {} : { [TRACE_HEADER_ATTRIBUTE]: { dataType: "String", stringValue: traceHeader } }),
+  };
 }
 
 /** Seconds until the message is visible; less than the retention period, or it could never be delivered. */

@@ -51,15 +51,17 @@ export interface ServerCredentials {
 }
 
 /**
- * The environment wins over the file, so a secret can stay out of it.
+ * A flag wins over the environment, which wins over the file, so a secret can stay out of it.
  * `devModeAllowed` false (--no-dev-mode) demands real credentials even on loopback.
+ * `flags.accountId` is --account-id: the account in every QueueUrl and ARN.
  */
-export function resolveCredentials(env: Record<string, string | undefined>, file: ConfigFile | undefined, host: string, devModeAllowed: boolean): ServerCredentials {
+export function resolveCredentials(env: Record<string, string | undefined>, file: ConfigFile | undefined, host: string, devModeAllowed: boolean, flags: { accountId?: string } = {}): ServerCredentials {
   const found: Partial<Record<Name, Setting>> = {};
   for (const name of Object.keys(NAMES) as Name[]) {
     const variable = NAMES[name][0];
     const fromFile = file?.settings[name];
-    if (env[variable]) found[name] = { value: env[variable]!, from: variable };
+    if (name === "accountId" && flags.accountId !== undefined) found[name] = { value: flags.accountId, from: "--account-id" };
+    else if (env[variable]) found[name] = { value: env[variable]!, from: variable };
     else if (fromFile) found[name] = { value: fromFile, from: file!.name };
   }
   const missing = ADMIN.filter((name) => !found[name]);
@@ -97,7 +99,7 @@ export function resolveCredentials(env: Record<string, string | undefined>, file
 
 /** "EDGEQ_ADMIN_SECRET", or "admin_secret in edgeq.toml". */
 function where(name: Name, setting: Setting): string {
-  return setting.from === NAMES[name][0] ? setting.from : `${NAMES[name][1]} in ${setting.from}`;
+  return setting.from === NAMES[name][0] || setting.from.startsWith("--") ? setting.from : `${NAMES[name][1]} in ${setting.from}`;
 }
 
 function list(items: string[]): string {

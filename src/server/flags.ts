@@ -15,6 +15,7 @@ export interface ServerFlags {
   logRequests?: boolean;
   logFile?: string;
   devMode?: boolean;
+  accountId?: string;
 }
 
 /**
@@ -32,6 +33,7 @@ export function withServerFlags(command: Command, { configFlag }: { configFlag: 
   return command
     .option("--log-requests", "print one JSON line per request (off by default)")
     .option("--log-file <file>", "append the request lines and everything else the runtime prints to this file")
+    .option("--account-id <id>", "the 12-digit account id in queue URLs and ARNs (default 000000000000; or EDGEQ_ACCOUNT_ID, account_id)")
     .option("--no-dev-mode", "refuse the development credentials even on loopback; EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY must be set");
 }
 
@@ -46,6 +48,7 @@ export function serveOptionsFromFlags(flags: ServerFlags, configFile = flags.con
   };
   // commander sets devMode true unless --no-dev-mode; only the refusal is worth passing on.
   if (flags.devMode === false) options.devMode = false;
+  if (flags.accountId !== undefined) options.accountId = flags.accountId;
   return options;
 }
 

@@ -48,6 +48,8 @@ export interface ServeOptions {
   prebuiltDir?: string;
   /** False refuses the development credentials even on loopback (real ones must be set). Default true. */
   devMode?: boolean;
+  /** The 12-digit account id in QueueUrls and ARNs (--account-id); wins over EDGEQ_ACCOUNT_ID and account_id. Default 000000000000. */
+  accountId?: string;
   /** Source of EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET, EDGEQ_MASTER_KEY, EDGEQ_ACCOUNT_ID, EDGEQ_CORS_ORIGINS. Default process.env. */
   env?: Record<string, string | undefined>;
   /** Print one JSON line per request. Default: the config file's, else false. */
@@ -82,7 +84,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   const host = options.host ?? settings.host ?? DEFAULT_HOST;
   const dataDir = resolve(options.dataDir ?? settings.dataDir ?? DEFAULT_DATA_DIR);
   const wranglerConfig = resolve(options.wranglerConfig ?? "wrangler.toml");
-  const credentials = resolveCredentials(options.env ?? process.env, file, host, options.devMode ?? true);
+  const credentials = resolveCredentials(options.env ?? process.env, file, host, options.devMode ?? true, { accountId: options.accountId });
   const warnings = file?.exposed ? [`${file.path} holds secrets and other users can read it: chmod 600 ${file.path}`] : [];
   const log = runtimeLog(options.logRequests ?? settings.logRequests ?? false, options.logFile ?? settings.logFile);
   mkdirSync(dataDir, { recursive: true });

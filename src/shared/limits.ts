@@ -18,6 +18,8 @@ export const MAX_DELAY_SECONDS = 900; // 15 min
 export const MIN_RETENTION_SECONDS = 60;
 export const MAX_RETENTION_SECONDS = 1_209_600; // 14 d
 export const MAX_WAIT_SECONDS = 20;
+/** In-flight (received, not deleted) messages a queue may hold, standard and FIFO alike, as SQS; receives beyond it answer OverLimit. */
+export const MAX_IN_FLIGHT = 120_000;
 
 export const MAX_LIST_QUEUES = 1000;
 export const DEFAULT_LIST_QUEUES = 100;

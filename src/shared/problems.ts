@@ -68,6 +68,10 @@ export type Rule =
   | "staleLease"
   /** Receipt handle `value` names a message whose visibility timeout has already expired. */
   | "notInflight"
+  /** `value` messages are in flight, `bound` the most allowed (the queue's limit, or a partition's share of it). */
+  | "inFlightLimit"
+  /** Receipt handle `value` names a message that is no longer in the queue (deleted, expired, dead-lettered, or the queue's earlier life). */
+  | "messageGone"
   /** The caller `value` may not do `bound` (an action) on `queue` (null: needs an admin credential). */
   | "forbidden"
   /** Over a rate: `bound` per second (`field`: "sendRateLimit" | "keyRate" | "lookups"); retry after `retryAfterSeconds`. */

@@ -72,7 +72,8 @@ export interface LeaseRef {
 }
 
 export type DeleteOutcome = "deleted" | "stale";
-export type VisibilityOutcome = "changed" | "notInflight" | "stale";
+/** stale: an older lease of a message still here (changes nothing); gone: the message is no longer in the queue. */
+export type VisibilityOutcome = "changed" | "notInflight" | "stale" | "gone";
 
 /** What a partition counts as it goes. */
 export interface Counters {

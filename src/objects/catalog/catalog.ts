@@ -238,7 +238,7 @@ export class Catalog extends DurableObject<Env> {
     const next = { ...values, ...change.set };
     for (const key of change.remove ?? []) delete next[key];
     if (change.maxEntries !== undefined && Object.keys(next).length > change.maxEntries) {
-      return fail(problem("tooMany", { field: kind === "tag" ? "tags" : kind, bound: change.maxEntries, value: Object.keys(next).length }));
+      return fail(problem("tooMany", { field: kind === "tag" ? "tags" : kind, bound: change.maxEntries, value: Object.keys(next).length, queue: name }));
     }
     for (const key of change.remove ?? []) {
       runSql(this.#sql, "DELETE FROM queue_extras WHERE incarnation = ? AND kind = ? AND key = ?", queue.incarnation, kind, key);

@@ -40,7 +40,8 @@ export type PartitionCommand =
 /** What each kind of command answers. */
 export interface CommandResults {
   send: Result<{ messages: SentMessage[] }>;
-  receive: Result<{ messages: LeasedMessage[] }>;
+  /** deferred: noisy tenants' messages were left out (a quietOnly receive); limited: over the in-flight limit, nothing taken. */
+  receive: Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
   delete: Result<{ outcomes: DeleteOutcome[] }>;
   visibility: Result<{ outcomes: VisibilityOutcome[] }>;
 }

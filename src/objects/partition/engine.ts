@@ -14,6 +14,7 @@ import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
 import { closeWindow, isHot, type LoadReport } from "./load.js";
 import { PartitionMeta, type Counters } from "./meta.js";
 import { MessageStore, toInsert } from "./store.js";
+import { TenantShares } from "./tenants.js";
 
 /** What a batch of commands leaves for the object to do once it has committed. */
 export interface Effects {
@@ -29,6 +30,7 @@ export function noEffects(): Effects {
 
 export class Engine {
   readonly store: MessageStore;
+  readonly #tenants: TenantShares;
   #meta: PartitionMeta;
   readonly #exec: Exec;
   #pending: Partial<Counters> = {};
@@ -39,6 +41,7 @@ export class Engine {
     this.#exec = exec;
     this.#meta = new PartitionMeta(exec);
     this.store = new MessageStore(exec, () => this.#meta.state.fifo);
+    this.#tenants = new TenantShares(this.store);
   }
 
   get meta(): PartitionMeta {
@@ -98,6 +101,7 @@ export class Engine {
     const { fresh } = admitted;
     const rows = fresh.map((message) => toInsert(message, now));
     const seqs = this.store.insert(rows);
+    if (!this.#meta.state.fifo) this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
     const sent = fresh.map((message, i): SentMessage => ({ id: message.id, seq: seqs[i]!, sentAt: rows[i]!.sentAt }));
     remember(this.#exec, fresh, sent);
     this.count({ depth: fresh.length, sent: fresh.length });
@@ -113,17 +117,31 @@ export class Engine {
   }
 
   /** Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here. */
-  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[] }> {
+  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }> {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
     const meta = this.#meta.state;
-    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null }, options);
+    const limited = this.#overLimit(options, now);
+    if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
+    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
-    return { ok: true, messages: leased.messages };
+    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}) };
+  }
+
+  /**
+   * The in-flight limit: only a partition holding at least that many messages
+   * can be over it, so the count (bounded by the limit) is read only then.
+   */
+  #overLimit(options: LeaseOptions, now: number): Problem | null {
+    const max = options.maxInFlight;
+    if (max === undefined || options.deleteOnReceive) return null;
+    if (this.#meta.counters.depth + (this.#pending.depth ?? 0) < max) return null;
+    const inFlight = this.store.inFlight(now, max);
+    return inFlight >= max ? problem("inFlightLimit", { code: "OverLimit", bound: max, value: inFlight }) : null;
   }
 
   /** Deletes by lease: a handle from an older lease never deletes a newer one. */

@@ -9,6 +9,7 @@ import { RECEIVE_ATTEMPT_WINDOW_SECONDS } from "../../shared/limits.js";
 import type { LeasedMessage } from "../../shared/types.js";
 import type { Exec } from "../migrate.js";
 import { LEASE, type MessageStore, type StoredMessage } from "./store.js";
+import type { TenantShares } from "./tenants.js";
 
 export interface LeaseOptions {
   maxMessages: number;
@@ -17,6 +18,12 @@ export interface LeaseOptions {
   deleteOnReceive?: boolean;
   /** FIFO: a retry with the same id within 5 minutes returns the same messages. */
   attemptId?: string;
+  /** This partition's share of the queue's in-flight limit: a receive with this many in flight gets nothing. */
+  maxInFlight?: number;
+  /** What a receive over the in-flight limit answers: an OverLimit refusal (SQS short polls on standard queues), or no messages (long polls, FIFO queues, as SQS). Default refuse. */
+  overLimit?: "refuse" | "empty";
+  /** Standard queues: only messages of tenants within their share (tenants.ts); the core asks again for the rest. */
+  quietOnly?: boolean;
 }
 
 export interface LeaseContext {
@@ -28,6 +35,8 @@ export interface LeaseContext {
   fifo: boolean;
   /** Received this many times already: dead-letter instead of delivering. null: no redrive policy. */
   maxReceiveCount: number | null;
+  /** Standard queues: tenants' shares of in-flight messages (fair queues). */
+  tenants: TenantShares;
 }
 
 export interface LeaseResult {
@@ -36,34 +45,46 @@ export interface LeaseResult {
   replayed: boolean;
   /** Marked for the dead-letter move by this receive. */
   deadLettered: number;
+  /** Noisy tenants' visible messages were left out (quietOnly). */
+  deferred: boolean;
 }
 
 export function leaseMessages(context: LeaseContext, options: LeaseOptions): LeaseResult {
   const { exec, store, now } = context;
   if (options.attemptId) {
     const replay = replayAttempt(context, options.attemptId);
-    if (replay) return { messages: replay, replayed: true, deadLettered: 0 };
+    if (replay) return { messages: replay, replayed: true, deadLettered: 0, deferred: false };
   }
   const taken: StoredMessage[] = [];
   let deadLettered = 0;
+  let deferred = false;
   // Each round takes what it found before the next looks again; dead letters
   // make room in the batch, so a few rounds may be needed to fill it.
   for (let round = 0; round < 3 && taken.length < options.maxMessages; round++) {
     const limit = options.maxMessages - taken.length;
-    const candidates = context.fifo ? store.fifoVisible(limit, now, context.cutoff) : store.visible(limit, now, context.cutoff);
+    let candidates: StoredMessage[];
+    if (context.fifo) candidates = store.fifoVisible(limit, now, context.cutoff);
+    else {
+      const fair = context.tenants.select(limit, now, context.cutoff, options.quietOnly ?? false);
+      candidates = fair.rows;
+      deferred ||= fair.deferred;
+    }
     const max = context.maxReceiveCount;
     const dead = max === null ? [] : candidates.filter((row) => row.receive_count >= max);
     const good = dead.length === 0 ? candidates : candidates.filter((row) => !dead.includes(row));
     store.markDead(dead, now);
     if (options.deleteOnReceive) store.take(good, now);
-    else store.lease(good, now + options.visibilityTimeout * 1000, now);
+    else {
+      store.lease(good, now + options.visibilityTimeout * 1000, now);
+      if (!context.fifo) context.tenants.noteLeased(good);
+    }
     taken.push(...good);
     deadLettered += dead.length;
     if (dead.length === 0) break;
   }
   const messages = taken.map((row) => toLeased(row, now));
   if (options.attemptId && !options.deleteOnReceive && messages.length > 0) recordAttempt(exec, options.attemptId, messages, now);
-  return { messages, replayed: false, deadLettered };
+  return { messages, replayed: false, deadLettered, deferred };
 }
 
 /** Attempts belong to one life of the queue. */

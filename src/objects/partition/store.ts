@@ -104,6 +104,31 @@ export class MessageStore {
     return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT ?`, now, cutoff, limit);
   }
 
+  /** Standard queues: one tenant's visible messages, oldest first (fair queues, tenants.ts); a range of messages_by_group. */
+  tenantVisible(tenant: string, limit: number, now: number, cutoff: number): StoredMessage[] {
+    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE group_id = ? AND visible_at <= ? AND sent_at > ? ORDER BY seq LIMIT ?`, tenant, now, cutoff, limit);
+  }
+
+  /** The group ids (tenants) messages name, up to `max`: one seek of messages_by_group each. */
+  tenants(max: number): string[] {
+    const found: string[] = [];
+    let after = "";
+    for (;;) {
+      const [row] = this.#exec<{ group_id: string }>("SELECT group_id FROM messages WHERE group_id > ? ORDER BY group_id LIMIT 1", after);
+      if (!row || found.length === max) return found;
+      found.push(row.group_id);
+      after = row.group_id;
+    }
+  }
+
+  /** In-flight messages per tenant; reads the in-flight rows only. */
+  inFlightByTenant(now: number): Map<string, number> {
+    const rows = this.#exec<{ group_id: string; n: number }>(
+      "SELECT group_id, COUNT(*) AS n FROM messages WHERE leased = ? AND visible_at > ? AND group_id IS NOT NULL GROUP BY group_id", LEASE.IN_FLIGHT, now,
+    );
+    return new Map(rows.map((row) => [row.group_id, row.n]));
+  }
+
   /**
    * FIFO: for each group that can deliver, oldest first, the run of its first
    * messages that are visible now (several from one group keep their order).
@@ -180,7 +205,8 @@ export class MessageStore {
       const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number; group_id: string | null }>(
         "SELECT receive_count, leased, visible_at, group_id FROM messages WHERE seq = ?", seq,
       );
-      if (!row || row.receive_count !== lease || row.leased === LEASE.DEAD) return "stale";
+      if (!row || row.leased === LEASE.DEAD) return "gone";
+      if (row.receive_count !== lease) return "stale"; // an older lease: it never changes the newer one
       if (row.leased !== LEASE.IN_FLIGHT || row.visible_at <= now) return "notInflight";
       const state = visibilityTimeout > 0 ? LEASE.IN_FLIGHT : LEASE.AVAILABLE;
       this.#exec("UPDATE messages SET visible_at = ?, leased = ? WHERE seq = ?", now + visibilityTimeout * 1000, state, seq);
@@ -250,6 +276,11 @@ export class MessageStore {
   oldestSentAt(): number | null {
     const [row] = this.#exec<{ sent_at: number }>("SELECT sent_at FROM messages ORDER BY seq LIMIT 1");
     return row?.sent_at ?? null;
+  }
+
+  /** In-flight messages, counted no further than `upTo` (a bound check needs no more). */
+  inFlight(now: number, upTo: number): number {
+    return this.#exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE leased = ? AND visible_at > ? LIMIT ?)", LEASE.IN_FLIGHT, now, upTo)[0]!.n;
   }
 
   /** Not-yet-visible messages by state; only rows with visible_at > now are read. */

@@ -44,7 +44,8 @@ export interface ParsedAttributes {
 /** Attributes given to CreateQueue or SetQueueAttributes (which has no FifoQueue attribute), in the core's terms. */
 export function parseQueueAttributes(given: Record<string, string>, naming: QueueNaming, action: "create" | "set"): ParsedAttributes {
   const parsed: ParsedAttributes = { core: {}, stored: {} };
-  for (const [name, value] of Object.entries(given)) {
+  // AWS reads "VisibilityTimeout " as VisibilityTimeout: names are trimmed.
+  for (const [name, value] of Object.entries(given).map(([key, item]) => [key.trim(), item] as const)) {
     if (name === "FifoQueue" && action === "set") throw new ApiError("InvalidAttributeName", `Unknown Attribute ${name}.`);
     if (Object.hasOwn(NUMERIC_ATTRIBUTES, name)) {
       const number = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
@@ -52,9 +53,13 @@ export function parseQueueAttributes(given: Record<string, string>, naming: Queu
       parsed.core[NUMERIC_ATTRIBUTES[name as keyof typeof NUMERIC_ATTRIBUTES]] = number;
     } else if ((STORED_ATTRIBUTES as readonly string[]).includes(name)) {
       parsed.stored[name] = checkStored(name, value);
-    } else if (name === "FifoQueue" || name === "ContentBasedDeduplication") {
-      if (value !== "true" && value !== "false") throw invalidValue(name, "Must be true or false.");
-      parsed.core[name === "FifoQueue" ? "fifoQueue" : "contentBasedDeduplication"] = value === "true";
+    } else if (name === "FifoQueue") {
+      // SQS makes a FIFO queue only of "true" (any case) and a standard one of any other value.
+      parsed.core.fifoQueue = value.trim().toLowerCase() === "true";
+    } else if (name === "ContentBasedDeduplication") {
+      const flag = value.trim().toLowerCase();
+      if (flag !== "true" && flag !== "false") throw invalidValue(name, "Must be true or false.");
+      parsed.core.contentBasedDeduplication = flag === "true";
     } else if (name === "DeduplicationScope" || name === "FifoThroughputLimit") {
       if (!(CHOICES[name] as readonly string[]).includes(value)) throw invalidValue(name, `Must be one of ${CHOICES[name].join(", ")}, got ${JSON.stringify(value)}.`);
       if (name === "DeduplicationScope") parsed.core.deduplicationScope = value as QueueAttributes["deduplicationScope"];
@@ -90,7 +95,8 @@ function invalidValue(name: string, reason: string): ApiError {
 }
 
 /** The names GetQueueAttributes should answer; validates them as SQS does. */
-export function requestedAttributes(names: string[]): Set<string> {
+export function requestedAttributes(given: string[]): Set<string> {
+  const names = given.map((name) => name.trim());
   for (const name of names) if (!KNOWN.has(name)) throw new ApiError("InvalidAttributeName", `Unknown Attribute ${name}.`);
   if (names.includes("All")) return new Set(KNOWN);
   return new Set(names);

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { problemOf, QueueService, Refusal } from "../../core/index.js";
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
+import { QUEUE_NAME_PATTERN } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
 import { principalForKeyId, secretForAccessKey } from "../auth/keys.js";
 import { loadConfig } from "../config.js";
@@ -106,6 +107,7 @@ export function failure(protocol: Protocol, code: ErrorCode, message: string, re
 function usageQueue(input: Record<string, unknown>): string | undefined {
   if (typeof input.QueueName === "string") return input.QueueName;
   if (typeof input.QueueUrl !== "string") return undefined;
+  if (QUEUE_NAME_PATTERN.test(input.QueueUrl)) return input.QueueUrl;
   return /\/\d{12}\/([^/?#]+)\/?$/.exec(input.QueueUrl)?.[1];
 }
 

@@ -5,6 +5,7 @@
 import { checkBatchSize, Refusal, type ReceivedMessage } from "../../core/index.js";
 import { sha256Hex } from "../../shared/digest.js";
 import type { MessageAttributes } from "../../shared/messages.js";
+import type { Problem } from "../../shared/problems.js";
 import { ApiError } from "../api-error.js";
 import { batchEntries, failedEntries, failedEntry, queueOf, type ActionContext, type FailedEntry } from "./action.js";
 import { md5OfAttributes } from "./md5.js";
@@ -13,14 +14,14 @@ import { queueArn } from "./urls.js";
 
 const SYSTEM_ATTRIBUTES = [
   "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
-  "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn",
+  "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn", "AWSTraceHeader",
 ] as const;
 
 async function receiveMessage(context: ActionContext) {
   const { input } = context;
   const name = queueOf(context);
   const attemptId = optionalString(input, "ReceiveRequestAttemptId");
-  const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")]);
+  const systemNames = new Set([...stringList(input, "AttributeNames"), ...stringList(input, "MessageSystemAttributeNames")].map((name) => name.trim()));
   const attributeNames = stringList(input, "MessageAttributeNames");
   // ReceiveRequestAttemptId only matters on FIFO queues; standard queues ignore it, as SQS does.
   const messages = await context.service.messages.receive(name, {
@@ -48,6 +49,7 @@ async function toSqsMessage(context: ActionContext, message: ReceivedMessage, sy
     MessageDeduplicationId: wantsDedupId ? message.messageDeduplicationId ?? await sha256Hex(message.body) : undefined,
     SequenceNumber: message.sequenceNumber,
     DeadLetterQueueSourceArn: message.deadLetterSourceQueue === undefined ? undefined : queueArn(context.naming, message.deadLetterSourceQueue),
+    AWSTraceHeader: message.traceHeader,
   };
   const system = Object.fromEntries(SYSTEM_ATTRIBUTES.filter((key) => (all || systemNames.has(key)) && values[key] !== undefined).map((key) => [key, values[key]]));
   const attributes = selectAttributes(message.attributes, attributeNames);
@@ -68,10 +70,15 @@ async function toSqsMessage(context: ActionContext, message: ReceivedMessage, sy
   };
 }
 
-/** "All" or ".*" selects every attribute, "prefix.*" those under a prefix, anything else one name. */
-function selectAttributes(attributes: MessageAttributes, names: string[]): MessageAttributes {
+/**
+ * "All" or ".*" selects every attribute, "prefix.*" those whose name starts
+ * with the prefix ("Custom.*" selects Custom1 and Custom.id), anything else
+ * one name. Names are trimmed, as AWS reads them.
+ */
+export function selectAttributes(attributes: MessageAttributes, given: string[]): MessageAttributes {
+  const names = given.map((name) => name.trim());
   const wanted = (name: string) => names.some((pattern) =>
-    pattern === "All" || pattern === ".*" || pattern === name || (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -1))));
+    pattern === "All" || pattern === ".*" || pattern === name || (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -2))));
   return Object.fromEntries(Object.entries(attributes).filter(([name]) => wanted(name)));
 }
 
@@ -104,8 +111,18 @@ async function changeMessageVisibility(context: ActionContext) {
   const receiptHandle = requiredString(context.input, "ReceiptHandle");
   const visibilityTimeout = requiredNumber(context.input, "VisibilityTimeout");
   const { failed } = await context.service.messages.changeVisibility(name, [{ receiptHandle, visibilityTimeout }]);
-  if (failed[0]) throw new Refusal(failed[0].problem);
+  if (failed[0] && !answeredAsChanged(failed[0].problem)) throw new Refusal(failed[0].problem);
   return null;
+}
+
+/**
+ * AWS answers success to a ChangeMessageVisibility whose handle is from an
+ * older receive of a message still in the queue, or whose lease has already
+ * expired, so SQS clients get success too. The core still changed nothing:
+ * an older lease never changes a newer one (docs/sqs.md).
+ */
+function answeredAsChanged(problem: Problem): boolean {
+  return problem.rule === "staleLease" || problem.rule === "notInflight";
 }
 
 async function changeMessageVisibilityBatch(context: ActionContext) {
@@ -125,8 +142,10 @@ async function changeMessageVisibilityBatch(context: ActionContext) {
   }
   if (valid.length === 0) return { Successful: [], Failed };
   const { successful, failed } = await context.service.messages.changeVisibility(name, valid);
-  Failed.push(...failedEntries(context, failed, valid.map((item) => item.id), entryName));
-  return { Successful: successful.map(({ index }) => ({ Id: valid[index]!.id })), Failed };
+  const tolerated = failed.filter(({ problem }) => answeredAsChanged(problem));
+  Failed.push(...failedEntries(context, failed.filter(({ problem }) => !answeredAsChanged(problem)), valid.map((item) => item.id), entryName));
+  const answered = [...successful, ...tolerated].map(({ index }) => index).sort((a, b) => a - b);
+  return { Successful: answered.map((index) => ({ Id: valid[index]!.id })), Failed };
 }
 
 function visibilityEntry(entry: Input) {

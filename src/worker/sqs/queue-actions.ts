@@ -139,10 +139,15 @@ function renderPolicy(context: ActionContext, name: string, permissions: Record<
     return {
       Sid: label,
       Effect: "Allow",
-      Principal: { AWS: accounts.map((account) => `arn:aws:iam::${account}:root`) },
-      Action: actions.map((action) => `SQS:${action}`),
+      // SQS writes a single principal or action as a string, several as a list.
+      Principal: { AWS: single(accounts.map((account) => `arn:aws:iam::${account}:root`)) },
+      Action: single(actions.map((action) => `SQS:${action}`)),
       Resource: resource,
     };
   });
   return JSON.stringify({ Version: "2012-10-17", Id: `${resource}/SQSDefaultPolicy`, Statement });
+}
+
+function single(items: string[]): string | string[] {
+  return items.length === 1 ? items[0]! : items;
 }

@@ -63,31 +63,36 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "range": {
         const [min, max] = p.bound as [number, number];
         if (p.code === "InvalidAttributeValue") return `Invalid value for the parameter ${param}. Reason: Must be an integer between ${min} and ${max}, got ${value}.`;
+        if (p.field === "delaySeconds") return invalid(`DelaySeconds must be >= ${min} and <= ${max}.`);
         if (p.field === "attributes.redrivePolicy.maxReceiveCount") return `Value ${value} for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount: ${value}, valid values are from 1 to 1000 both inclusive.`;
         return invalid(`Must be between ${min} and ${max}, if provided.`);
       }
       case "tooLong":
-        if (p.field === "tags.key") return `Tag key ${value} is invalid. Reason: Must be 1 to ${String(p.bound)} characters.`;
+        if (p.field === "tags.key") return TAG_KEY_LENGTH;
         if (p.field === "tags.value") return `Tag value of ${value} characters is invalid. Reason: Must be at most ${String(p.bound)} characters.`;
         if (p.field === "attributes.name") return `Message attribute name '${p.name}' is invalid. Reason: Must be at most ${String(p.bound)} characters.`;
         return invalid(`Must be at most ${String(p.bound)} characters.`);
       case "tooMany":
         if (p.code === "TooManyEntriesInBatchRequest") return `Maximum number of entries per request are ${String(p.bound)}. You have sent ${value}.`;
-        if (p.field === "tags") return `Too many tags: a queue may have at most ${String(p.bound)}.`;
+        if (p.field === "tags") return `Too many tags added for queue ${p.queue ?? ""}.`;
+        if (p.field === "actions") return `${value} Actions were found, maximum allowed is ${String(p.bound)}.`;
         if (p.field === "attributes") return `Number of message attributes [${value}] exceeds the allowed maximum [${String(p.bound)}].`;
         return invalid(`Must have at most ${String(p.bound)} entries.`);
       case "tooFew":
         if (p.code === "EmptyBatchRequest") return `There should be at least one ${context.entryName ?? "entry"} in the request.`;
+        if (p.field === "tagKeys") return TAG_KEY_LENGTH;
+        if (p.field === "accounts") return "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.";
         return invalid(`Must have at least ${String(p.bound)} entries.`);
       case "format":
         if (p.bound === "queueName") return "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length";
-        if (p.bound === "attributeName") return `Message attribute name '${p.name}' is invalid. Reason: Can only include alphanumeric characters, hyphens, underscores, or periods; must not start with AWS. or Amazon.; must not start or end with a period or contain two periods in a row.`;
+        if (p.bound === "attributeName") return `The message attribute name '${p.name}' is invalid. Attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.) characters.`;
+        if (p.bound === "permissionAction") return `Value SQS:${value} for parameter ActionName is invalid. Reason: Only the queue owner is allowed to invoke this action.`;
         if (p.bound === "base64") return `The message attribute '${p.name}' with type 'Binary' must use field 'Binary'.`;
         return invalid(FORMS[p.bound as Form]?.(param) ?? "Invalid value.");
       case "character":
         return `Invalid binary character '#x${(p.value as number).toString(16).toUpperCase()}' was found in the message ${p.field === "body" ? "body" : "attribute value"}, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF`;
       case "attributeType":
-        return `The type of message (user) attribute '${p.name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`;
+        return `The message attribute '${p.name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`;
       case "attributeValue":
         return `The message attribute '${p.name}' with type '${p.bound === "binaryValue" ? "Binary" : "String"}' must use field '${p.bound === "binaryValue" ? "Binary" : "String"}'.`;
       case "notNumber":
@@ -136,6 +141,10 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "invalidHandle":
       case "staleLease":
         return `The input receipt handle "${String(p.value ?? "").slice(0, 200)}" is not a valid receipt handle.`;
+      case "inFlightLimit":
+        return "Too many messages have been received without being deleted. Please delete your received messages or let them timeout before receiving more.";
+      case "messageGone":
+        return `Value ${value} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`;
       case "notInflight":
         return "The message referred to is not in flight: its visibility timeout has already expired.";
       case "forbidden":
@@ -151,7 +160,7 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
       case "duplicate":
         return `Value ${value} for parameter Label is invalid. Reason: Already exists.`;
       case "absent":
-        return `Value ${value} for parameter Label is invalid. Reason: can't find label.`;
+        return `Value ${value} for parameter Label is invalid. Reason: can't find label on existing policy.`;
       case "draining":
         return "The service is unavailable. Please retry.";
       case "unavailable":
@@ -168,8 +177,11 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return "We encountered an internal error. Please try again.";
     }
   })();
-  return { code: p.code, message };
+  // AWS names a receipt handle of a message no longer in the queue InvalidParameterValue (REST keeps ReceiptHandleIsInvalid).
+  return { code: p.rule === "messageGone" ? "InvalidParameterValue" : p.code, message };
 }
+
+const TAG_KEY_LENGTH = "Tag keys must be between 1 and 128 characters in length.";
 
 function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);

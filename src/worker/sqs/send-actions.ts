@@ -11,6 +11,8 @@ import { md5OfAttributes } from "./md5.js";
 import { invalid, optionalNumber, optionalString, type Input } from "./params.js";
 
 const ENTRY = "SendMessageBatchRequestEntry";
+/** SQS's delay bound, and its FIFO rule that a missing group or deduplication id refuses the whole request. */
+const SQS_SEND = { maxDelaySeconds: MAX_DELAY_SECONDS, fifoIdsPerRequest: true } as const;
 
 interface ParsedEntry {
   entry: SendEntry;
@@ -21,7 +23,7 @@ interface ParsedEntry {
 async function sendMessage(context: ActionContext) {
   const name = queueOf(context);
   const parsed = await parse(context.input, context.principal.keyId);
-  const { successful, failed } = await context.service.messages.send(name, [parsed.entry], { maxDelaySeconds: MAX_DELAY_SECONDS });
+  const { successful, failed } = await context.service.messages.send(name, [parsed.entry], SQS_SEND);
   const sent = successful[0];
   if (!sent) throw new Refusal(failed[0]!.problem);
   return {
@@ -50,7 +52,7 @@ async function sendMessageBatch(context: ActionContext) {
   }
   const Successful: Record<string, unknown>[] = [];
   if (ready.length > 0) {
-    const { successful, failed } = await context.service.messages.send(name, ready.map((item) => item.parsed.entry), { maxDelaySeconds: MAX_DELAY_SECONDS });
+    const { successful, failed } = await context.service.messages.send(name, ready.map((item) => item.parsed.entry), { ...SQS_SEND, batchRequest: true });
     for (const sent of successful) {
       const { id, parsed } = ready[sent.index]!;
       Successful.push({
@@ -74,8 +76,10 @@ async function parse(input: Input, senderId: string): Promise<ParsedEntry> {
   const groupId = optionalString(input, "MessageGroupId");
   const dedupId = optionalString(input, "MessageDeduplicationId");
   const delaySeconds = optionalNumber(input, "DelaySeconds");
+  const traceHeader = system.AWSTraceHeader?.stringValue;
   const entry: SendEntry = {
     body: optionalString(input, "MessageBody") ?? "",
+    ...(traceHeader === undefined ? {} : { traceHeader }),
     ...(delaySeconds === undefined ? {} : { delaySeconds }),
     ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
     ...(groupId === undefined ? {} : { groupId }),
@@ -110,7 +114,7 @@ export function messageAttributes(value: unknown, field: string): MessageAttribu
   return out;
 }
 
-/** Only AWSTraceHeader exists; edgeq digests it for the response and does not store it. */
+/** Only AWSTraceHeader exists; it is digested for the response, stored with the message and returned on receive. */
 function systemAttributes(value: unknown): MessageAttributes {
   const attributes = messageAttributes(value, "MessageSystemAttributes");
   for (const [name, attribute] of Object.entries(attributes)) {

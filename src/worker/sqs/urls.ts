@@ -20,16 +20,25 @@ export function queueArn(naming: QueueNaming, name: string): string {
   return `arn:aws:sqs:${naming.region}:${naming.accountId}:${name}`;
 }
 
-/** The queue name a QueueUrl names in this account. */
+/**
+ * The queue name a QueueUrl names in this account. AWS accepts three forms,
+ * and so does edgeq: the URL this endpoint returned (any host), the AWS form
+ * `https://sqs.<region>.amazonaws.com/<account>/<name>` (the host is not
+ * checked either), and a bare queue name. A URL whose path names no queue of
+ * this account is a queue that does not exist, as AWS answers; only a string
+ * that is neither a URL, a path nor a queue name is InvalidAddress.
+ */
 export function queueNameFromUrl(naming: QueueNaming, url: string): string {
-  let path: string;
+  if (QUEUE_NAME_PATTERN.test(url)) return url;
+  let path: string | null;
   try {
     path = new URL(url).pathname;
   } catch {
-    path = url.startsWith("/") ? url : "";
+    path = url.startsWith("/") ? url : null;
   }
+  if (path === null) throw new ApiError("InvalidAddress", `The address ${url} is not valid for this endpoint.`);
   const match = /^\/(\d{12})\/([^/]+)\/?$/.exec(path);
-  if (!match) throw new ApiError("InvalidAddress", `The address ${url} is not valid for this endpoint: a queue URL is <endpoint>/<12-digit account id>/<queue name>.`);
+  if (!match) throw queueDoesNotExist();
   const [, account, name] = match as unknown as [string, string, string];
   if (account !== naming.accountId || !QUEUE_NAME_PATTERN.test(name)) throw queueDoesNotExist();
   return name;
