@@ -5,12 +5,15 @@
 // rotate-master-key --data-dir` re-wraps the keys; started again with the real
 // credentials it delivers the old messages. And a routine rotation from one
 // real key to the next on a running server (EDGEQ_PREVIOUS_MASTER_KEY), with an
-// access key that keeps working. Secrets are generated here.
+// access key that keeps working and queue tags, a permission label, a stored
+// attribute and a key description that read back the same. Secrets are
+// generated here.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
@@ -109,8 +112,22 @@ describe("master-key rotation on a real server", () => {
     const admin = restClient(first.url, REAL.EDGEQ_ADMIN_SECRET);
     expect((await admin("POST", "/v1/queues", { name: "mk-jobs" })).status).toBe(201);
     expect((await admin("POST", "/v1/queues/mk-jobs/messages", { messages: [{ body: "job 1" }] })).status).toBe(200);
-    const key = await admin("POST", "/v1/keys", { grants: [{ queue: "mk-jobs", actions: ["receive", "delete"] }] });
+    const key = await admin("POST", "/v1/keys", { description: "jobs worker", grants: [{ queue: "mk-jobs", actions: ["receive", "delete"] }] });
     expect(key.status).toBe(201);
+    const queueUrl = (url: string) => `${url}/000000000000/mk-jobs`;
+    expect((await sqs(first.url, "TagQueue", { QueueUrl: queueUrl(first.url), Tags: { team: "ops", tier: "gold" } })).status).toBe(200);
+    expect((await sqs(first.url, "AddPermission", { QueueUrl: queueUrl(first.url), Label: "partner", AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })).status).toBe(200);
+    expect((await sqs(first.url, "SetQueueAttributes", { QueueUrl: queueUrl(first.url), Attributes: { KmsMasterKeyId: "alias/mk-jobs" } })).status).toBe(200);
+    const metadata = async (url: string) => ({
+      tags: (await sqs(url, "ListQueueTags", { QueueUrl: queueUrl(url) })).body.Tags,
+      attributes: (await sqs(url, "GetQueueAttributes", { QueueUrl: queueUrl(url), AttributeNames: ["KmsMasterKeyId", "Policy"] })).body.Attributes,
+      description: (await restClient(url, REAL.EDGEQ_ADMIN_SECRET)("GET", "/v1/keys")).body.keys.find((k: { id: string }) => k.id === key.body.id)?.description,
+    });
+    const stored = await metadata(first.url);
+    expect(stored.tags).toEqual({ team: "ops", tier: "gold" });
+    expect(stored.attributes.KmsMasterKeyId).toBe("alias/mk-jobs");
+    expect(JSON.parse(stored.attributes.Policy).Statement.map((statement: { Sid: string }) => statement.Sid)).toEqual(["partner"]);
+    expect(stored.description).toBe("jobs worker");
     expect(await first.stop()).toBe(0);
 
     // The next key, with the old one named: it starts (warning that keys wait for the rotation), and the CLI asks it to rotate.
@@ -122,7 +139,8 @@ describe("master-key rotation on a real server", () => {
     const rotated = await run([BIN, "admin", "rotate-master-key", "--endpoint", during.url, "--secret", REAL.EDGEQ_ADMIN_SECRET], {});
     expect(rotated).toEqual({
       code: 0,
-      stdout: `re-wrapped 1 data key and 1 access key in ${during.url} from EDGEQ_PREVIOUS_MASTER_KEY to EDGEQ_MASTER_KEY; 2 of the 2 stored keys now unwrap under EDGEQ_MASTER_KEY\n`,
+      stdout: `re-wrapped 1 data key and 1 access key in ${during.url} from EDGEQ_PREVIOUS_MASTER_KEY to EDGEQ_MASTER_KEY; 2 of the 2 stored keys now unwrap under EDGEQ_MASTER_KEY; ` +
+        "re-sealed 4 queue tags, labels or attributes and 1 key description\n",
       stderr: "",
     });
     expect(await during.stop()).toBe(0);
@@ -133,6 +151,8 @@ describe("master-key rotation on a real server", () => {
     expect(after.output()).not.toContain("warning");
     const received = await restClient(after.url, key.body.secret)("POST", "/v1/queues/mk-jobs/messages/receive", {});
     expect(received.body.messages.map((m: { body: string }) => m.body)).toEqual(["job 1"]);
+    // The queue's metadata and the key's description, re-sealed, read back as they were stored.
+    expect(await metadata(after.url)).toEqual(stored);
     // What a browser sees first is the landing page, not an SQS error.
     expect(await (await fetch(`${after.url}/`)).json()).toMatchObject({ name: "edgeq", version: "0.1.0", dashboard: "/dashboard" });
     expect(await after.stop()).toBe(0);
@@ -151,6 +171,13 @@ describe("master-key rotation on a real server", () => {
       "set EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY in the environment, or admin_key_id, admin_secret and master_key in a --config edgeq.toml\n");
   });
 });
+
+/** An SQS JSON-protocol call signed with the real admin credential. */
+async function sqs(url: string, action: string, input: unknown): Promise<{ status: number; body: Record<string, any> }> {
+  const aws = new AwsClient({ accessKeyId: REAL.EDGEQ_ADMIN_KEY_ID, secretAccessKey: REAL.EDGEQ_ADMIN_SECRET, service: "sqs", region: "us-east-1" });
+  const response = await fetch(await aws.sign(`${url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` }, body: JSON.stringify(input) }));
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

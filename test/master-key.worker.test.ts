@@ -35,6 +35,17 @@ async function call(workerEnv: object, method: string, path: string, body?: unkn
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+/** An SQS JSON-protocol call signed with the configured admin key. */
+async function sqs(workerEnv: object, action: string, input: object): Promise<Response> {
+  const aws = new AwsClient({ accessKeyId: "ops", secretAccessKey: ADMIN_SECRET, service: "sqs", region: "us-east-1" });
+  const request = await aws.sign("http://localhost/", {
+    method: "POST",
+    headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` },
+    body: JSON.stringify(input),
+  });
+  return app.fetch(request, workerEnv as Env);
+}
+
 describe("credentials without a master key", () => {
   it("never falls back to the development master key once an admin credential is set, even in development mode on loopback", async () => {
     const halfSet = { ...env, EDGEQ_DEV_MODE: "true", EDGEQ_ADMIN_KEY_ID: "ops", EDGEQ_ADMIN_SECRET: ADMIN_SECRET };
@@ -92,6 +103,8 @@ describe("master-key rotation", () => {
     expect((await call(after, "GET", "/v1/admin/master-key")).body).toEqual({
       dataKeys: { total: 1, current: 0, previous: 0, unreadable: 1 },
       accessKeys: { total: 1, current: 0, previous: 0, unreadable: 1 },
+      descriptions: { total: 0, current: 0, previous: 0, unreadable: 0 },
+      queueExtras: { total: 0, current: 0, previous: 0, unreadable: 0 },
       previousMasterKey: false,
     });
     expect((await call(after, "POST", "/v1/queues/rot-a/messages/receive", { visibilityTimeout: 0 })).body.messages).toEqual([]);
@@ -110,7 +123,7 @@ describe("master-key rotation", () => {
       body: { rewrapped: { dataKeys: 1, accessKeys: 1 }, dataKeys: { total: 1, current: 1, previous: 0 }, accessKeys: { total: 1, current: 1, previous: 0 } },
     });
     // Running it again finds nothing left to do.
-    expect((await call(rotating, "POST", "/v1/admin/master-key/rotate")).body.rewrapped).toEqual({ dataKeys: 0, accessKeys: 0 });
+    expect((await call(rotating, "POST", "/v1/admin/master-key/rotate")).body.rewrapped).toEqual({ dataKeys: 0, accessKeys: 0, descriptions: 0, queueExtras: 0 });
 
     const done = configured(K2, account);
     expect((await call(done, "GET", "/v1/admin/master-key")).body.dataKeys).toEqual({ total: 1, current: 1, previous: 0, unreadable: 0 });
@@ -151,6 +164,62 @@ describe("master-key rotation", () => {
       const received = await call(done, "POST", `/v1/queues/${name}/messages/receive`, {});
       expect(received.body.messages.map((m: { body: string }) => m.body)).toEqual([`in ${name}`]);
     }
+  });
+
+  it("re-seals queue tags, permission labels, stored attributes and key descriptions: readable during the rotation, equal after it under the new key alone", async () => {
+    const account = newAccount();
+    const before = configured(K1, account);
+    const url = `http://localhost/${account}/rot-extras`;
+    expect((await call(before, "POST", "/v1/queues", { name: "rot-extras" })).status).toBe(201);
+    expect((await sqs(before, "TagQueue", { QueueUrl: url, Tags: { team: "payments", tier: "gold" } })).status).toBe(200);
+    expect((await sqs(before, "AddPermission", { QueueUrl: url, Label: "partner", AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })).status).toBe(200);
+    expect((await sqs(before, "SetQueueAttributes", { QueueUrl: url, Attributes: { KmsMasterKeyId: "alias/rot-extras" } })).status).toBe(200);
+    const key = await call(before, "POST", "/v1/keys", { description: "billing reader", grants: [{ queue: "rot-extras", actions: ["receive"] }] });
+    expect(key.status).toBe(201);
+    const readBack = async (workerEnv: object) => ({
+      tags: (await (await sqs(workerEnv, "ListQueueTags", { QueueUrl: url })).json()).Tags,
+      attributes: (await (await sqs(workerEnv, "GetQueueAttributes", { QueueUrl: url, AttributeNames: ["KmsMasterKeyId", "Policy"] })).json()).Attributes,
+      description: (await call(workerEnv, "GET", "/v1/keys")).body.keys.find((k: { id: string }) => k.id === key.body.id).description,
+    });
+    const expected = await readBack(before);
+    expect(expected.tags).toEqual({ team: "payments", tier: "gold" });
+    expect(expected.attributes.KmsMasterKeyId).toBe("alias/rot-extras");
+    expect(expected.attributes.Policy).toContain('"Sid":"partner"');
+    expect(expected.description).toBe("billing reader");
+
+    // During the rotation, before it ran: everything still reads, from the previous key; the status counts what waits.
+    const rotating = configured(K2, account, { EDGEQ_PREVIOUS_MASTER_KEY: K1 });
+    expect(await readBack(rotating)).toEqual(expected);
+    const waiting = (await call(rotating, "GET", "/v1/admin/master-key")).body;
+    expect(waiting.queueExtras).toEqual({ total: 4, current: 0, previous: 4, unreadable: 0 });
+    expect(waiting.descriptions).toEqual({ total: 1, current: 0, previous: 1, unreadable: 0 });
+    // A tag changed meanwhile replaces its entry under the previous key: no second copy, the count stays.
+    expect((await sqs(rotating, "TagQueue", { QueueUrl: url, Tags: { tier: "platinum" } })).status).toBe(200);
+    expected.tags = { team: "payments", tier: "platinum" };
+    expect((await call(rotating, "GET", "/v1/admin/master-key")).body.queueExtras).toEqual({ total: 4, current: 1, previous: 3, unreadable: 0 });
+    // So does a label removed and added again: the label exists once, under either key.
+    expect((await sqs(rotating, "AddPermission", { QueueUrl: url, Label: "partner", AWSAccountIds: ["111122223333"], Actions: ["SendMessage"] })).status).toBe(400);
+
+    // A re-sealed entry replaces a row only if it still holds what was read.
+    const catalog = env.CATALOG.get(env.CATALOG.idFromName(account));
+    const [row] = await catalog.extrasPage(null, 1);
+    expect(await catalog.resealExtras([{ incarnation: row!.incarnation, kind: row!.kind, from: { key: row!.key, value: "not-what-is-stored" }, to: { key: "m.other", value: "s.other" } }])).toBe(0);
+
+    const rotated = await call(rotating, "POST", "/v1/admin/master-key/rotate");
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.rewrapped).toEqual({ dataKeys: 0, accessKeys: 1, descriptions: 1, queueExtras: 3 });
+    expect(rotated.body.queueExtras).toEqual({ total: 4, current: 4, previous: 0, unreadable: 0 });
+    expect((await call(rotating, "POST", "/v1/admin/master-key/rotate")).body.rewrapped).toEqual({ dataKeys: 0, accessKeys: 0, descriptions: 0, queueExtras: 0 });
+
+    const done = configured(K2, account);
+    expect(await readBack(done)).toEqual(expected);
+    const status = (await call(done, "GET", "/v1/admin/master-key")).body;
+    expect(status.queueExtras).toEqual({ total: 4, current: 4, previous: 0, unreadable: 0 });
+    expect(status.descriptions).toEqual({ total: 1, current: 1, previous: 0, unreadable: 0 });
+    // Under the new key alone the tags are still one set: untagging finds the re-sealed entry.
+    expect((await sqs(done, "UntagQueue", { QueueUrl: url, TagKeys: ["team"] })).status).toBe(200);
+    expect((await (await sqs(done, "ListQueueTags", { QueueUrl: url })).json()).Tags).toEqual({ tier: "platinum" });
+    expect((await sqs(done, "RemovePermission", { QueueUrl: url, Label: "partner" })).status).toBe(200);
   });
 
   it("is for admins only", async () => {

@@ -3,7 +3,8 @@
 // settings), and AddPermission labels. Kept per queue life in the Catalog,
 // sealed: each entry is stored under a keyed digest of its key, its key and
 // value wrapped under the master key (the Catalog still enforces uniqueness
-// and counts, on digests). The rules for their keys and values live here.
+// and counts, on digests). The rules for their keys and values live here, and
+// so does the sealing, which a master-key rotation re-does (sealing below).
 import type { ExtraKind, ExtrasChange } from "../objects/catalog/catalog.js";
 import { problem, problems, type Problem } from "../shared/problems.js";
 import type { Failure, Result } from "../shared/types.js";
@@ -41,9 +42,9 @@ export class Extras {
   async read(name: string, kind: ExtraKind): Promise<Record<string, string>> {
     authorize(this.#caller, name, "see");
     const stored = unwrap(await this.#directory.catalog().queueExtras(name, kind)).values;
-    const opened = await Promise.all(Object.entries(stored).map(([key, value]) => this.#open(name, kind, key, value)));
-    // A sealed entry wins over a clear one of the same key stored before entries were sealed.
-    return Object.fromEntries(opened.sort(([, , a], [, , b]) => Number(a) - Number(b)).map(([key, value]) => [key, value]));
+    const opened = await Promise.all(Object.entries(stored).map(([key, value]) => openExtra(this.#config, name, kind, key, value)));
+    // An entry sealed under the current master key wins over one not yet re-sealed by a rotation, and that over a clear one stored before sealing.
+    return Object.fromEntries(opened.sort((a, b) => RANK[a.under] - RANK[b.under]).map(({ key, value }) => [key, value]));
   }
 
   async tag(name: string, tags: Record<string, string>): Promise<void> {
@@ -91,37 +92,71 @@ export class Extras {
    * A refusal naming a digest is given back the `label` it stands for.
    */
   async #change(name: string, kind: ExtraKind, change: ExtrasChange, label?: string): Promise<Result<{ values: Record<string, string> }>> {
+    const config = this.#config;
     const set: Record<string, string> = {};
-    for (const [key, value] of Object.entries(change.set ?? {})) set[await this.#digest(name, kind, key)] = await this.#seal(name, kind, key, value);
-    const digests = await Promise.all((change.remove ?? []).map((key) => this.#digest(name, kind, key)));
+    const aliases: Record<string, string[]> = {};
+    const previous = config.previousMasterKey;
+    for (const [key, value] of Object.entries(change.set ?? {})) {
+      const digest = await extraDigest(config.masterKey, config, name, kind, key);
+      set[digest] = await sealExtra(config.masterKey, config, name, kind, key, value);
+      if (previous) aliases[digest] = [await extraDigest(previous, config, name, kind, key)];
+    }
+    const digests: string[] = [];
+    for (const key of change.remove ?? []) {
+      const digest = await extraDigest(config.masterKey, config, name, kind, key);
+      digests.push(digest);
+      if (previous) aliases[digest] = [await extraDigest(previous, config, name, kind, key)];
+    }
     const clear = change.mustExist ? [] : [...Object.keys(change.set ?? {}), ...(change.remove ?? [])];
     const remove = [...digests, ...clear];
-    const result = await this.#directory.catalog().updateQueueExtras(name, kind, { ...change, set, remove });
+    const result = await this.#directory.catalog().updateQueueExtras(name, kind, { ...change, set, remove, aliases });
     if (result.ok || label === undefined) return result;
     const failure = result as Failure;
     return typeof failure.value === "string" && failure.value.startsWith("m.") ? { ...failure, value: label } : failure;
   }
+}
 
-  #context(name: string, kind: ExtraKind): string {
-    return `queue-extra/${this.#config.accountId}/${name}/${kind}`;
-  }
+// Sealing. Each entry is stored under metadataDigest(master key, context, key)
+// with [key, value] wrapped, bound to that digest. During a master-key
+// rotation (EDGEQ_PREVIOUS_MASTER_KEY set) an entry not yet re-sealed still
+// opens under the previous key, and a change removes it under its previous
+// digest too, so it is never shadowed or counted twice.
 
-  #digest(name: string, kind: ExtraKind, key: string): Promise<string> {
-    return metadataDigest(this.#config.masterKey, this.#context(name, kind), key);
-  }
+/** Under which configured master key an entry opens: "clear" is one stored before sealing (or one that merely looks sealed). */
+export type ExtraUnder = "current" | "previous" | "clear";
+const RANK: Record<ExtraUnder, number> = { clear: 0, previous: 1, current: 2 };
 
-  async #seal(name: string, kind: ExtraKind, key: string, value: string): Promise<string> {
-    return `s.${await wrap(this.#config.masterKey, encoder.encode(JSON.stringify([key, value])), `${this.#context(name, kind)}/${await this.#digest(name, kind, key)}`)}`;
-  }
+function extraContext(config: CoreConfig, name: string, kind: string): string {
+  return `queue-extra/${config.accountId}/${name}/${kind}`;
+}
 
-  /** [key, value, sealed]; an entry that is not sealed (stored before sealing) is returned as it is. */
-  async #open(name: string, kind: ExtraKind, key: string, value: string): Promise<[string, string, boolean]> {
-    if (!key.startsWith("m.") || !value.startsWith("s.")) return [key, value, false];
-    const plain = await unwrapBlob(this.#config.masterKey, value.slice(2), `${this.#context(name, kind)}/${key}`);
-    if (!plain) return [key, value, false]; // a clear entry that merely looks sealed
+export function extraDigest(masterKey: string, config: CoreConfig, name: string, kind: string, key: string): Promise<string> {
+  return metadataDigest(masterKey, extraContext(config, name, kind), key);
+}
+
+/** Whether a stored entry has the shape of a sealed one (a clear key or value stored before sealing does not). */
+export function looksSealed(key: string, value: string): boolean {
+  return key.startsWith("m.") && value.startsWith("s.");
+}
+
+/** The stored value of an entry sealed under `masterKey`; its stored key is extraDigest under the same key. */
+export async function sealExtra(masterKey: string, config: CoreConfig, name: string, kind: string, key: string, value: string): Promise<string> {
+  const digest = await extraDigest(masterKey, config, name, kind, key);
+  return `s.${await wrap(masterKey, encoder.encode(JSON.stringify([key, value])), `${extraContext(config, name, kind)}/${digest}`)}`;
+}
+
+/** The entry's real key and value and which key opened it; an entry that does not open is returned as stored, as "clear". */
+export async function openExtra(config: CoreConfig, name: string, kind: string, key: string, value: string): Promise<{ key: string; value: string; under: ExtraUnder }> {
+  if (!looksSealed(key, value)) return { key, value, under: "clear" };
+  const context = `${extraContext(config, name, kind)}/${key}`;
+  for (const [masterKey, under] of [[config.masterKey, "current"], [config.previousMasterKey, "previous"]] as const) {
+    if (!masterKey) continue;
+    const plain = await unwrapBlob(masterKey, value.slice(2), context);
+    if (!plain) continue;
     const [realKey, realValue] = JSON.parse(new TextDecoder().decode(plain)) as [string, string];
-    return [realKey, realValue, true];
+    return { key: realKey, value: realValue, under };
   }
+  return { key, value, under: "clear" };
 }
 
 export function checkTags(tags: Record<string, string>, queue: string): Problem | null {

@@ -54,6 +54,8 @@ export interface WrappedDataKey extends Record<string, SqlStorageValue> {
 export interface Rewrap {
   dataKeys: { scope: string; version: number; from: string; to: string }[];
   accessKeys: { id: string; from: string; wrappedSecret: string; secretHash: string }[];
+  /** Sealed access-key descriptions. */
+  descriptions?: { id: string; from: string; to: string }[];
 }
 
 type KeyRow = Record<string, SqlStorageValue> & {
@@ -135,9 +137,10 @@ export class Keyring extends DurableObject<Env> {
    * written meanwhile is left alone; one call is one transaction, so an
    * interrupted rotation leaves every row whole under one key or the other.
    */
-  rewrap(changes: Rewrap): { dataKeys: number; accessKeys: number } {
+  rewrap(changes: Rewrap): { dataKeys: number; accessKeys: number; descriptions: number } {
     let dataKeys = 0;
     let accessKeys = 0;
+    let descriptions = 0;
     for (const change of changes.dataKeys) {
       dataKeys += runSql(this.#sql, "UPDATE data_keys SET wrapped = ? WHERE scope = ? AND version = ? AND wrapped = ? RETURNING version",
         change.to, change.scope, change.version, change.from).toArray().length;
@@ -146,7 +149,11 @@ export class Keyring extends DurableObject<Env> {
       accessKeys += runSql(this.#sql, "UPDATE access_keys SET wrapped_secret = ?, secret_hash = ? WHERE id = ? AND wrapped_secret = ? RETURNING id",
         change.wrappedSecret, change.secretHash, change.id, change.from).toArray().length;
     }
-    return { dataKeys, accessKeys };
+    for (const change of changes.descriptions ?? []) {
+      descriptions += runSql(this.#sql, "UPDATE access_keys SET description = ? WHERE id = ? AND description = ? RETURNING id",
+        change.to, change.id, change.from).toArray().length;
+    }
+    return { dataKeys, accessKeys, descriptions };
   }
 
   /** Older versions stay: messages sealed under them must stay readable. */

@@ -21,9 +21,12 @@ export interface Counts {
 }
 
 export interface RotationReport {
-  rewrapped: { dataKeys: number; accessKeys: number };
+  rewrapped: { dataKeys: number; accessKeys: number; descriptions?: number; queueExtras?: number };
   dataKeys: Counts;
   accessKeys: Counts;
+  /** Sealed access-key descriptions and queue extras (tags, permission labels, stored attributes); absent from a server older than them. */
+  descriptions?: Counts;
+  queueExtras?: Counts;
   /** Where the old key came from, in words. */
   from: string;
   /** Where the new key came from, in words. */
@@ -77,6 +80,10 @@ export function describe(dataKeys: number, accessKeys: number): string {
   return parts.filter(Boolean).join(" and ");
 }
 
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** The server's own URL as this process reaches it: a wildcard listen address through loopback. */
 function loopbackOf(url: string): string {
   const parsed = new URL(url);
@@ -86,14 +93,18 @@ function loopbackOf(url: string): string {
 }
 
 /** The Worker's answer in words; shared by the offline and the online command. */
-export function rotationReport(body: Pick<RotationReport, "rewrapped" | "dataKeys" | "accessKeys">, from: string, to: string, where: string): RotationReport {
+export function rotationReport(body: Pick<RotationReport, "rewrapped" | "dataKeys" | "accessKeys" | "descriptions" | "queueExtras">, from: string, to: string, where: string): RotationReport {
   const { rewrapped, dataKeys, accessKeys } = body;
-  const unreadable = dataKeys.unreadable + accessKeys.unreadable;
+  const metadata = (body.descriptions?.unreadable ?? 0) + (body.queueExtras?.unreadable ?? 0);
+  const unreadable = dataKeys.unreadable + accessKeys.unreadable + metadata;
   const total = dataKeys.total + accessKeys.total;
   let summary = `re-wrapped ${describe(rewrapped.dataKeys, rewrapped.accessKeys)} in ${where} from ${from} to ${to}; ` +
     `${dataKeys.current + accessKeys.current} of the ${total} stored key${total === 1 ? "" : "s"} now unwrap under ${to}`;
-  if (unreadable > 0) {
+  const resealed = (rewrapped.queueExtras ?? 0) + (rewrapped.descriptions ?? 0);
+  if (resealed > 0) summary += `; re-sealed ${plural(rewrapped.queueExtras ?? 0, "queue tag, label or attribute", "queue tags, labels or attributes")} and ${plural(rewrapped.descriptions ?? 0, "key description")}`;
+  if (dataKeys.unreadable + accessKeys.unreadable > 0) {
     summary += `; ${describe(dataKeys.unreadable, accessKeys.unreadable)} unwrap under neither key: set EDGEQ_PREVIOUS_MASTER_KEY to the master key they were made under and run it again`;
   }
+  if (metadata > 0) summary += `; ${plural(metadata, "queue extra or key description")} open under neither key`;
   return { ...body, from, to, summary, incomplete: unreadable > 0 };
 }

@@ -10,6 +10,7 @@ import { partitionName } from "../../shared/naming.js";
 import { problem, type Problem } from "../../shared/problems.js";
 import type { Failure, PartitionStats, QueueRecord, Result } from "../../shared/types.js";
 import { migrate, runSql, type Migration } from "../migrate.js";
+import { extrasPage, readExtras, resealExtras, updateExtras, type ExtraKind, type ExtraRow, type ExtrasChange, type ExtrasCursor, type Reseal } from "./extras.js";
 import { cancelMoveTask, listMoveTasks, MOVE_TASK_MIGRATION, startMoveTask, type MoveContext, type MoveTaskView } from "./move-tasks.js";
 import { settingsFor, spanAfter, splitDecision } from "./partition-map.js";
 import { checkReferences, firstDifference } from "./references.js";
@@ -62,18 +63,7 @@ export interface ListOptions {
   limit: number;
 }
 
-/** tag: queue tags; attribute: SQS attributes edgeq stores and reports only; permission: AddPermission labels. */
-export type ExtraKind = "tag" | "attribute" | "permission";
-
-export interface ExtrasChange {
-  set?: Record<string, string>;
-  remove?: string[];
-  /** Refuse to overwrite an existing key (AddPermission labels). */
-  mustBeNew?: boolean;
-  /** Refuse to remove a key that is absent (RemovePermission labels). */
-  mustExist?: boolean;
-  maxEntries?: number;
-}
+export type { ExtraKind, ExtrasChange, ExtraRow, ExtrasCursor, Reseal };
 
 export class Catalog extends DurableObject<Env> {
   #sql: SqlStorage;
@@ -220,7 +210,7 @@ export class Catalog extends DurableObject<Env> {
   queueExtras(name: string, kind: ExtraKind): Result<{ values: Record<string, string> }> {
     const queue = this.#find(name);
     if (!queue) return notFound(name);
-    return { ok: true, values: this.#extras(queue.incarnation, kind) };
+    return { ok: true, values: readExtras(this.#sql, queue.incarnation, kind) };
   }
 
   /**
@@ -230,23 +220,18 @@ export class Catalog extends DurableObject<Env> {
   updateQueueExtras(name: string, kind: ExtraKind, change: ExtrasChange): Result<{ values: Record<string, string> }> {
     const queue = this.#find(name);
     if (!queue) return notFound(name);
-    const values = this.#extras(queue.incarnation, kind);
-    const clash = change.mustBeNew ? Object.keys(change.set ?? {}).find((key) => key in values) : undefined;
-    if (clash !== undefined) return fail(problem("duplicate", { field: "label", value: clash }));
-    const absent = change.mustExist ? (change.remove ?? []).find((key) => !(key in values)) : undefined;
-    if (absent !== undefined) return fail(problem("absent", { field: "label", value: absent }));
-    const next = { ...values, ...change.set };
-    for (const key of change.remove ?? []) delete next[key];
-    if (change.maxEntries !== undefined && Object.keys(next).length > change.maxEntries) {
-      return fail(problem("tooMany", { field: kind === "tag" ? "tags" : kind, bound: change.maxEntries, value: Object.keys(next).length, queue: name }));
-    }
-    for (const key of change.remove ?? []) {
-      runSql(this.#sql, "DELETE FROM queue_extras WHERE incarnation = ? AND kind = ? AND key = ?", queue.incarnation, kind, key);
-    }
-    for (const [key, value] of Object.entries(change.set ?? {})) {
-      runSql(this.#sql, "INSERT INTO queue_extras (incarnation, kind, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (incarnation, kind, key) DO UPDATE SET value = excluded.value", queue.incarnation, kind, key, value);
-    }
-    return { ok: true, values: next };
+    const result = updateExtras(this.#sql, queue.incarnation, kind, change, name);
+    return "values" in result ? { ok: true, values: result.values } : fail(result);
+  }
+
+  /** A page of every live queue's extras, for a master-key rotation or check (extras.ts). */
+  extrasPage(after: ExtrasCursor | null, limit: number): ExtraRow[] {
+    return extrasPage(this.#sql, after, limit);
+  }
+
+  /** Stores entries the Worker re-sealed under a new master key, each only if unchanged since it was read. */
+  resealExtras(changes: Reseal[]): number {
+    return resealExtras(this.#sql, changes);
   }
 
   /** Pushes settings to partitions [from, span) and arms the drain check when some are draining. */
@@ -278,11 +263,6 @@ export class Catalog extends DurableObject<Env> {
       "UPDATE queues SET attributes = ?, updated_at = ?, span = ?, last_split_at = COALESCE(?, last_split_at) WHERE name = ? AND incarnation = ?",
       JSON.stringify(queue.attributes), queue.updatedAt, queue.span, queue.lastSplitAt ?? null, queue.name, queue.incarnation,
     );
-  }
-
-  #extras(incarnation: number, kind: ExtraKind): Record<string, string> {
-    const rows = runSql<{ key: string; value: string }>(this.#sql, "SELECT key, value FROM queue_extras WHERE incarnation = ? AND kind = ? ORDER BY key", incarnation, kind).toArray();
-    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
   }
 
   #find(name: string): (QueueRecord & { lastSplitAt: number }) | null {

@@ -62,16 +62,24 @@ export async function listAccessKeys(env: Env, config: EdgeConfig): Promise<KeyV
   return Promise.all((await keyring(env, config).listKeys()).map(async (stored) => view(stored, await openDescription(config, stored))));
 }
 
-const SEALED = "sealed:";
+/** How a stored description that is sealed starts; what follows is the blob. */
+export const SEALED = "sealed:";
 
-/** The description as given; one stored before descriptions were sealed is returned as stored. */
+/**
+ * The description as given; one stored before descriptions were sealed is
+ * returned as stored. During a master-key rotation one not yet re-sealed
+ * opens under EDGEQ_PREVIOUS_MASTER_KEY.
+ */
 async function openDescription(config: EdgeConfig, stored: StoredKey): Promise<string> {
   if (!stored.description.startsWith(SEALED)) return stored.description;
-  const plain = await unwrap(config.masterKey, stored.description.slice(SEALED.length), descriptionContext(config, stored.id));
+  const blob = stored.description.slice(SEALED.length);
+  const context = descriptionContext(config, stored.id);
+  const plain = (await unwrap(config.masterKey, blob, context)) ?? (config.previousMasterKey ? await unwrap(config.previousMasterKey, blob, context) : null);
   return plain ? new TextDecoder().decode(plain) : stored.description;
 }
 
-function descriptionContext(config: EdgeConfig, id: string): string {
+/** The associated data a description is sealed with (also what a master-key rotation re-seals it with). */
+export function descriptionContext(config: EdgeConfig, id: string): string {
   return `access-key-description/${config.accountId}/${id}`;
 }
 

@@ -1,9 +1,12 @@
 // Master-key rotation and the check behind the self-hosted server's start-up
-// refusal. What EDGEQ_MASTER_KEY protects at rest is wrapped in the Keyring:
-// the per-queue data keys and the access keys' secrets (with a keyed hash of
-// each secret as the bearer lookup index). Messages are sealed under data keys,
-// not under the master key, so re-wrapping the Keyring's rows is the whole
-// rotation: no message is rewritten.
+// refusal. What EDGEQ_MASTER_KEY protects at rest: in the Keyring, the
+// per-queue data keys and the access keys' secrets (with a keyed hash of each
+// secret as the bearer lookup index) and descriptions; in the Catalog, queue
+// extras (tags, permission labels, stored-only attributes: keyed digests of
+// their keys, sealed values). Messages are sealed under data keys, not under
+// the master key, so re-sealing those rows is the whole rotation: no message is
+// rewritten. (A FIFO message's group digest is the exception, see
+// docs/security.md#rotating-the-master-key.)
 //
 // A rotation reads the rows page by page; a row that unwraps under the current
 // key is already done, one that unwraps under EDGEQ_PREVIOUS_MASTER_KEY is
@@ -13,13 +16,15 @@
 // again: it carries on where it stopped.
 import { guarded } from "../../core/bulkhead.js";
 import { wrapContext } from "../../core/data-keys.js";
+import { extraDigest, looksSealed, openExtra, sealExtra } from "../../core/extras.js";
 import { hashSecret, unwrap, wrap } from "../../core/master.js";
 import { problem } from "../../shared/problems.js";
 import { Refusal } from "../../core/index.js";
+import type { ExtraRow, Reseal } from "../../objects/catalog/catalog.js";
 import type { Rewrap, StoredKey, WrappedDataKey } from "../../objects/keyring.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
-import { secretContext } from "./keys.js";
+import { descriptionContext, SEALED, secretContext } from "./keys.js";
 
 /** Rows per Keyring call: bounded RPC payloads and transactions. */
 const PAGE = 200;
@@ -37,17 +42,27 @@ export interface KeyCounts {
 export interface MasterKeyStatus {
   dataKeys: KeyCounts;
   accessKeys: KeyCounts;
+  /** Sealed access-key descriptions (an empty or clear one is not counted). */
+  descriptions: KeyCounts;
+  /** Sealed queue extras (tags, permission labels, stored-only attributes) of live queues; clear ones stored before sealing are not counted. */
+  queueExtras: KeyCounts;
   previousMasterKey: boolean;
 }
 
+type Kind = "dataKeys" | "accessKeys" | "descriptions" | "queueExtras";
+
 export interface RotationResult extends MasterKeyStatus {
-  rewrapped: { dataKeys: number; accessKeys: number };
+  rewrapped: Record<Kind, number>;
 }
 
 type Under = "current" | "previous" | "unreadable";
 
 function keyring(env: Env, config: EdgeConfig) {
   return guarded(env.KEYRING.get(env.KEYRING.idFromName(config.accountId)), "keyring", `keyring ${config.accountId}`);
+}
+
+function catalog(env: Env, config: EdgeConfig) {
+  return guarded(env.CATALOG.get(env.CATALOG.idFromName(config.accountId)), "catalog", `catalog ${config.accountId}`);
 }
 
 const counts = (): KeyCounts => ({ total: 0, current: 0, previous: 0, unreadable: 0 });
@@ -71,7 +86,11 @@ export async function rotateMasterKey(env: Env, config: EdgeConfig): Promise<Rot
 
 async function walk(env: Env, config: EdgeConfig, rotate: boolean): Promise<RotationResult> {
   const stub = keyring(env, config);
-  const result: RotationResult = { dataKeys: counts(), accessKeys: counts(), previousMasterKey: Boolean(config.previousMasterKey), rewrapped: { dataKeys: 0, accessKeys: 0 } };
+  const result: RotationResult = {
+    dataKeys: counts(), accessKeys: counts(), descriptions: counts(), queueExtras: counts(),
+    previousMasterKey: Boolean(config.previousMasterKey),
+    rewrapped: { dataKeys: 0, accessKeys: 0, descriptions: 0, queueExtras: 0 },
+  };
   let after: { scope: string; version: number } | null = null;
   for (;;) {
     const page: WrappedDataKey[] = await stub.dataKeyPage(after, PAGE);
@@ -88,7 +107,7 @@ async function walk(env: Env, config: EdgeConfig, rotate: boolean): Promise<Rota
   }
   const keys: StoredKey[] = await stub.listKeys();
   for (let start = 0; start < keys.length; start += PAGE) {
-    const change: Rewrap = { dataKeys: [], accessKeys: [] };
+    const change: Rewrap = { dataKeys: [], accessKeys: [], descriptions: [] };
     for (const key of keys.slice(start, start + PAGE)) {
       const context = secretContext(config, key.id);
       const { under, plain } = await classify(config, key.wrappedSecret, context);
@@ -97,17 +116,54 @@ async function walk(env: Env, config: EdgeConfig, rotate: boolean): Promise<Rota
         const secret = new TextDecoder().decode(plain!);
         change.accessKeys.push({ id: key.id, from: key.wrappedSecret, wrappedSecret: await wrap(config.masterKey, plain!, context), secretHash: await hashSecret(config.masterKey, secret) });
       }
+      if (!key.description.startsWith(SEALED)) continue;
+      const described = descriptionContext(config, key.id);
+      const description = await classify(config, key.description.slice(SEALED.length), described);
+      tally(result.descriptions, description.under);
+      if (rotate && description.under === "previous") {
+        change.descriptions!.push({ id: key.id, from: key.description, to: `${SEALED}${await wrap(config.masterKey, description.plain!, described)}` });
+      }
     }
-    if (change.accessKeys.length > 0) result.rewrapped.accessKeys += (await stub.rewrap(change)).accessKeys;
+    if (change.accessKeys.length > 0 || change.descriptions!.length > 0) {
+      const done = await stub.rewrap(change);
+      result.rewrapped.accessKeys += done.accessKeys;
+      result.rewrapped.descriptions += done.descriptions;
+    }
   }
+  await walkExtras(catalog(env, config), config, rotate, result);
   if (rotate) {
     // What was re-wrapped now unwraps under the current key.
-    for (const [kind, n] of [["dataKeys", result.rewrapped.dataKeys], ["accessKeys", result.rewrapped.accessKeys]] as const) {
-      result[kind].previous -= n;
-      result[kind].current += n;
+    for (const kind of ["dataKeys", "accessKeys", "descriptions", "queueExtras"] as const) {
+      result[kind].previous -= result.rewrapped[kind];
+      result[kind].current += result.rewrapped[kind];
     }
   }
   return result;
+}
+
+/** Queue extras, page by page: an entry still under the previous key is re-sealed under a digest of its key under the current one. */
+async function walkExtras(stub: ReturnType<typeof catalog>, config: EdgeConfig, rotate: boolean, result: RotationResult): Promise<void> {
+  let after: ExtraRow | null = null;
+  for (;;) {
+    const page: ExtraRow[] = await stub.extrasPage(after && { name: after.name, kind: after.kind, key: after.key }, PAGE);
+    const changes: Reseal[] = [];
+    for (const row of page) {
+      if (!looksSealed(row.key, row.value)) continue;
+      const opened = await openExtra(config, row.name, row.kind, row.key, row.value);
+      const under: Under = opened.under === "clear" ? "unreadable" : opened.under;
+      tally(result.queueExtras, under);
+      if (!rotate || under !== "previous") continue;
+      changes.push({
+        incarnation: row.incarnation,
+        kind: row.kind,
+        from: { key: row.key, value: row.value },
+        to: { key: await extraDigest(config.masterKey, config, row.name, row.kind, opened.key), value: await sealExtra(config.masterKey, config, row.name, row.kind, opened.key, opened.value) },
+      });
+    }
+    if (changes.length > 0) result.rewrapped.queueExtras += await stub.resealExtras(changes);
+    if (page.length < PAGE) break;
+    after = page.at(-1)!;
+  }
 }
 
 async function classify(config: EdgeConfig, wrapped: string, context: string): Promise<{ under: Under; plain?: Uint8Array }> {
