@@ -6,6 +6,7 @@ import type { CoreConfig } from "./config.js";
 import { Directory } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
+import { Monitoring } from "./monitoring.js";
 import type { Principal } from "./permissions.js";
 import { Queues } from "./queues.js";
 
@@ -13,6 +14,7 @@ export class QueueService {
   readonly queues: Queues;
   readonly messages: Messages;
   readonly extras: Extras;
+  readonly monitoring: Monitoring;
   readonly accountId: string;
 
   constructor(env: Env, config: CoreConfig, caller: Principal) {
@@ -21,5 +23,6 @@ export class QueueService {
     this.queues = new Queues(caller, directory);
     this.messages = new Messages(env, config, caller, directory);
     this.extras = new Extras(caller, directory);
+    this.monitoring = new Monitoring(env, config, caller, directory);
   }
 }
