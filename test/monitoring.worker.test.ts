@@ -66,6 +66,9 @@ describe("per-minute series", () => {
     expect((await send(queue, 3)).status).toBe(200);
     const leased = await receive(queue, 2, 600);
     expect((await rest("POST", `/v1/queues/${queue}/messages/delete`, { receiptHandles: [leased[0]!.receiptHandle] })).status).toBe(200);
+    // Before any row exists, the last step is the partitions' live numbers.
+    const live = (await rest("GET", `/v1/queues/${queue}/metrics?since=${start}`)).body.series;
+    expect(live).toMatchObject({ t: [start], sent: [3], received: [2], deleted: [1], visible: [1], inFlight: [1], oldestMessageAgeSeconds: [0] });
     // The commit armed the alarm for the start of the next minute, not sooner.
     expect(await runInDurableObject(partitionOf(queue), (_p: Partition, state) => state.storage.getAlarm())).toBeLessThanOrEqual(start + 60_000);
     vi.setSystemTime(start + 60_000 + 10);

@@ -8,7 +8,7 @@ import type { MessageAttributes } from "../shared/messages.js";
 import { sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems } from "../shared/problems.js";
 import { parseSystem } from "../shared/system.js";
-import type { AlertName, AlertSettings, AlertState, QueueRecord } from "../shared/types.js";
+import type { AlertName, AlertSettings, AlertState, QueueRecord, SeriesRow } from "../shared/types.js";
 import type { QueueGauges } from "../objects/catalog/gauges.js";
 import type { PeekState } from "../objects/partition/partition.js";
 import { checkQueueName } from "./attributes.js";
@@ -64,8 +64,13 @@ export class Monitoring {
     const queue = await this.#directory.queue(name);
     const from = Math.floor(since / 60_000);
     const to = Math.floor(now / 60_000);
-    const rows = await Promise.all(spanIndexes(queue).map(async (index) => unwrap(await this.#directory.partition(queue, index).series(ref(queue), from, to)).rows));
-    return { since: from * 60_000, step, series: cutSeries(rows, from, step / 60, to) };
+    const rows = await Promise.all(spanIndexes(queue).map(async (index) => {
+      const partition = this.#directory.partition(queue, index);
+      const [series, live] = await Promise.all([partition.series(ref(queue), from, to), partition.stats(ref(queue))]);
+      const liveRow: SeriesRow = { ...unwrap(live).stats, minute: to + 1 };
+      return [...unwrap(series).rows, liveRow];
+    }));
+    return { since: from * 60_000, step, series: cutSeries(rows, from, step / 60, now) };
   }
 
   /**

@@ -1,31 +1,14 @@
 // A queue's per-minute series, summed over its partitions and cut into steps
-// for the metrics API, the dashboard and `edgeq queues stats --watch`. Each
+// for the metrics API, the dashboard and `edgeq queues stats --watch`; the
+// last step ends now, at the partitions' live numbers. Each
 // partition keeps a row per minute with something to show (a snapshot at the
 // start of the minute: gauges and cumulative counters; see
 // objects/partition/series.ts). A minute without a row holds the row before
 // it, so the counts of a step are the difference of the cumulative counters at
 // its two ends, and its gauges those at its end.
-import type { SeriesRow } from "../shared/types.js";
+import type { QueueSeries, SeriesRow } from "../shared/types.js";
 
-/** Columns, one value per step: the shape charts want (uPlot-style). */
-export interface QueueSeries {
-  /** Start of each step, ms since the epoch. */
-  t: number[];
-  visible: number[];
-  inFlight: number[];
-  delayed: number[];
-  depth: number[];
-  oldestMessageAgeSeconds: number[];
-  sent: number[];
-  received: number[];
-  deleted: number[];
-  redelivered: number[];
-  deadLettered: number[];
-  expired: number[];
-  throttled: number[];
-  /** Mean receive-to-delete latency of the step's deletes (from first receive), ms; 0 without deletes. */
-  meanDeleteLatencyMs: number[];
-}
+export type { QueueSeries };
 
 const GAUGES = ["visible", "inFlight", "delayed", "depth"] as const;
 const COUNTS = ["sent", "received", "deleted", "redelivered", "deadLettered", "expired", "throttled"] as const;
@@ -42,13 +25,16 @@ function inForce(rows: SeriesRow[], minute: number): SeriesRow | null {
 
 /**
  * Steps of `stepMinutes` from minute `from` while they start at or before
- * `now` (a minute). Each partition's rows hold the newest row before `from`
- * first (its baseline).
+ * the minute of `nowMs`. Each partition's rows hold the newest row before
+ * `from` first (its baseline) and may end with its live numbers as a row of
+ * the minute after this one, so the last step's counts run up to now and its
+ * gauges are the current ones.
  */
-export function cutSeries(partitions: SeriesRow[][], from: number, stepMinutes: number, now: number): QueueSeries {
+export function cutSeries(partitions: SeriesRow[][], from: number, stepMinutes: number, nowMs: number): QueueSeries {
+  const now = Math.floor(nowMs / 60_000);
   const out: QueueSeries = { t: [], visible: [], inFlight: [], delayed: [], depth: [], oldestMessageAgeSeconds: [], sent: [], received: [], deleted: [], redelivered: [], deadLettered: [], expired: [], throttled: [], meanDeleteLatencyMs: [] };
   for (let start = from; start <= now; start += stepMinutes) {
-    const end = Math.min(start + stepMinutes, now);
+    const end = Math.min(start + stepMinutes, now + 1);
     const gauges = { visible: 0, inFlight: 0, delayed: 0, depth: 0 };
     const counts = { sent: 0, received: 0, deleted: 0, redelivered: 0, deadLettered: 0, expired: 0, throttled: 0 };
     let latencyMs = 0;
@@ -68,7 +54,7 @@ export function cutSeries(partitions: SeriesRow[][], from: number, stepMinutes: 
     out.t.push(start * 60_000);
     for (const key of GAUGES) out[key].push(gauges[key]);
     for (const key of COUNTS) out[key].push(Math.max(0, counts[key]));
-    out.oldestMessageAgeSeconds.push(oldest === null ? 0 : Math.max(0, Math.floor((end * 60_000 - oldest) / 1000)));
+    out.oldestMessageAgeSeconds.push(oldest === null ? 0 : Math.max(0, Math.floor((Math.min(end * 60_000, nowMs) - oldest) / 1000)));
     out.meanDeleteLatencyMs.push(latencyCount > 0 ? Math.round(latencyMs / latencyCount) : 0);
   }
   return out;

@@ -179,3 +179,40 @@ export interface AlertState extends AlertSettings {
   /** The alerts whose value is above their threshold at the last evaluation. */
   firing: AlertName[];
 }
+
+/** A queue's per-minute series in steps, as the metrics API answers it. */
+export interface QueueSeries {
+  /** Start of each step, ms since the epoch. */
+  t: number[];
+  visible: number[];
+  inFlight: number[];
+  delayed: number[];
+  depth: number[];
+  oldestMessageAgeSeconds: number[];
+  sent: number[];
+  received: number[];
+  deleted: number[];
+  redelivered: number[];
+  deadLettered: number[];
+  expired: number[];
+  throttled: number[];
+  /** Mean receive-to-delete latency of the step's deletes (from first receive), ms; 0 without deletes. */
+  meanDeleteLatencyMs: number[];
+}
+
+/** A message as a peek shows it over REST: opened, with its state; nothing about it changed. */
+export interface PeekedMessageJson {
+  id: string;
+  body: string;
+  attributes: Record<string, string | { dataType: string; stringValue?: string; binaryValue?: string }>;
+  state: "visible" | "inflight" | "delayed";
+  sentAt: number;
+  receiveCount: number;
+  firstReceivedAt: number | null;
+  /** When it is (or next becomes) receivable; for an in-flight message, when its lease ends. */
+  visibleAt: number;
+  messageGroupId?: string;
+  sequenceNumber?: string;
+  deadLetterSourceQueue?: string;
+  senderId?: string;
+}
