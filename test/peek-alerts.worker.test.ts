@@ -119,6 +119,20 @@ describe("alerts", () => {
     expect((await rest("GET", `/v1/queues/${queue}/alerts`)).body.firing).toEqual([]);
   });
 
+  it("fire for the dead-letter queue's depth as soon as its partition reports", async () => {
+    const dlq = await queueWith("alert-dlq2");
+    const queue = await queueWith("alert-src", { redrivePolicy: { deadLetterQueue: dlq, maxReceiveCount: 1 } });
+    expect((await rest("PUT", `/v1/queues/${queue}/alerts`, { deadLetterDepth: 0 })).status).toBe(200);
+    await send(queue, ["poison"]);
+    expect((await rest("POST", `/v1/queues/${queue}/messages/receive`, { visibilityTimeout: 0 })).body.messages).toHaveLength(1);
+    expect((await rest("POST", `/v1/queues/${queue}/messages/receive`, {})).body.messages).toHaveLength(0); // received once already: marked for the move
+    expect(await runDurableObjectAlarm(partitionOf(queue))).toBe(true); // moves it to the dead-letter queue
+    expect((await rest("GET", `/v1/queues/${dlq}/stats`)).body.visible).toBe(1);
+    expect((await rest("GET", `/v1/queues/${queue}/alerts`)).body.firing).toEqual([]);
+    expect(await runDurableObjectAlarm(partitionOf(dlq))).toBe(true); // the dead-letter queue reports; the Catalog evaluates at once
+    expect((await rest("GET", `/v1/queues/${queue}/alerts`)).body.firing).toEqual(["deadLetterDepth"]);
+  });
+
   it("refuses bad thresholds and webhook URLs, naming the field", async () => {
     const queue = await queueWith("alert-bad");
     for (const [body, message] of [

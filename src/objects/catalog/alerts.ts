@@ -1,6 +1,7 @@
 // Per-queue alert thresholds (depth, oldest message age, depth of its
-// dead-letter queue), evaluated by the Catalog's alarm against what the
-// partitions last reported (gauges.ts). An alert fires while its value is
+// dead-letter queue), evaluated against what the partitions last reported
+// (gauges.ts): by the Catalog's alarm every minute, and for the queues a
+// report concerns as it arrives. An alert fires while its value is
 // strictly above its threshold; each change of state is logged as an `alert`
 // event and, when the queue names a webhook, posted to it as JSON. The
 // `alerts` table has this one writer.
@@ -71,9 +72,10 @@ export function alertStates(sql: SqlStorage): Record<string, Partial<Record<Aler
  * Compares every queue's thresholds with its numbers; stores what fires now
  * and answers the changes with the webhook each goes to.
  */
-export function evaluateAlerts(sql: SqlStorage, gauges: Map<string, QueueGauges>, incarnations: Map<string, number>, now: number): (AlertEvent & { webhookUrl: string | null })[] {
+export function evaluateAlerts(sql: SqlStorage, gauges: Map<string, QueueGauges>, incarnations: Map<string, number>, now: number, only?: (queue: string) => boolean): (AlertEvent & { webhookUrl: string | null })[] {
   const events: (AlertEvent & { webhookUrl: string | null })[] = [];
   for (const row of runSql<AlertRow>(sql, "SELECT * FROM alerts").toArray()) {
+    if (only && !only(row.queue)) continue;
     const numbers = gauges.get(row.queue);
     if (!numbers || incarnations.get(row.queue) !== row.incarnation) continue;
     const values: Record<AlertName, number> = {

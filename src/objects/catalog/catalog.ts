@@ -192,10 +192,21 @@ export class Catalog extends DurableObject<Env> {
   }
 
   /** A partition's numbers, sent by its alarm after a minute with changes (partition/monitor.ts). */
-  reportPartition(name: string, incarnation: number, index: number, stats: PartitionStats): void {
+  async reportPartition(name: string, incarnation: number, index: number, stats: PartitionStats): Promise<void> {
     const queue = this.#find(name);
     if (!queue || queue.incarnation !== incarnation) return; // a deleted queue, or an older life of the name
     storeReport(this.#sql, name, incarnation, index, stats, Date.now());
+    // The alerts of this queue, and of the queues whose dead-letter queue it is, see the new numbers at once.
+    const concerned = runSql<{ queue: string }>(this.#sql, "SELECT queue FROM alerts WHERE queue = ? OR queue IN (SELECT name FROM queues WHERE json_extract(attributes, '$.redrivePolicy.deadLetterQueue') = ?)", name, name).toArray();
+    if (concerned.length > 0) await this.#evaluateAlerts(concerned.map((row) => row.queue));
+  }
+
+  /** Evaluates the alerts of the queues named (all when none are), against their and their dead-letter queues' numbers. */
+  async #evaluateAlerts(names?: string[]): Promise<void> {
+    const dlqs = names ? names.map((queue) => this.#find(queue)?.attributes.redrivePolicy?.deadLetterQueue).filter((dlq): dlq is string => dlq !== undefined) : [];
+    const gauges = queueGauges(this.#sql, "", names && [...names, ...dlqs]);
+    const incarnations = new Map(runSql<{ name: string; incarnation: number }>(this.#sql, "SELECT name, incarnation FROM queues").toArray().map((row) => [row.name, row.incarnation]));
+    await announce(evaluateAlerts(this.#sql, new Map(gauges.map((queue) => [queue.queue, queue])), incarnations, Date.now(), names && ((queue) => names.includes(queue))));
   }
 
   /** Every queue's reported numbers, with the alerts firing (for /metrics and the dashboard's list). */
@@ -220,11 +231,7 @@ export class Catalog extends DurableObject<Env> {
   /** Evaluates the alerts, then shrinks the span of queues whose draining partitions have emptied. */
   override async alarm(): Promise<void> {
     const alerting = hasAlerts(this.#sql);
-    if (alerting) {
-      const gauges = queueGauges(this.#sql);
-      const incarnations = new Map(runSql<{ name: string; incarnation: number }>(this.#sql, "SELECT name, incarnation FROM queues").toArray().map((row) => [row.name, row.incarnation]));
-      await announce(evaluateAlerts(this.#sql, new Map(gauges.map((queue) => [queue.queue, queue])), incarnations, Date.now()));
-    }
+    if (alerting) await this.#evaluateAlerts();
     const next = [alerting ? Date.now() + ALERT_CHECK_MS : null, await this.#drain()].filter((at): at is number => at !== null);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
