@@ -108,7 +108,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   async purge(ref: PartitionRef): Promise<Result<{ purged: number }>> {
-    return this.#atomically(() => this.#flushed(this.#engine.purge(ref)));
+    const result = this.#atomically(() => this.#flushed(this.#engine.purge(ref)));
+    if (result.ok) console.log(JSON.stringify({ level: "info", event: "purged", partition: this.ctx.id.name, purged: result.purged }));
+    return result;
   }
 
   /**
