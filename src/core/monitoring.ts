@@ -8,9 +8,9 @@ import type { MessageAttributes } from "../shared/messages.js";
 import { sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems } from "../shared/problems.js";
 import { parseSystem } from "../shared/system.js";
-import type { AlertName, AlertSettings, AlertState, QueueRecord, SeriesRow } from "../shared/types.js";
+import type { AlertName, AlertSettings, AlertState, LeasedMessage, QueueRecord, SeriesRow } from "../shared/types.js";
 import type { QueueGauges } from "../objects/catalog/gauges.js";
-import type { PeekState } from "../objects/partition/partition.js";
+import type { PeekedMessage, PeekState } from "../objects/partition/partition.js";
 import { checkQueueName } from "./attributes.js";
 import type { CoreConfig } from "./config.js";
 import type { Directory } from "./directory.js";
@@ -86,31 +86,30 @@ export class Monitoring {
     refuse(checkRange("limit", limit, [1, MAX_PEEK_MESSAGES]));
     const queue = await this.#directory.queue(name);
     let [index, after] = request.cursor ? decodePeekCursor(request.cursor) : [0, 0];
-    const found: { partition: number; message: Parameters<typeof openReceived>[3][number]["message"] & { visibleAt: number } }[] = [];
+    const found: { partition: number; seen: PeekedMessage; message: LeasedMessage }[] = [];
     const span = spanIndexes(queue).length;
     for (; index < span && found.length < limit; index++, after = 0) {
       const { messages } = unwrap(await this.#directory.partition(queue, index).peek(ref(queue), state, after, limit - found.length));
-      for (const message of messages) found.push({ partition: index, message: { ...message, firstReceivedAt: message.firstReceivedAt ?? 0 } });
-      if (found.length >= limit) break;
+      // The envelope is opened as a receive opens it; a peeked message keeps its own receive count and times.
+      for (const seen of messages) found.push({ partition: index, seen, message: { ...seen, firstReceivedAt: seen.firstReceivedAt ?? 0 } });
     }
     const last = found.at(-1);
-    const more = last !== undefined && found.length >= limit;
     const opened = await openReceived(this.#env, this.#config, queue, found);
     return {
-      messages: opened.map(({ message }) => ({
+      messages: opened.map(({ seen, message }) => ({
         id: message.id,
         body: message.body,
         attributes: message.attributes ?? {},
         state,
-        sentAt: message.sentAt,
-        receiveCount: message.receiveCount,
-        firstReceivedAt: message.firstReceivedAt === 0 ? null : message.firstReceivedAt,
-        visibleAt: (message as unknown as { visibleAt: number }).visibleAt,
-        ...(message.groupId ? { messageGroupId: message.groupId } : {}),
-        ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
-        ...parseSystem(message.system),
+        sentAt: seen.sentAt,
+        receiveCount: seen.receiveCount,
+        firstReceivedAt: seen.firstReceivedAt,
+        visibleAt: seen.visibleAt,
+        ...(seen.groupId ? { messageGroupId: seen.groupId } : {}),
+        ...(seen.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(seen.seq) } : {}),
+        ...parseSystem(seen.system),
       })),
-      cursor: more ? encodePeekCursor(last.partition, last.message.seq) : null,
+      cursor: last !== undefined && found.length >= limit ? encodePeekCursor(last.partition, last.seen.seq) : null,
     };
   }
 
