@@ -157,6 +157,21 @@ describe("per-minute series", () => {
   });
 });
 
+describe("a deleted queue", () => {
+  it("stops its partition's monitor: no row, no report, no further alarm", async () => {
+    const queue = await queueWith("dropped");
+    expect((await send(queue, 2)).status).toBe(200);
+    expect((await rest("DELETE", `/v1/queues/${queue}`)).status).toBe(204);
+    // The send armed the monitor's minute; the alarm finds the queue dropped and arms nothing more.
+    expect(await runDurableObjectAlarm(partitionOf(queue))).toBe(true);
+    expect(await runInDurableObject(partitionOf(queue), (_p: Partition, state) => state.storage.getAlarm())).toBeNull();
+    const rows = await runInDurableObject(partitionOf(queue), (_p: Partition, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM series").one().n);
+    expect(rows).toBe(0);
+    const reported = await runInDurableObject(catalogStub(), (_c: unknown, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM partition_gauges WHERE queue = ?", queue).one().n);
+    expect(reported).toBe(0);
+  });
+});
+
 describe("GET /metrics", () => {
   it("is valid Prometheus text whose values equal the stats", async () => {
     const queue = await queueWith("prom");

@@ -48,6 +48,13 @@ export class Monitor {
     this.#unreported = true;
   }
 
+  /** A dropped queue (or a name that is not a partition's) has nothing to write or report: no more wake-ups. */
+  #forget(): void {
+    this.#changed = false;
+    this.#unreported = false;
+    this.#nextChangeAt = null;
+  }
+
   /** When the alarm should next write a row or report: the start of the minute after the change, or null. */
   dueAt(now: number): number | null {
     if (this.#changed || this.#unreported) return (minuteOf(now) + 1) * 60_000;
@@ -63,8 +70,8 @@ export class Monitor {
         const now = Date.now();
         const minute = minuteOf(now);
         const timeMoved = this.#nextChangeAt !== null && this.#nextChangeAt <= now;
+        if (this.#current().refusal) return this.#forget(); // dropped: nothing more to show
         if (!(this.#changed || timeMoved) || (this.#lastMinute !== null && minute <= this.#lastMinute)) return;
-        if (this.#current().refusal) return;
         host.atomically(() => this.#series.record(minute, host.stats(now)));
         this.#lastMinute = minute;
         this.#changed = false;
@@ -76,7 +83,7 @@ export class Monitor {
         if (!this.#unreported) return;
         const identity = partitionIdentity(host.name);
         const { ref, refusal } = this.#current();
-        if (!identity || refusal) return;
+        if (!identity || refusal) return this.#forget();
         // Cleared before the call: a change that lands while it is away marks it again.
         this.#unreported = false;
         try {
