@@ -26,7 +26,7 @@ beforeAll(async () => {
   server = await startServer();
   admin = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
   profile = mkdtempSync(join(tmpdir(), "edgeq-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: chromiumBinary.executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
+  browser = await chromium.launchPersistentContext(profile, { executablePath: chromiumBinary.executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 }, locale: "en-US" });
 });
 
 afterAll(async () => {
@@ -73,8 +73,9 @@ describe(`the dashboard in ${chromiumBinary.source}`, () => {
     expect(await text(page, "#detail-stats [data-stat=sent] .value")).toBe("6");
     expect(await text(page, "#detail-stats [data-stat=received] .value")).toBe("2");
     expect(await text(page, "#detail-links")).toContain("dead-letter queue: dash-dlq (after 3 receives)");
-    await page.waitForSelector("#charts .chart svg polyline", { state: "attached" });
-    expect(await page.locator("#charts .chart").count()).toBe(4);
+    await page.waitForSelector("#charts .chart .uplot canvas");
+    expect(await page.locator("#charts .chart .uplot").count()).toBe(4);
+    expect(await text(page, `#charts .chart[data-chart="Messages"] .u-legend`)).toContain("in flight");
     await page.screenshot({ path: join(ARTIFACTS, "queue.png"), fullPage: true });
 
     await page.click("#peek");

@@ -14,7 +14,7 @@ import type { AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { clientAddress, limitRequest } from "./edge/ratelimit.js";
 import { usage } from "./edge/usage.js";
-import { dashboardRoute, metricsRoute } from "./monitoring/routes.js";
+import { dashboardRoute, metricsRoute, uplotRoute } from "./monitoring/routes.js";
 import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
@@ -79,6 +79,8 @@ app.route("/v1", rest);
 app.get("/metrics", authenticated, metricsRoute);
 // The dashboard is a static page; it signs in from the browser with the key the user types.
 app.get("/dashboard", dashboardRoute);
+app.get("/dashboard/uplot.js", uplotRoute);
+app.get("/dashboard/uplot.css", uplotRoute);
 
 // Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
 // named by the QueueUrl parameter, so the path is only where clients post.

@@ -1,9 +1,13 @@
-// The two monitoring routes outside /v1: `GET /metrics` (Prometheus text,
-// authenticated like /v1) and `GET /dashboard`, the static page
-// (dashboard/index.html, bundled into the Worker as text). The page's inline
-// script is allowed by its hash, so the Content-Security-Policy forbids every
-// other script; the page talks only to this origin.
+// The monitoring routes outside /v1: `GET /metrics` (Prometheus text,
+// authenticated like /v1), `GET /dashboard`, the static page
+// (dashboard/index.html, bundled into the Worker as text), and the chart
+// library it loads from this origin (uPlot, from its package, bundled as text
+// by wrangler.toml's rules). The page's inline script and style are allowed by
+// their hashes, so the Content-Security-Policy forbids any other inline code;
+// the page talks only to this origin.
 import type { Context } from "hono";
+import uplotScript from "uplot/dist/uPlot.iife.min.js";
+import uplotStyle from "uplot/dist/uPlot.min.css";
 import html from "../../../dashboard/index.html";
 import type { AppEnv } from "../context.js";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.js";
@@ -37,5 +41,13 @@ async function contentSecurityPolicy(page: string): Promise<string> {
     return [tag, `'sha256-${btoa(String.fromCharCode(...digest))}'`] as const;
   }));
   const of = (tag: string) => hashes.filter(([t]) => t === tag).map(([, hash]) => hash).join(" ");
-  return `default-src 'none'; script-src ${of("script")}; style-src ${of("style")}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return `default-src 'none'; script-src 'self' ${of("script")}; style-src 'self' ${of("style")}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
+
+/** uPlot, the dashboard's chart library, from the package, as the page asks for it. */
+export function uplotRoute(c: Context<AppEnv>): Response {
+  const css = c.req.path.endsWith(".css");
+  return new Response(css ? uplotStyle : uplotScript, {
+    headers: { "content-type": css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400", "x-content-type-options": "nosniff" },
+  });
 }
