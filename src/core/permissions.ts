@@ -1,13 +1,14 @@
 // Who may do what: a credential is either admin (everything, including queue
 // deletion and key management) or holds grants, each naming a queue (exact,
-// or a prefix ending in `*`) and actions among send, receive, delete and
-// manage. Every operation of the queue core asks `authorize` before it
+// or a prefix ending in `*`) and actions among send, receive, delete,
+// manage, peek and metrics. Every operation of the queue core asks `authorize` before it
 // touches a queue, whichever protocol the request came in on.
 import { grantMatches } from "../shared/grants.js";
 import { problems } from "../shared/problems.js";
 import { Refusal } from "./refusal.js";
 
-export const ACTIONS = ["send", "receive", "delete", "manage"] as const;
+/** `peek`: look at messages without leasing them; `metrics`: the queue's numbers in `/metrics`. */
+export const ACTIONS = ["send", "receive", "delete", "manage", "peek", "metrics"] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface Grant {

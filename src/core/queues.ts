@@ -106,6 +106,9 @@ export class Queues {
       rowsRead: stats.rowsRead,
       rowsWritten: stats.rowsWritten,
       commits: stats.commits,
+      redelivered: stats.redelivered,
+      throttled: stats.throttled,
+      meanDeleteLatencyMs: stats.deleteLatencyCount === 0 ? 0 : Math.round(stats.deleteLatencyMs / stats.deleteLatencyCount),
     };
   }
 
@@ -170,5 +173,6 @@ export function sumStats(all: PartitionStats[]): PartitionStats {
     sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
     deadLettered: sum("deadLettered"), moved: sum("moved"),
     rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), commits: sum("commits"), depth: sum("depth"), draining: false,
+    redelivered: sum("redelivered"), throttled: sum("throttled"), deleteLatencyMs: sum("deleteLatencyMs"), deleteLatencyCount: sum("deleteLatencyCount"),
   };
 }

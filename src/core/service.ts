@@ -7,6 +7,7 @@ import { Cursors } from "./cursors.js";
 import { Directory, type Background } from "./directory.js";
 import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
+import { Monitoring } from "./monitoring.js";
 import type { Principal } from "./permissions.js";
 import { Queues } from "./queues.js";
 
@@ -16,6 +17,7 @@ export class QueueService {
   readonly extras: Extras;
   /** Seals and opens the paging cursors of list answers. */
   readonly cursors: Cursors;
+  readonly monitoring: Monitoring;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
@@ -26,5 +28,6 @@ export class QueueService {
     this.queues = new Queues(caller, directory, this.extras);
     this.messages = new Messages(env, config, caller, directory);
     this.cursors = new Cursors(config, caller);
+    this.monitoring = new Monitoring(env, config, caller, directory);
   }
 }

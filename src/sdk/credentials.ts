@@ -3,7 +3,7 @@
 // some actions, minted by any key holder. A page is given a token, never a key.
 import type { CallOptions, Transport } from "./transport.js";
 
-export type Action = "send" | "receive" | "delete" | "manage";
+export type Action = "send" | "receive" | "delete" | "manage" | "peek" | "metrics";
 
 export interface Grant {
   /** A queue name, or a prefix ending in `*` (`orders-*`; `*` alone is every queue). */

@@ -1,6 +1,6 @@
 // A handle on one queue: its messages (send with automatic batching, receive,
-// delete, change visibility), its administration (get, update, purge, stats,
-// dead-letter sources, redrive) and `consume()`. Holds no state of the queue
+// delete, change visibility, peek), its administration (get, update, purge,
+// stats, metrics, alerts, dead-letter sources, redrive) and `consume()`. Holds no state of the queue
 // itself; the server does.
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import { Batcher, type EntryOutcome } from "./batcher.js";
@@ -9,8 +9,14 @@ import { errorFromCode } from "./errors.js";
 import { randomKey, type CallOptions, type Transport } from "./transport.js";
 import {
   Message,
+  type AlertSettings,
+  type AlertState,
   type BatchResult,
   type MessageData,
+  type MetricsOptions,
+  type PeekedMessage,
+  type PeekOptions,
+  type QueueSeries,
   type QueueAttributes,
   type QueueInfo,
   type QueueStats,
@@ -143,6 +149,30 @@ export class Queue {
     return this.#transport.call("GET", `${this.#path}/stats`, undefined, options);
   }
 
+  /**
+   * The per-minute series (columns, one value per step: depth, in flight,
+   * delayed, oldest age, sends, receives, deletes, latency...) of the last
+   * hour, or from `since` (within 24 h) in steps of `step` seconds.
+   */
+  metrics(query: MetricsOptions = {}, options: CallOptions = {}): Promise<{ since: number; step: number; series: QueueSeries }> {
+    return this.#transport.call("GET", `${this.#path}/metrics${queryString({ since: query.since, step: query.step })}`, undefined, options);
+  }
+
+  /** Messages as they are, without leasing them: receive counts and visibility do not change. Needs the `peek` action. */
+  peek(query: PeekOptions = {}, options: CallOptions = {}): Promise<{ messages: PeekedMessage[]; cursor: string | null }> {
+    return this.#transport.call("GET", `${this.#path}/messages${queryString({ state: query.state, limit: query.limit, cursor: query.cursor })}`, undefined, options);
+  }
+
+  /** The queue's alert thresholds and which fire now. */
+  alerts(options: CallOptions = {}): Promise<AlertState> {
+    return this.#transport.call("GET", `${this.#path}/alerts`, undefined, options);
+  }
+
+  /** Sets every threshold at once (an absent or null one is off); all off removes the alerts. */
+  setAlerts(alerts: Partial<AlertSettings>, options: CallOptions = {}): Promise<AlertState> {
+    return this.#transport.call("PUT", `${this.#path}/alerts`, alerts, options);
+  }
+
   /** Queues whose redrive policy names this one as their dead-letter queue. */
   async deadLetterSources(options: CallOptions = {}): Promise<string[]> {
     const { queues } = await this.#transport.call<{ queues: string[] }>("GET", `${this.#path}/dead-letter-sources`, undefined, options);
@@ -226,4 +256,9 @@ function entrySize(entry: SendEntry): number {
     size += encoder.encode(name).length + encoder.encode(typeof value === "string" ? `String${value}` : JSON.stringify(value)).length;
   }
   return size;
+}
+
+function queryString(values: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(values).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  return entries.length === 0 ? "" : `?${new URLSearchParams(entries.map(([key, value]) => [key, String(value)])).toString()}`;
 }

@@ -2,9 +2,28 @@
 // results, as the REST API returns them (see src/worker/rest/routes.ts).
 import type { QueueAttributes, RedriveAllowPolicy, RedrivePolicy } from "../shared/limits.js";
 import type { MessageAttributeValue } from "../shared/messages.js";
-import type { MoveTaskView, QueueStats } from "../shared/types.js";
+import type { AlertSettings, AlertState, MoveTaskView, PeekedMessageJson, QueueSeries, QueueStats } from "../shared/types.js";
 
-export type { MessageAttributeValue, QueueAttributes, QueueStats, RedriveAllowPolicy, RedrivePolicy };
+export type { AlertSettings, AlertState, MessageAttributeValue, QueueAttributes, QueueSeries, QueueStats, RedriveAllowPolicy, RedrivePolicy };
+
+/** A message seen by `queue.peek()`: opened, not leased; its receive count and visibility are as they were. */
+export type PeekedMessage = PeekedMessageJson;
+
+export interface MetricsOptions {
+  /** Start of the series, ms since the epoch; within the last 24 h. Default: an hour ago. */
+  since?: number;
+  /** Seconds per step, a multiple of 60 from 60 to 3600. Default 60. */
+  step?: number;
+}
+
+export interface PeekOptions {
+  /** Which messages: visible (default), inflight (leased now) or delayed. */
+  state?: "visible" | "inflight" | "delayed";
+  /** 1..100, default 10. */
+  limit?: number;
+  /** From the previous page's `cursor`. */
+  cursor?: string;
+}
 
 /** A plain string is shorthand for a String attribute. */
 export type AttributeInput = Record<string, string | MessageAttributeValue>;

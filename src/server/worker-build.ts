@@ -5,7 +5,8 @@
 // Loaded only to build from source (`npm start`, `npm run build`): an
 // installed package serves the prebuilt dist/worker/ without wrangler or esbuild.
 /// <reference types="node" />
-import { build } from "esbuild";
+import { readFile } from "node:fs/promises";
+import { build, type Plugin } from "esbuild";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { writePrebuiltWorker, type PreparedWorker } from "./worker-prebuilt.js";
 
@@ -18,7 +19,8 @@ export async function buildWorkerFromSource(configPath: string): Promise<Prepare
   if (!main) throw new Error(`${configPath} has no \`main\` entry to serve`);
   // Module rules and the root path only matter for files on disk; the bundle is one in-memory module.
   const { modulesRules: _rules, rootPath: _root, ...options } = workerOptions as typeof workerOptions & { rootPath?: string };
-  return { name: config.name ?? "edgeq", options: options as Record<string, unknown>, script: await bundle(main, define) };
+  const textGlobs = ((config.rules ?? []) as { type: string; globs: string[] }[]).filter((rule) => rule.type === "Text").flatMap((rule) => rule.globs);
+  return { name: config.name ?? "edgeq", options: options as Record<string, unknown>, script: await bundle(main, define, textGlobs) };
 }
 
 /** `npm run build`: the Worker and its options into `outDir` (dist/worker), for `edgeq serve` from an installed package. */
@@ -26,7 +28,20 @@ export async function prebuildWorker(configPath: string, outDir: string): Promis
   return writePrebuiltWorker(outDir, await buildWorkerFromSource(configPath));
 }
 
-async function bundle(entry: string, define: Record<string, string>): Promise<string> {
+/** wrangler.toml's own Text rules (e.g. the dashboard's uPlot script), which wrangler and the Vitest pool also apply. */
+function textRules(globs: string[]): Plugin {
+  const patterns = globs.map((glob) => new RegExp(`(^|/)${glob.replace(/^\*\*\//, "").replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\//g, "(.*/)?").replace(/\*/g, "[^/]*")}$`));
+  return {
+    name: "wrangler-text-rules",
+    setup(build) {
+      if (patterns.length === 0) return;
+      // One filter for all (esbuild runs it in Go, so other files never reach JavaScript here).
+      build.onLoad({ filter: new RegExp(patterns.map((pattern) => pattern.source).join("|")) }, async (args) => ({ contents: await readFile(args.path, "utf8"), loader: "text" }));
+    },
+  };
+}
+
+async function bundle(entry: string, define: Record<string, string>, textGlobs: string[]): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -37,6 +52,7 @@ async function bundle(entry: string, define: Record<string, string>): Promise<st
     conditions: ["workerd", "worker", "browser"],
     external: ["cloudflare:*", "node:*"],
     loader: TEXT_LOADERS,
+    plugins: [textRules(textGlobs)],
     define,
     logLevel: "silent",
   });

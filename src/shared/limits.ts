@@ -154,3 +154,16 @@ export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof NumericAttributes, readonly
   splitThreshold: [0, MAX_SPLIT_THRESHOLD],
   sendRateLimit: [0, MAX_SEND_RATE_LIMIT],
 });
+
+// Monitoring (issue 18).
+/** A partition keeps its per-minute series this long (24 h), and the metrics API serves at most this window. */
+export const SERIES_RETENTION_MINUTES = 1_440;
+/** The metrics API's `step`: whole minutes, from one minute to one hour. */
+export const METRICS_STEP_SECONDS: readonly [number, number] = [60, 3_600];
+/** Messages one peek returns at most, and by default. */
+export const MAX_PEEK_MESSAGES = 100;
+export const DEFAULT_PEEK_MESSAGES = 10;
+/** While any queue of an account has alerts, the Catalog's alarm evaluates them this often. */
+export const ALERT_CHECK_MS = 60_000;
+/** A webhook that has not answered by then counts as failed (logged; the next change posts again). */
+export const ALERT_WEBHOOK_TIMEOUT_MS = 5_000;

@@ -126,7 +126,7 @@ export interface EntryProblem {
 }
 
 /** Forms a `format` problem can name; each renderer words them. */
-export type Form = "queueName" | "fifoId" | "attemptId" | "attributeName" | "base64" | "label" | "accountId" | "tagKey" | "permissionAction";
+export type Form = "queueName" | "fifoId" | "attemptId" | "attributeName" | "base64" | "label" | "accountId" | "tagKey" | "permissionAction" | "wholeMinutes" | "webhookUrl";
 
 /** Builds a Problem; `code` defaults to InvalidParameterValue. */
 export function problem(rule: Rule, fields: Omit<Problem, "rule" | "code"> & { code?: ErrorCode } = {}): Problem {

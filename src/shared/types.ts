@@ -92,6 +92,13 @@ export interface Counters {
   rowsWritten: number;
   /** Transactions committed: a batch of concurrent requests' commands is one (group commit). */
   commits: number;
+  /** Messages received again (their receive count was already above zero). */
+  redelivered: number;
+  /** Messages of send batches the queue's sendRateLimit refused. */
+  throttled: number;
+  /** Receive-to-delete latency: the sum (ms, from the first receive) and the number of deletes it covers. */
+  deleteLatencyMs: number;
+  deleteLatencyCount: number;
 }
 
 export interface PartitionStats extends Counters {
@@ -120,6 +127,10 @@ export interface QueueStats {
   rowsWritten: number;
   /** Transactions its partitions committed (concurrent requests share one). */
   commits: number;
+  redelivered: number;
+  throttled: number;
+  /** Mean time from first receive to delete over the queue's life, ms (0 before any delete). */
+  meanDeleteLatencyMs: number;
 }
 
 /** A redrive (message move) task as the Catalog reports it. */
@@ -134,4 +145,75 @@ export interface MoveTaskView {
   startedTimestamp: number;
   /** Why a FAILED task failed; the protocols word it. */
   failure?: Problem;
+}
+
+/** One minute of a partition's series: gauges at the start of the minute and the cumulative counters then. */
+export interface SeriesRow {
+  minute: number;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  depth: number;
+  oldestSentAt: number | null;
+  sent: number;
+  received: number;
+  deleted: number;
+  redelivered: number;
+  deadLettered: number;
+  expired: number;
+  throttled: number;
+  deleteLatencyMs: number;
+  deleteLatencyCount: number;
+}
+
+export type AlertName = "depth" | "oldestAgeSeconds" | "deadLetterDepth";
+
+/** A queue's alert thresholds (null: off) and where changes are posted. */
+export interface AlertSettings {
+  depth: number | null;
+  oldestAgeSeconds: number | null;
+  deadLetterDepth: number | null;
+  webhookUrl: string | null;
+}
+
+export interface AlertState extends AlertSettings {
+  /** The alerts whose value is above their threshold at the last evaluation. */
+  firing: AlertName[];
+}
+
+/** A queue's per-minute series in steps, as the metrics API answers it. */
+export interface QueueSeries {
+  /** Start of each step, ms since the epoch. */
+  t: number[];
+  visible: number[];
+  inFlight: number[];
+  delayed: number[];
+  depth: number[];
+  oldestMessageAgeSeconds: number[];
+  sent: number[];
+  received: number[];
+  deleted: number[];
+  redelivered: number[];
+  deadLettered: number[];
+  expired: number[];
+  throttled: number[];
+  /** Mean receive-to-delete latency of the step's deletes (from first receive), ms; 0 without deletes. */
+  meanDeleteLatencyMs: number[];
+}
+
+/** A message as a peek shows it over REST: opened, with its state; nothing about it changed. */
+export interface PeekedMessageJson {
+  id: string;
+  body: string;
+  attributes: Record<string, string | { dataType: string; stringValue?: string; binaryValue?: string }>;
+  state: "visible" | "inflight" | "delayed";
+  sentAt: number;
+  receiveCount: number;
+  firstReceivedAt: number | null;
+  /** When it is (or next becomes) receivable; for an in-flight message, when its lease ends. */
+  visibleAt: number;
+  messageGroupId?: string;
+  sequenceNumber?: string;
+  deadLetterSourceQueue?: string;
+  senderId?: string;
 }

@@ -1,8 +1,8 @@
 // The Worker's HTTP front door: request ids, usage, CORS, body limit,
 // configuration and authentication, the per-key rate limit, then the
-// protocol routes. One onError renders every REST failure: a queue core
+// protocol routes, `/metrics` and the dashboard page. One onError renders every REST failure: a queue core
 // Problem in REST's words (rest/render.ts), or a protocol error as it is.
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { problemOf, QueueService, Refusal } from "../core/index.js";
@@ -15,6 +15,7 @@ import { restCors } from "./edge/cors.js";
 import { limitRequest, lookupLimiter } from "./edge/ratelimit.js";
 import { isLandingRequest, landing } from "./landing.js";
 import { usage } from "./edge/usage.js";
+import { dashboardRoute, metricsRoute, uplotRoute } from "./monitoring/routes.js";
 import { adminRoutes } from "./rest/admin.js";
 import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
@@ -60,7 +61,7 @@ app.use("/v1/*", bodyLimit({
   },
 }));
 
-app.use("/v1/*", async (c, next) => {
+const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
   const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
@@ -69,11 +70,20 @@ app.use("/v1/*", async (c, next) => {
   c.set("service", new QueueService(c.env, loaded.config, principal, background(c)));
   await limitRequest(c.env, principal);
   await next();
-});
+};
+
+app.use("/v1/*", authenticated);
 
 app.route("/v1", credentialRoutes);
 app.route("/v1", adminRoutes);
 app.route("/v1", rest);
+
+// Prometheus scrapes with `authorization: Bearer <secret>` (admin, or a key with `metrics` grants).
+app.get("/metrics", authenticated, metricsRoute);
+// The dashboard is a static page; it signs in from the browser with the key the user types.
+app.get("/dashboard", dashboardRoute);
+app.get("/dashboard/uplot.js", uplotRoute);
+app.get("/dashboard/uplot.css", uplotRoute);
 
 // Amazon SQS (JSON 1.0 and query protocols), SigV4-authenticated; the queue is
 // named by the QueueUrl parameter, so the path is only where clients post. A

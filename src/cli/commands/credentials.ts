@@ -7,7 +7,7 @@ import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
 import { formatTime, printFields, printJson, printLine, printTable } from "../output.js";
 
-const ACTIONS: readonly Action[] = ["send", "receive", "delete", "manage"];
+const ACTIONS: readonly Action[] = ["send", "receive", "delete", "manage", "peek", "metrics"];
 
 export function keysCommand(): Command {
   const keys = new Command("keys").description("manage access keys (needs an admin key)");

@@ -1,4 +1,4 @@
-// `edgeq queues ...`: create, list, get, update, purge, stats, delete, dlq-sources.
+// `edgeq queues ...`: create, list, get, update, purge, stats (--watch), alerts, delete, dlq-sources.
 /// <reference types="node" />
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -8,6 +8,7 @@ import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
 import { deliveryAttributes, withDeliveryFlags, type DeliveryFlags } from "../delivery-flags.js";
 import { formatTime, printFields, printJson, printLine, printTable } from "../output.js";
+import { alertsCommand, showStats, type WatchFlags } from "./monitoring.js";
 
 /** Flag name -> attribute, shared by create and update. */
 const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof NumericAttributes, help: string][] = [
@@ -93,12 +94,18 @@ export function queuesCommand(): Command {
     else printLine(`purged ${purged} message${purged === 1 ? "" : "s"} from ${name}`);
   });
 
-  queues.command("stats <name>").description("message counts and counters").action(async (name: string, _options, command: Command) => {
-    const { client, settings } = contextOf(command);
-    const stats = await client.queue(name).stats();
-    if (settings.json) printJson(stats);
-    else printFields({ queue: name, ...stats });
-  });
+  queues
+    .command("stats <name>")
+    .description("message counts and counters; --watch for a live view with the last hour's series")
+    .option("-w, --watch", "refresh every --interval seconds until interrupted (--json: one JSON line per refresh)")
+    .option("--interval <seconds>", "seconds between refreshes (1..3600)", integer(1, 3600), 5)
+    .option("--count <n>", "stop after this many refreshes", integer(1, 1_000_000))
+    .action(async (name: string, options: WatchFlags, command: Command) => {
+      const { client, settings } = contextOf(command);
+      await showStats(client.queue(name), options, settings.json);
+    });
+
+  queues.addCommand(alertsCommand());
 
   queues
     .command("dlq-sources <name>")

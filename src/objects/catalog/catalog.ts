@@ -5,11 +5,13 @@
 // configured, and checks what their policies name (references.ts) in the
 // same step that stores them.
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_ATTRIBUTES, DRAIN_CHECK_MS, type QueueAttributes } from "../../shared/limits.js";
+import { ALERT_CHECK_MS, DEFAULT_ATTRIBUTES, DRAIN_CHECK_MS, type QueueAttributes } from "../../shared/limits.js";
 import { partitionName } from "../../shared/naming.js";
 import { problem, type Problem } from "../../shared/problems.js";
-import type { Failure, PartitionStats, QueueRecord, Result } from "../../shared/types.js";
+import type { AlertSettings, AlertState, Failure, PartitionStats, QueueRecord, Result } from "../../shared/types.js";
 import { migrate, runSql, type Migration } from "../migrate.js";
+import { alertStates, announce, evaluateAlerts, getAlerts, hasAlerts, setAlerts, type AlertName } from "./alerts.js";
+import { forgetReports, GAUGES_MIGRATION, queueGauges, storeReport, type QueueGauges } from "./gauges.js";
 import { extrasPage, readExtras, resealExtras, updateExtras, type ExtraKind, type ExtraRow, type ExtrasChange, type ExtrasCursor, type Reseal } from "./extras.js";
 import { cancelMoveTask, listMoveTasks, MOVE_TASK_MIGRATION, startMoveTask, type MoveContext, type MoveTaskView } from "./move-tasks.js";
 import { settingsFor, spanAfter, splitDecision } from "./partition-map.js";
@@ -44,6 +46,8 @@ const CATALOG_MIGRATIONS: readonly Migration[] = [
   ],
   // Redrive tasks, see move-tasks.ts.
   MOVE_TASK_MIGRATION,
+  // Monitoring: the partitions' reports and the alerts, see gauges.ts and alerts.ts.
+  GAUGES_MIGRATION,
 ];
 
 interface QueueRow extends Record<string, SqlStorageValue> {
@@ -177,8 +181,53 @@ export class Catalog extends DurableObject<Env> {
     };
   }
 
-  /** Shrinks the span of queues whose draining partitions have emptied. */
+  /** A partition's numbers, sent by its alarm after a minute with changes (partition/monitor.ts). */
+  async reportPartition(name: string, incarnation: number, index: number, stats: PartitionStats): Promise<void> {
+    const queue = this.#find(name);
+    if (!queue || queue.incarnation !== incarnation) return; // a deleted queue, or an older life of the name
+    storeReport(this.#sql, name, incarnation, index, stats, Date.now());
+    // The alerts of this queue, and of the queues whose dead-letter queue it is, see the new numbers at once.
+    const concerned = runSql<{ queue: string }>(this.#sql, "SELECT queue FROM alerts WHERE queue = ? OR queue IN (SELECT name FROM queues WHERE json_extract(attributes, '$.redrivePolicy.deadLetterQueue') = ?)", name, name).toArray();
+    if (concerned.length > 0) await this.#evaluateAlerts(concerned.map((row) => row.queue));
+  }
+
+  /** Evaluates the alerts of the queues named (all when none are), against their and their dead-letter queues' numbers. */
+  async #evaluateAlerts(names?: string[]): Promise<void> {
+    const dlqs = names ? names.map((queue) => this.#find(queue)?.attributes.redrivePolicy?.deadLetterQueue).filter((dlq): dlq is string => dlq !== undefined) : [];
+    const gauges = queueGauges(this.#sql, "", names && [...names, ...dlqs]);
+    const incarnations = new Map(runSql<{ name: string; incarnation: number }>(this.#sql, "SELECT name, incarnation FROM queues").toArray().map((row) => [row.name, row.incarnation]));
+    await announce(evaluateAlerts(this.#sql, new Map(gauges.map((queue) => [queue.queue, queue])), incarnations, Date.now(), names && ((queue) => names.includes(queue))));
+  }
+
+  /** Every queue's reported numbers, with the alerts firing (for /metrics and the dashboard's list). */
+  queueGauges(prefix = ""): { queues: QueueGauges[]; alerts: Record<string, Partial<Record<AlertName, boolean>>> } {
+    return { queues: queueGauges(this.#sql, prefix), alerts: alertStates(this.#sql) };
+  }
+
+  async setAlerts(name: string, settings: AlertSettings): Promise<Result<{ alerts: AlertState }>> {
+    const queue = this.#find(name);
+    if (!queue) return notFound(name);
+    setAlerts(this.#sql, name, queue.incarnation, settings);
+    const alarm = await this.ctx.storage.getAlarm();
+    if (hasAlerts(this.#sql) && (alarm === null || alarm > Date.now() + ALERT_CHECK_MS)) await this.ctx.storage.setAlarm(Date.now() + ALERT_CHECK_MS);
+    return { ok: true, alerts: getAlerts(this.#sql, name, queue.incarnation) };
+  }
+
+  getAlerts(name: string): Result<{ alerts: AlertState }> {
+    const queue = this.#find(name);
+    return queue ? { ok: true, alerts: getAlerts(this.#sql, name, queue.incarnation) } : notFound(name);
+  }
+
+  /** Evaluates the alerts, then shrinks the span of queues whose draining partitions have emptied. */
   override async alarm(): Promise<void> {
+    const alerting = hasAlerts(this.#sql);
+    if (alerting) await this.#evaluateAlerts();
+    const next = [alerting ? Date.now() + ALERT_CHECK_MS : null, await this.#drain()].filter((at): at is number => at !== null);
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
+  }
+
+  /** Shrinks the span of queues whose draining partitions have emptied; answers when to look again, if some still drain. */
+  async #drain(): Promise<number | null> {
     const draining = runSql<QueueRow>(this.#sql, "SELECT * FROM queues WHERE span > json_extract(attributes, '$.partitions')").toArray().map(toRecord);
     let still = false;
     for (const queue of draining) {
@@ -195,7 +244,7 @@ export class Catalog extends DurableObject<Env> {
       }
       still ||= span > queue.attributes.partitions;
     }
-    if (still) await this.ctx.storage.setAlarm(Date.now() + DRAIN_CHECK_MS);
+    return still ? Date.now() + DRAIN_CHECK_MS : null;
   }
 
   /** Removes the queue; the caller then drops its partitions by incarnation. */
@@ -203,6 +252,7 @@ export class Catalog extends DurableObject<Env> {
     const queue = this.#find(name);
     if (!queue) return notFound(name);
     runSql(this.#sql, "DELETE FROM queues WHERE name = ?", name);
+    forgetReports(this.#sql, name);
     return { ok: true, queue: publicRecord(queue) };
   }
 

@@ -37,6 +37,7 @@ export function alarmSteps(host: AlarmHost): [string, () => Promise<void> | void
         if (moved > 0) host.count({ depth: -moved, deadLettered: moved });
         if (problem) host.meta().set({ moveRetryAt: Date.now() + MOVE_RETRY_MS });
       });
+      if (moved > 0) console.log(JSON.stringify({ level: "info", event: "dead-lettered", partition: host.name, to: deadLetter.queue, moved }));
       if (problem) console.error(JSON.stringify({ level: "warn", event: "dead-letter-move-failed", partition: host.name, problem }));
     }],
     ["redrive", async () => {

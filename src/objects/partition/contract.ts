@@ -5,6 +5,9 @@ import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, Result, SentMe
 import type { LeaseOptions } from "./lease.js";
 import type { DeadLetterSettings } from "./meta.js";
 
+export type { PeekedMessage } from "./stats.js";
+export type { PeekState } from "./store.js";
+
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
   incarnation: number;

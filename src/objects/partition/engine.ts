@@ -13,6 +13,7 @@ import { admit, forgetDedup, remember } from "./guards.js";
 import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
 import { closeWindow, isHot, type LoadReport } from "./load.js";
 import { PartitionMeta, type Counters } from "./meta.js";
+import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
 import { TenantShares } from "./tenants.js";
 
@@ -31,9 +32,12 @@ export function noEffects(): Effects {
 export class Engine {
   readonly store: MessageStore;
   readonly #tenants: TenantShares;
+  readonly series: Series;
   #meta: PartitionMeta;
   readonly #exec: Exec;
   #pending: Partial<Counters> = {};
+  /** Something a series row shows changed since `takeActivity` last asked (see monitor.ts). */
+  #activity = false;
   /** A measured send rate waiting for the alarm to report it to the Catalog. */
   loadReport: LoadReport | null = null;
 
@@ -42,6 +46,7 @@ export class Engine {
     this.#meta = new PartitionMeta(exec);
     this.store = new MessageStore(exec, () => this.#meta.state.fifo);
     this.#tenants = new TenantShares(this.store);
+    this.series = new Series(exec);
   }
 
   get meta(): PartitionMeta {
@@ -60,6 +65,7 @@ export class Engine {
   }
 
   count(delta: Partial<Counters>): void {
+    if (Object.values(delta).some((value) => value !== 0)) this.#activity = true;
     for (const [key, value] of Object.entries(delta) as [keyof Counters, number][]) this.#pending[key] = (this.#pending[key] ?? 0) + value;
   }
 
@@ -68,6 +74,13 @@ export class Engine {
     const pending = this.#pending;
     this.#meta.count({ ...pending, rowsRead: (pending.rowsRead ?? 0) + tally.read, rowsWritten: (pending.rowsWritten ?? 0) + tally.written, commits: (pending.commits ?? 0) + 1 });
     this.#pending = {};
+  }
+
+  /** True once after any command or alarm step changed a count or a message's state. */
+  takeActivity(): boolean {
+    const activity = this.#activity;
+    this.#activity = false;
+    return activity;
   }
 
   /** Checks the request's incarnation against this object's; adopts a newer one. */
@@ -79,6 +92,7 @@ export class Engine {
       this.clear();
       this.#meta.set({ incarnation: ref.incarnation, dropped: false, moveTask: null, moveRetryAt: 0, loadWindowStart: 0, loadWindowSent: 0, sendTokens: 0, sendTokensAt: 0 });
       this.#meta.resetCounters();
+      this.series.clear();
       this.#pending = {};
     }
     if (retentionSeconds !== undefined) this.#meta.set({ retentionMs: retentionSeconds * 1000 });
@@ -97,7 +111,10 @@ export class Engine {
     if (this.#meta.state.draining) return fail(problem("draining", { code: "PartitionDraining" }));
     const now = Date.now();
     const admitted = admit(this.#exec, this.#meta, messages, now);
-    if ("rule" in admitted) return fail(admitted);
+    if ("rule" in admitted) {
+      if (admitted.code === "Throttled") this.count({ throttled: messages.length });
+      return fail(admitted);
+    }
     const { fresh } = admitted;
     const rows = fresh.map((message) => toInsert(message, now));
     const seqs = this.store.insert(rows);
@@ -127,6 +144,8 @@ export class Engine {
     const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
+    const redelivered = leased.replayed ? 0 : leased.messages.filter((message) => message.receiveCount > 1).length;
+    if (redelivered > 0) this.count({ redelivered });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
     return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}) };
@@ -148,9 +167,10 @@ export class Engine {
   delete(ref: PartitionRef, leases: LeaseRef[], effects: Effects): Result<{ outcomes: DeleteOutcome[] }> {
     const refused = this.admit(ref);
     if (refused) return refused;
-    const outcomes = this.store.deleteLeases(leases, Date.now());
+    const now = Date.now();
+    const { outcomes, firstReceivedAt } = this.store.deleteLeases(leases, now);
     const deleted = outcomes.filter((result) => result === "deleted").length;
-    if (deleted > 0) this.count({ depth: -deleted, deleted });
+    if (deleted > 0) this.count({ depth: -deleted, deleted, deleteLatencyMs: firstReceivedAt.reduce((sum, at) => sum + Math.max(0, now - at), 0), deleteLatencyCount: firstReceivedAt.length });
     if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
     return { ok: true, outcomes };
   }
@@ -162,6 +182,7 @@ export class Engine {
     const outcomes = this.store.changeVisibility(entries, now);
     entries.forEach((entry, i) => {
       if (outcomes[i] !== "changed") return;
+      this.#activity = true;
       if (entry.visibilityTimeout === 0) effects.wake = true;
       else if (waiting) effects.due.push(now + entry.visibilityTimeout * 1000);
     });

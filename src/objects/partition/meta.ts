@@ -92,9 +92,13 @@ const COUNTER_COLUMNS: Record<keyof Counters, string> = {
   rowsRead: "rows_read",
   rowsWritten: "rows_written",
   commits: "commits",
+  redelivered: "redelivered",
+  throttled: "throttled",
+  deleteLatencyMs: "delete_latency_ms",
+  deleteLatencyCount: "delete_latency_count",
 };
 
-const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0 };
+const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0, redelivered: 0, throttled: 0, deleteLatencyMs: 0, deleteLatencyCount: 0 };
 
 export class PartitionMeta {
   readonly #exec: Exec;

@@ -11,19 +11,20 @@
 // store.ts, the object's own state only through meta.ts.
 import { DurableObject } from "cloudflare:workers";
 import { problem } from "../../shared/problems.js";
-import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
+import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, SeriesRow, VisibilityOutcome } from "../../shared/types.js";
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
-import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
+import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import type { MoveTask } from "./meta.js";
+import { Monitor } from "./monitor.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
-import { readStats } from "./stats.js";
+import { EMPTY_STATS, readStats, toPeeked } from "./stats.js";
 import { Waiters } from "./waiters.js";
 
 export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
-export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, ReceiveOptions } from "./contract.js";
+export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
@@ -32,6 +33,7 @@ const MAX_COMMIT_COMMANDS = 256;
 
 export class Partition extends DurableObject<Env> {
   readonly #engine: Engine;
+  readonly #monitor: Monitor;
   #alarmAt: number | null = null;
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
@@ -55,6 +57,7 @@ export class Partition extends DurableObject<Env> {
     };
     migrate(ctx.storage, PARTITION_MIGRATIONS);
     this.#engine = new Engine(exec);
+    this.#monitor = new Monitor(this.#engine);
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -108,12 +111,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   async purge(ref: PartitionRef): Promise<Result<{ purged: number }>> {
-    const outcome = this.#atomically(() => {
-      const result = this.#engine.purge(ref);
-      this.#flush();
-      return result;
-    });
-    return outcome;
+    const result = this.#atomically(() => this.#flushed(this.#engine.purge(ref)));
+    if (result.ok) console.log(JSON.stringify({ level: "info", event: "purged", partition: this.ctx.id.name, purged: result.purged }));
+    return result;
   }
 
   /**
@@ -155,13 +155,8 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      this.#engine.meta.set({
-        draining: settings.draining,
-        splitThreshold: settings.splitThreshold,
-        sendRate: settings.sendRateLimit ?? 0,
-        fifo: settings.fifo ?? false,
-        deadLetter: settings.deadLetter ?? null,
-      });
+      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter } = settings;
+      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null });
       return null;
     });
     if (refused) return refused;
@@ -172,14 +167,23 @@ export class Partition extends DurableObject<Env> {
   stats(ref: PartitionRef): Result<{ stats: PartitionStats }> {
     const refused = this.#engine.refusal(ref);
     if (refused) return refused;
-    const { state, counters } = this.#engine.meta;
+    const { state } = this.#engine.meta;
     const stale = ref.incarnation > state.incarnation; // a new queue this partition has not met yet holds nothing
-    // The rows stats itself reads (it counts in-flight and delayed rows) are
-    // not the queue's work: left out, so rows per message stay what messages cost.
-    const tally = { ...this.#tally };
-    const stats = readStats(this.#engine.store, counters, Date.now(), state.draining);
-    this.#tally = tally;
+    const stats = this.#readStats(Date.now());
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
+  }
+
+  /** The series rows of minutes [from, to] and the one before (see series.ts); a queue life it has not met has none. */
+  series(ref: PartitionRef, from: number, to: number): Result<{ rows: SeriesRow[] }> {
+    return this.#engine.refusal(ref) ?? { ok: true, rows: ref.incarnation === this.#engine.meta.state.incarnation ? this.#engine.series.read(from, to) : [] };
+  }
+
+  /** Messages in `state` after sequence number `after`, as they are: nothing is leased, counted or changed. */
+  peek(ref: PartitionRef, state: PeekState, after: number, limit: number): Result<{ messages: PeekedMessage[] }> {
+    const refused = this.#engine.refusal(ref);
+    if (refused) return refused;
+    if (ref.incarnation !== this.#engine.meta.state.incarnation) return { ok: true, messages: [] };
+    return { ok: true, messages: this.#uncounted(() => this.#engine.store.peek(state, after, limit, Date.now())).map(toPeeked) };
   }
 
   /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving. */
@@ -223,6 +227,7 @@ export class Partition extends DurableObject<Env> {
       this.#engine.clear();
       this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
       this.#engine.meta.resetCounters();
+      this.#engine.series.clear();
     });
     this.#waiters.wakeAll();
     return { ok: true };
@@ -236,11 +241,7 @@ export class Partition extends DurableObject<Env> {
       name: this.ctx.id.name,
       store: this.#engine.store,
       meta: () => this.#engine.meta,
-      atomically: (work) => this.#atomically(() => {
-        const result = work();
-        this.#flush();
-        return result;
-      }),
+      atomically: (work) => this.#atomically(() => this.#flushed(work())),
       count: (delta) => this.#engine.count(delta),
       takeLoadReport: () => {
         const report = this.#engine.loadReport;
@@ -248,6 +249,7 @@ export class Partition extends DurableObject<Env> {
         return report;
       },
     });
+    steps.push(...this.#monitor.steps({ env: this.env, name: this.ctx.id.name, stats: (now) => this.#readStats(now), atomically: (work) => this.#atomically(work) }));
     for (const [step, run] of steps) {
       try {
         await run();
@@ -256,6 +258,7 @@ export class Partition extends DurableObject<Env> {
         console.error(JSON.stringify({ level: "error", event: "alarm-step-failed", partition: this.ctx.id.name, step, error: String(error) }));
       }
     }
+    if (this.#engine.takeActivity()) this.#monitor.touch();
     this.#retryAt = failed ? Date.now() + ALARM_RETRY_MS : null;
     await this.#schedule();
     this.#waiters.wakeAll();
@@ -284,6 +287,9 @@ export class Partition extends DurableObject<Env> {
       for (const call of calls) call.reject(error);
     }
     if (results) {
+      if (this.#engine.takeActivity()) this.#monitor.touch();
+      const seriesAt = this.#monitor.dueAt(Date.now());
+      if (seriesAt !== null) effects.due.push(seriesAt);
       // The alarm write, like the commit, is behind the output gate: no reply
       // leaves before it is durable, so the answers need not wait for it here.
       this.#settle(effects).catch((error: unknown) => {
@@ -335,6 +341,23 @@ export class Partition extends DurableObject<Env> {
     }
   }
 
+  #readStats(now: number): PartitionStats {
+    return this.#uncounted(() => readStats(this.#engine.store, this.#engine.meta.counters, now, this.#engine.meta.state.draining));
+  }
+
+  /** What reading numbers or peeking costs is not the queue's work: left out, so rows per message stay what messages cost. */
+  #uncounted<T>(read: () => T): T {
+    const tally = { ...this.#tally };
+    const result = read();
+    this.#tally = tally;
+    return result;
+  }
+
+  #flushed<T>(result: T): T {
+    this.#flush();
+    return result;
+  }
+
   #flush(): void {
     const tally = this.#tally;
     this.#tally = { read: 0, written: 0 };
@@ -369,6 +392,7 @@ export class Partition extends DurableObject<Env> {
       waiting: this.#waiters.count > 0,
       loadReport: this.#engine.loadReport !== null,
       retryAt: this.#retryAt,
+      monitorAt: this.#monitor.dueAt(Date.now()),
     });
     // Only ever move the alarm earlier: one set for an earlier time fires, finds
     // less to do, and re-arms. This keeps a storage write off every delete
@@ -384,4 +408,3 @@ export class Partition extends DurableObject<Env> {
   }
 }
 
-const EMPTY_STATS = { visible: 0, inFlight: 0, delayed: 0, oldestSentAt: null, depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0 } as const;

@@ -1,7 +1,7 @@
 // When a Partition's one alarm should next fire: the earliest of retention
 // expiry (of the lowest sequence number), a delayed message coming due, a
 // lease expiry while long-pollers wait, a pending dead-letter move (after its
-// retry pause), a redrive step, a load report waiting to be sent, and a retry
+// retry pause), a redrive step, a load report waiting to be sent, the next series row (monitor.ts), and a retry
 // after a failed alarm step. Every lookup is one index probe, so re-arming
 // after each write stays cheap.
 import { LEASE, type MessageStore } from "./store.js";
@@ -17,6 +17,8 @@ export interface DueContext {
   loadReport: boolean;
   /** A step of the last alarm failed: run again then. */
   retryAt: number | null;
+  /** The next series row or report to the Catalog (monitor.ts). */
+  monitorAt: number | null;
 }
 
 export function nextDue(store: MessageStore, context: DueContext): number | null {
@@ -34,5 +36,6 @@ export function nextDue(store: MessageStore, context: DueContext): number | null
   if (context.moveStepAt !== null) due.push(Math.max(now, context.moveStepAt));
   if (context.loadReport) due.push(now);
   if (context.retryAt !== null) due.push(context.retryAt);
+  if (context.monitorAt !== null) due.push(context.monitorAt);
   return due.length > 0 ? Math.min(...due) : null;
 }

@@ -94,4 +94,32 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
   // Group commit (issue 14): how many transactions the partition committed,
   // so the batching of concurrent requests can be seen (sent / commits).
   [`ALTER TABLE counters ADD COLUMN commits INTEGER NOT NULL DEFAULT 0`],
+
+  // Monitoring (issue 18): more counters, and the per-minute series. A series
+  // row is a snapshot taken by the alarm at the start of a minute after one
+  // with activity (gauges, and the cumulative counters: rates are the
+  // differences); a minute without a row changed nothing. Kept 24 h.
+  [
+    `ALTER TABLE counters ADD COLUMN redelivered INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE counters ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE counters ADD COLUMN delete_latency_ms INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE counters ADD COLUMN delete_latency_count INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE series (
+       minute INTEGER PRIMARY KEY,
+       visible INTEGER NOT NULL,
+       in_flight INTEGER NOT NULL,
+       delayed INTEGER NOT NULL,
+       depth INTEGER NOT NULL,
+       oldest_sent_at INTEGER,
+       sent INTEGER NOT NULL,
+       received INTEGER NOT NULL,
+       deleted INTEGER NOT NULL,
+       redelivered INTEGER NOT NULL,
+       dead_lettered INTEGER NOT NULL,
+       expired INTEGER NOT NULL,
+       throttled INTEGER NOT NULL,
+       delete_latency_ms INTEGER NOT NULL,
+       delete_latency_count INTEGER NOT NULL
+     )`,
+  ],
 ];

@@ -23,6 +23,8 @@ export const NEVER = 8_640_000_000_000_000;
 /** SQLite allows 100 bound parameters per statement here; multi-row statements stay under it. */
 const MAX_BINDINGS = 100;
 
+export type PeekState = "visible" | "inflight" | "delayed";
+
 /** A stored message as receives and moves read it. */
 export interface StoredMessage extends Record<string, SqlStorageValue> {
   seq: number;
@@ -185,17 +187,25 @@ export class MessageStore {
     this.#refreshGroups(rows, now);
   }
 
-  /** Deletes by lease: a handle from an older lease (or a message pending its dead-letter move) deletes nothing. */
-  deleteLeases(leases: LeaseRef[], now: number): DeleteOutcome[] {
+  /**
+   * Deletes by lease: a handle from an older lease (or a message pending its
+   * dead-letter move) deletes nothing. Also answers when each deleted message
+   * was first received (the receive-to-delete latency the series keeps).
+   */
+  deleteLeases(leases: LeaseRef[], now: number): { outcomes: DeleteOutcome[]; firstReceivedAt: number[] } {
     const groups = new Set<string>();
+    const firstReceivedAt: number[] = [];
     const outcomes = leases.map(({ seq, lease }): DeleteOutcome => {
-      const [row] = this.#exec<{ group_id: string | null }>("DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id", seq, lease, LEASE.DEAD);
+      const [row] = this.#exec<{ group_id: string | null; first_received_at: number | null }>(
+        "DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id, first_received_at", seq, lease, LEASE.DEAD,
+      );
       if (!row) return "stale";
       if (row.group_id !== null) groups.add(row.group_id);
+      if (row.first_received_at !== null) firstReceivedAt.push(row.first_received_at);
       return "deleted";
     });
     this.#refreshGroups([...groups].map((group_id) => ({ group_id })), now);
-    return outcomes;
+    return { outcomes, firstReceivedAt };
   }
 
   /** Changes the lease of in-flight messages; visibility 0 releases them at once. */
@@ -281,6 +291,17 @@ export class MessageStore {
   /** In-flight messages, counted no further than `upTo` (a bound check needs no more). */
   inFlight(now: number, upTo: number): number {
     return this.#exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE leased = ? AND visible_at > ? LIMIT ?)", LEASE.IN_FLIGHT, now, upTo)[0]!.n;
+  }
+
+  /**
+   * Peek: up to `limit` messages in `state` after sequence number `after`, in
+   * sequence order, read without leasing or counting anything. A lease that
+   * has run out is visible; a message waiting for its dead-letter move is in no state.
+   */
+  peek(state: PeekState, after: number, limit: number, now: number): (StoredMessage & { visible_at: number })[] {
+    const where = { visible: "leased != ? AND visible_at <= ?", inflight: "leased = ? AND visible_at > ?", delayed: "leased = ? AND visible_at > ?" }[state];
+    const lease = { visible: LEASE.DEAD, inflight: LEASE.IN_FLIGHT, delayed: LEASE.AVAILABLE }[state];
+    return this.#exec<StoredMessage & { visible_at: number }>(`SELECT ${COLUMNS}, visible_at FROM messages WHERE seq > ? AND ${where} ORDER BY seq LIMIT ?`, after, lease, now, limit);
   }
 
   /** Not-yet-visible messages by state; only rows with visible_at > now are read. */

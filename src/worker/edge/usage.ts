@@ -8,6 +8,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { DEFAULT_ACCOUNT_ID } from "../config.js";
 import type { AppEnv } from "../context.js";
+import { recordRequest } from "../monitoring/requests.js";
 
 export interface UsageRecord {
   requestId: string;
@@ -36,6 +37,7 @@ export const usage: MiddlewareHandler<AppEnv> = async (c, next) => {
   } finally {
     const record = usageRecord(c, started);
     writeUsage(c.env, record);
+    recordRequest(record.action, record.status, record.latencyMs / 1000);
     if (c.env.EDGEQ_LOG_REQUESTS === "true" || record.status >= 500) {
       console.log(JSON.stringify({ level: record.status >= 500 ? "error" : "info", event: "request", ...record }));
     }
@@ -63,13 +65,15 @@ function usageRecord(c: Context<AppEnv>, started: number): UsageRecord {
 /** The REST action a path names: "send", "receive", "queues.create", ... */
 export function restAction(method: string, path: string): { queue: string; action: string | null } {
   const match = /^\/v1\/(queues|keys|tokens)(?:\/([^/]+))?(?:\/(.+))?$/.exec(path);
-  if (!match) return { queue: "", action: null };
+  if (!match) return { queue: "", action: OTHER_PATHS[path] ?? null };
   const [, collection, name, rest] = match;
   if (collection !== "queues") return { queue: "", action: `${collection}.${method.toLowerCase()}` };
   const queue = name ? safeDecode(name) : "";
   if (rest) return { queue, action: REST_ACTIONS[`${method} ${rest}`] ?? `queues.${rest}` };
   return { queue, action: `queues.${method.toLowerCase()}` };
 }
+
+const OTHER_PATHS: Record<string, string> = { "/metrics": "metrics.scrape", "/dashboard": "dashboard", "/healthz": "healthz" };
 
 const REST_ACTIONS: Record<string, string> = {
   "POST messages": "send",
@@ -78,6 +82,8 @@ const REST_ACTIONS: Record<string, string> = {
   "POST messages/visibility": "visibility",
   "POST purge": "purge",
   "GET stats": "stats",
+  "GET metrics": "metrics",
+  "GET messages": "peek",
 };
 
 function safeDecode(segment: string): string {

@@ -21,6 +21,8 @@ const FORMS: Record<Form, string> = {
   accountId: "a 12-digit account id",
   tagKey: "1 to 128 characters",
   permissionAction: "an SQS action name",
+  wholeMinutes: "a whole number of minutes, in seconds (a multiple of 60)",
+  webhookUrl: "an http or https URL",
 };
 
 export function renderRest(p: Problem, context: RestContext = {}): string {

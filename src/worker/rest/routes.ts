@@ -13,7 +13,7 @@ import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
 import { parse } from "../validation.js";
 import { renderRest } from "./render.js";
-import { cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, receiveSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
+import { alertsSchema, cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, metricsSchema, peekSchema, receiveSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
 
 export const rest = new Hono<AppEnv>();
 
@@ -100,6 +100,28 @@ rest.post("/queues/:name/messages/visibility", async (c) => {
 rest.post("/queues/:name/purge", async (c) => c.json({ purged: await c.var.service.queues.purge(c.req.param("name")) }));
 
 rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.queues.stats(c.req.param("name"))));
+
+/** The per-minute series (columns, one value per step) for charts and `edgeq queues stats --watch`. */
+rest.get("/queues/:name/metrics", async (c) => {
+  const query = parse(metricsSchema, c.req.query());
+  return c.json(await c.var.service.monitoring.series(c.req.param("name"), { since: query.since, stepSeconds: query.step }));
+});
+
+/** Peek: messages as they are, opened, without leasing them. */
+rest.get("/queues/:name/messages", async (c) => {
+  const query = parse(peekSchema, c.req.query());
+  const { messages, cursor } = await c.var.service.monitoring.peek(c.req.param("name"), query);
+  return c.json({ messages: messages.map(({ attributes, ...message }) => ({ ...message, attributes: fromAttributes(attributes) })), cursor });
+});
+
+rest.get("/queues/:name/alerts", async (c) => c.json(await c.var.service.monitoring.alerts(c.req.param("name"))));
+
+rest.put("/queues/:name/alerts", async (c) => {
+  const input = parse(alertsSchema, await jsonBody(c));
+  return c.json(await c.var.service.monitoring.setAlerts(c.req.param("name"), {
+    depth: input.depth ?? null, oldestAgeSeconds: input.oldestAgeSeconds ?? null, deadLetterDepth: input.deadLetterDepth ?? null, webhookUrl: input.webhookUrl ?? null,
+  }));
+});
 
 rest.get("/queues/:name/dead-letter-sources", async (c) => c.json({ queues: await c.var.service.queues.deadLetterSources(c.req.param("name")) }));
 

@@ -90,3 +90,27 @@ export const listSchema = z
 export const startMoveSchema = z.object({ destination: z.string().optional(), maxPerSecond: integer().optional() }).strict();
 
 export const cancelMoveSchema = z.object({ taskHandle: z.string().min(1).max(200) }).strict();
+
+const queryInteger = () => z.string().regex(/^-?\d{1,16}$/, { error: (issue) => `must be an integer, got ${JSON.stringify(issue.input)}` }).transform(Number);
+
+/** GET /queues/:name/metrics: since (ms) and step (seconds); the core checks their bounds. */
+export const metricsSchema = z.object({ since: queryInteger().optional(), step: queryInteger().optional() }).strict();
+
+/** GET /queues/:name/messages (peek). */
+export const peekSchema = z
+  .object({
+    state: z.enum(["visible", "inflight", "delayed"], { error: (issue) => `must be one of visible, inflight, delayed, got ${JSON.stringify(issue.input)}` }).optional(),
+    limit: queryInteger().optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** PUT /queues/:name/alerts: each threshold, or null (or absent) for off. */
+export const alertsSchema = z
+  .object({
+    depth: integer().nullable().optional(),
+    oldestAgeSeconds: integer().nullable().optional(),
+    deadLetterDepth: integer().nullable().optional(),
+    webhookUrl: z.string().max(2048).nullable().optional(),
+  })
+  .strict();
