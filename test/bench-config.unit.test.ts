@@ -14,7 +14,7 @@ it("the bench config declares every product binding, plus the baseline, and the 
   const objects = (config: typeof product) => config.durable_objects.bindings.map(({ name, class_name }) => `${name}:${class_name}`);
   expect(objects(bench)).toEqual(expect.arrayContaining([...objects(product), "BASELINE:Baseline"]));
   expect(objects(product)).not.toContain("BASELINE:Baseline");
-  for (const key of ["kv_namespaces", "ratelimits", "analytics_engine_datasets", "vars", "compatibility_date", "compatibility_flags"] as const) {
+  for (const key of ["kv_namespaces", "ratelimits", "analytics_engine_datasets", "vars", "compatibility_date", "compatibility_flags", "rules"] as const) {
     expect(bench[key], key).toEqual(product[key]);
   }
   expect(bench.main).toMatch(/src\/bench\/worker\.ts$/);
@@ -27,7 +27,7 @@ it("the faults config declares exactly the product's bindings, and only a test e
   const faults = read("../test/faults/wrangler.toml");
   const objects = (config: typeof product) => config.durable_objects.bindings.map(({ name, class_name }) => `${name}:${class_name}`).sort();
   expect(objects(faults)).toEqual(objects(product));
-  for (const key of ["kv_namespaces", "ratelimits", "analytics_engine_datasets", "vars", "compatibility_date", "compatibility_flags"] as const) {
+  for (const key of ["kv_namespaces", "ratelimits", "analytics_engine_datasets", "vars", "compatibility_date", "compatibility_flags", "rules"] as const) {
     expect(faults[key], key).toEqual(product[key]);
   }
   expect(faults.main).toMatch(/test\/faults\/worker\.ts$/);

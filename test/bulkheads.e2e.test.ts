@@ -5,6 +5,7 @@
 // is lifted. Latencies are printed for docs/performance.md, not asserted,
 // except that no request waited for the slow object.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus, valueOf } from "./helpers/prometheus.js";
 import { restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -31,6 +32,12 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function bulkheadMetric(family: string, labels: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`${server.url}/metrics`, { headers: { authorization: "Bearer local-dev-secret" } });
+  expect(response.status).toBe(200);
+  return valueOf(parsePrometheus(await response.text()), family, labels) ?? Number.NaN;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,6 +75,8 @@ describe("a slow Catalog", () => {
       await fault({ target: "catalog" });
     }
     expect((await call("GET", "/v1/queues")).status).toBe(200);
+    expect(await bulkheadMetric("edgeq_object_call_deadlines_total", { object: "catalog" })).toBeGreaterThanOrEqual(1);
+    expect(await bulkheadMetric("edgeq_stale_answers_total", { record: "queue" })).toBeGreaterThan(0);
   });
 });
 
@@ -96,6 +105,7 @@ describe("a failing Keyring", () => {
     }
     const stranger = await restClient(server.url, "a-secret-the-keyring-was-never-asked-about")("GET", "/v1/queues/keyring-down/stats");
     expect(stranger.status).toBe(401);
+    expect(await bulkheadMetric("edgeq_object_call_failures_total", { object: "keyring" })).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -169,5 +179,7 @@ describe("one of four partitions failing", () => {
       if (receive.body.messages.length > 0) await call("POST", `/v1/queues/${name}/messages/delete`, { receiptHandles: receive.body.messages.map((m: { receiptHandle: string }) => m.receiptHandle) });
     }
     expect([...bodies].filter((body) => !received.has(body))).toEqual([]);
+    expect(await bulkheadMetric("edgeq_object_call_failures_total", { object: "partition" })).toBeGreaterThanOrEqual(2);
+    expect(await bulkheadMetric("edgeq_partition_breaker_openings_total")).toBeGreaterThanOrEqual(1);
   });
 });

@@ -5,6 +5,7 @@
 // keeps what each partition last reported (at most about a minute old); the
 // request counters and the duration histogram are this isolate's.
 import type { QueueGauges } from "../../core/index.js";
+import { bulkheadCounters, partitionBreakers } from "../../core/bulkhead.js";
 import { DURATION_BUCKETS, requestDurations, requestTotals } from "./requests.js";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,7 +57,10 @@ export function renderMetrics(queues: QueueGauges[], alerts: AlertStates, option
     if (!visible.has(queue)) continue;
     for (const [alert, firing] of Object.entries(states)) lines.push(`edgeq_queue_alert_firing{queue="${escape(queue)}",alert="${escape(alert)}"} ${firing ? 1 : 0}`);
   }
-  if (options.requests) renderRequests(lines);
+  if (options.requests) {
+    renderRequests(lines);
+    renderBulkheads(lines);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -76,6 +80,20 @@ function renderRequests(lines: string[]): void {
     });
     lines.push(`${name}_bucket{${label},le="+Inf"} ${histogram.count}`, `${name}_sum{${label}} ${number(histogram.sum)}`, `${name}_count{${label}} ${histogram.count}`);
   }
+}
+
+/** The bulkheads of this isolate (src/core/bulkhead.ts): deadlines hit, failed object calls, stale answers, breakers. */
+function renderBulkheads(lines: string[]): void {
+  const perTarget = (name: string, help: string, counts: Record<string, number>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const [target, count] of Object.entries(counts)) lines.push(`${name}{object="${target}"} ${count}`);
+  };
+  perTarget("edgeq_object_call_deadlines_total", "Durable Object calls from this isolate that missed their deadline (answered ServiceUnavailable).", bulkheadCounters.deadlinesHit);
+  perTarget("edgeq_object_call_failures_total", "Durable Object calls from this isolate whose object threw (answered ServiceUnavailable).", bulkheadCounters.failures);
+  lines.push("# HELP edgeq_stale_answers_total Answers given from a cached record past its freshness while its object was slow or being refreshed.", "# TYPE edgeq_stale_answers_total counter");
+  for (const [kind, count] of Object.entries(bulkheadCounters.staleAnswers)) lines.push(`edgeq_stale_answers_total{record="${kind}"} ${count}`);
+  lines.push("# HELP edgeq_partition_breaker_openings_total Times a partition's circuit breaker opened in this isolate.", "# TYPE edgeq_partition_breaker_openings_total counter", `edgeq_partition_breaker_openings_total ${bulkheadCounters.breakerOpenings}`);
+  lines.push("# HELP edgeq_partition_breakers_open Partitions whose circuit breaker is open in this isolate now.", "# TYPE edgeq_partition_breakers_open gauge", `edgeq_partition_breakers_open ${partitionBreakers.open()}`);
 }
 
 /** Label values escape backslash, double quote and line feed. */
