@@ -1,8 +1,9 @@
 // One partition of one queue: the messages themselves, in SQLite, with
 // visibility leases. `run` executes commands (sends, receives, deletes,
-// visibility changes) and commits the commands of every call that arrived in
-// the same turn together (group commit): one transaction, one fsync, and the
-// platform's output gate holds every reply until it is durable. Each command
+// visibility changes) and commits the commands of every call that arrived
+// while the previous commit was being made durable together (group commit,
+// group-commit.ts): one transaction, one fsync, and the platform's output
+// gate holds every reply until it is durable. Each command
 // runs in its own savepoint, so one that fails leaves the others untouched.
 // One alarm drives all timed work (retention, delayed messages coming due,
 // waking long-pollers, dead-letter moves, redrive steps, load reports); an
@@ -16,6 +17,7 @@ import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
 import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
+import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
@@ -28,20 +30,20 @@ export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, Par
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
-/** Commands in one group commit, at most; a larger backlog commits in the next turn. */
-const MAX_COMMIT_COMMANDS = 256;
 
 export class Partition extends DurableObject<Env> {
   readonly #engine: Engine;
+  readonly #commits = new GroupCommit<PartitionCommand, CommandResult>(
+    (batches) => this.#commit(batches),
+    () => this.ctx.storage.sync(),
+    (error) => console.error(JSON.stringify({ level: "error", event: "sync-failed", partition: this.ctx.id.name, error: String(error) })),
+  );
   readonly #monitor: Monitor;
   #alarmAt: number | null = null;
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
   /** Calls waiting for the next group commit (see `run`). */
-  readonly #queued: { commands: PartitionCommand[]; resolve: (results: CommandResult[]) => void; reject: (error: unknown) => void }[] = [];
-  /** True from a commit until storage.sync() says its writes are durable; calls arriving meanwhile wait for the next commit. */
-  #flushing = false;
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -75,10 +77,7 @@ export class Partition extends DurableObject<Env> {
    * replies until it is durable.
    */
   run(commands: PartitionCommand[]): Promise<CommandResult[]> {
-    return new Promise((resolve, reject) => {
-      this.#queued.push({ commands, resolve, reject });
-      if (!this.#flushing) this.#commitQueued();
-    });
+    return this.#commits.run(commands);
   }
 
   async send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[]): Promise<Result<{ messages: SentMessage[] }>> {
@@ -264,48 +263,23 @@ export class Partition extends DurableObject<Env> {
     this.#waiters.wakeAll();
   }
 
-  /**
-   * Commits what is queued (up to MAX_COMMIT_COMMANDS; the rest goes in the
-   * next commit), then marks a commit in flight until storage.sync()
-   * resolves, when whatever queued meanwhile is committed in turn.
-   */
-  #commitQueued(): void {
-    let count = 0;
-    let taken = 0;
-    while (taken < this.#queued.length && (taken === 0 || count + this.#queued[taken]!.commands.length <= MAX_COMMIT_COMMANDS)) count += this.#queued[taken++]!.commands.length;
-    if (taken === 0) return;
-    const calls = this.#queued.splice(0, taken);
+  /** One group commit (group-commit.ts): every batch in one transaction, then the alarm and waiters it affects. */
+  #commit(batches: PartitionCommand[][]): CommandResult[][] {
     const effects = noEffects();
-    let results: CommandResult[][] | null = null;
-    try {
-      results = this.#atomically(() => {
-        const answers = calls.map((call) => call.commands.map((command) => this.#command(command, effects)));
-        this.#flush();
-        return answers;
-      });
-    } catch (error) {
-      for (const call of calls) call.reject(error);
-    }
-    if (results) {
-      if (this.#engine.takeActivity()) this.#monitor.touch();
-      const seriesAt = this.#monitor.dueAt(Date.now());
-      if (seriesAt !== null) effects.due.push(seriesAt);
-      // The alarm write, like the commit, is behind the output gate: no reply
-      // leaves before it is durable, so the answers need not wait for it here.
-      this.#settle(effects).catch((error: unknown) => {
-        console.error(JSON.stringify({ level: "error", event: "alarm-arm-failed", partition: this.ctx.id.name, error: String(error) }));
-      });
-      calls.forEach((call, i) => call.resolve(results[i]!));
-    }
-    this.#flushing = true;
-    const flushed = () => {
-      this.#flushing = false;
-      this.#commitQueued();
-    };
-    this.ctx.storage.sync().then(flushed, (error: unknown) => {
-      console.error(JSON.stringify({ level: "error", event: "sync-failed", partition: this.ctx.id.name, error: String(error) }));
-      flushed();
+    const results = this.#atomically(() => {
+      const answers = batches.map((commands) => commands.map((command) => this.#command(command, effects)));
+      this.#flush();
+      return answers;
     });
+    if (this.#engine.takeActivity()) this.#monitor.touch();
+    const seriesAt = this.#monitor.dueAt(Date.now());
+    if (seriesAt !== null) effects.due.push(seriesAt);
+    // The alarm write, like the commit, is behind the output gate: no reply
+    // leaves before it is durable, so the answers need not wait for it here.
+    this.#settle(effects).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", event: "alarm-arm-failed", partition: this.ctx.id.name, error: String(error) }));
+    });
+    return results;
   }
 
   /** One command of a batch, in its own savepoint: a bug in it rolls back its writes only and answers InternalError. */
