@@ -9,23 +9,12 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_KEY_ID, DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
-import { requireTool, type Tool } from "./helpers/tools.js";
+import { AWS_CLI, awsEnv, BOTO3, requireTool } from "./helpers/tools.js";
 
 const run = promisify(execFile);
 const ACCOUNT = "123456789012";
 let server: RunningServer;
 
-const awsEnv = () => ({
-  ...process.env,
-  AWS_ACCESS_KEY_ID: DEV_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: DEV_SECRET,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_REGION: "us-east-1",
-  AWS_CONFIG_FILE: "/nonexistent/edgeq-test-config",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/edgeq-test-credentials",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_PAGER: "",
-});
 
 beforeAll(async () => {
   server = await startServer({ extraArgs: ["--account-id", ACCOUNT] });
@@ -35,8 +24,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const BOTO3: Tool = { candidates: ["/usr/bin/python3", "python3"], probe: ["-c", "import boto3"], debianPackage: "python3-boto3" };
-const AWS_CLI: Tool = { candidates: ["/usr/bin/aws", "aws"], probe: ["--version"], debianPackage: "awscli" };
 
 it("boto3 sees AWS's behaviour: account id, QueueUrl forms, trace header, wildcards, FIFO batches, older handles", async ({ skip }) => {
   const python = await requireTool(BOTO3, skip, awsEnv());

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "vitest";
+import { DEV_KEY_ID, DEV_SECRET } from "./server.js";
 
 const run = promisify(execFile);
 
@@ -38,4 +39,23 @@ export async function requireTool(tool: Tool, skip: (note: string) => never, env
   // The default reporter shows a skip's note only with --reporter=verbose; this line shows it in every run.
   process.stderr.write(`skipped "${expect.getState().currentTestName}": ${reason}\n`);
   return skip(reason);
+}
+
+/** Debian's python3 with boto3, and Debian's aws CLI: the SQS clients the e2e tests drive. */
+export const BOTO3: Tool = { candidates: ["/usr/bin/python3", "python3"], probe: ["-c", "import boto3"], debianPackage: "python3-boto3" };
+export const AWS_CLI: Tool = { candidates: ["/usr/bin/aws", "aws"], probe: ["--version"], debianPackage: "awscli" };
+
+/** The environment for boto3 and the aws CLI: development credentials, and none of the machine's AWS configuration. */
+export function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: DEV_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: DEV_SECRET,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_REGION: "us-east-1",
+    AWS_CONFIG_FILE: "/nonexistent/edgeq-test-config",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/edgeq-test-credentials",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PAGER: "",
+  };
 }
