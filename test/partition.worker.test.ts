@@ -277,6 +277,27 @@ describe("cost", () => {
     expect(ok(await p.stats(ref)).stats.visible).toBe(9_990);
     expect(rowsRead).toBeLessThan(80);
   });
+
+  it("does not count the messages in flight on every receive of a partition past its in-flight share", async () => {
+    const p = partition();
+    const batch = Array.from({ length: 100 }, (_, i) => message(`m${i}`));
+    for (let i = 0; i < 4; i++) ok(await p.send(ref, RETENTION, batch));
+    // A share of 300 over 400 messages: every receive must mind the limit. 200 leases are held.
+    const lease = { visibilityTimeout: 600, waitSeconds: 0, maxInFlight: 300, overLimit: "refuse" as const };
+    for (let i = 0; i < 20; i++) expect(ok(await p.receive(ref, { ...lease, maxMessages: 10 })).messages).toHaveLength(10);
+    const rowsRead = await runInDurableObject(p, async (instance: Partition) => {
+      const before = ok(instance.stats(ref)).stats.rowsRead;
+      for (let i = 0; i < 20; i++) expect(ok(await instance.receive(ref, { ...lease, maxMessages: 1 })).messages).toHaveLength(1);
+      ok(await instance.changeVisibility(ref, [{ seq: 1, lease: 1, visibilityTimeout: 600 }]));
+      return ok(instance.stats(ref)).stats.rowsRead - before;
+    });
+    // Counting the 200+ leases each time would read over 4,000 rows; a receive of one reads a handful.
+    expect(rowsRead).toBeLessThan(400);
+    // The limit still holds exactly: 80 more leases reach 300, the next receive is refused.
+    for (let i = 0; i < 8; i++) expect(ok(await p.receive(ref, { ...lease, maxMessages: 10 })).messages).toHaveLength(10);
+    expect(ok(await p.stats(ref)).stats.inFlight).toBe(300);
+    expect(await p.receive(ref, { ...lease, maxMessages: 1 })).toMatchObject({ ok: false, code: "OverLimit" });
+  });
 });
 
 describe("queue lifetimes", () => {

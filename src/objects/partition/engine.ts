@@ -32,6 +32,8 @@ export function noEffects(): Effects {
 export class Engine {
   readonly store: MessageStore;
   readonly #tenants: TenantShares;
+  /** An upper bound on the messages in flight (the last count plus leases since), or null before the first count. */
+  #inFlight: number | null = null;
   readonly series: Series;
   #meta: PartitionMeta;
   readonly #exec: Exec;
@@ -143,6 +145,7 @@ export class Engine {
     if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
     const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
+    if (this.#inFlight !== null && !options.deleteOnReceive) this.#inFlight += taken;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
     const redelivered = leased.replayed ? 0 : leased.messages.filter((message) => message.receiveCount > 1).length;
     if (redelivered > 0) this.count({ redelivered });
@@ -153,14 +156,19 @@ export class Engine {
 
   /**
    * The in-flight limit: only a partition holding at least that many messages
-   * can be over it, so the count (bounded by the limit) is read only then.
+   * can be over it. Counting in-flight rows costs one index entry each, so a
+   * receive does not count: the last exact count plus the leases granted
+   * since is an upper bound (leases only end by expiring or by deletes), and
+   * only a bound at the limit is counted again.
    */
   #overLimit(options: LeaseOptions, now: number): Problem | null {
     const max = options.maxInFlight;
     if (max === undefined || options.deleteOnReceive) return null;
     if (this.#meta.counters.depth + (this.#pending.depth ?? 0) < max) return null;
-    const inFlight = this.store.inFlight(now, max);
-    return inFlight >= max ? problem("inFlightLimit", { code: "OverLimit", bound: max, value: inFlight }) : null;
+    if (this.#inFlight !== null && this.#inFlight < max) return null;
+    const counted = this.store.inFlight(now, max);
+    this.#inFlight = counted;
+    return counted >= max ? problem("inFlightLimit", { code: "OverLimit", bound: max, value: counted }) : null;
   }
 
   /** Deletes by lease: a handle from an older lease never deletes a newer one. */
@@ -199,6 +207,7 @@ export class Engine {
 
   /** Removes every message and what belongs to them (dedup records, receive attempts). */
   clear(): number {
+    this.#inFlight = null;
     forgetDedup(this.#exec);
     forgetAttempts(this.#exec);
     return this.store.clear();
