@@ -6,13 +6,14 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ } from "../src/sdk/index.js";
 import { CHROMIUM_FLAGS, findChromium } from "./helpers/chromium.js";
-import { DEV_SECRET, freePort, startServer, type RunningServer } from "./helpers/server.js";
+import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 const chromiumBinary = findChromium();
 let server: RunningServer;
@@ -28,13 +29,13 @@ beforeAll(async () => {
     "/": [join(process.cwd(), "test/fixtures/browser/index.html"), "text/html; charset=utf-8"],
     "/edgeq.min.js": [join(process.cwd(), "dist/sdk/edgeq.min.js"), "text/javascript; charset=utf-8"],
   };
-  pagePort = await freePort();
   pages = createServer((request, response) => {
     const file = files[new URL(request.url ?? "/", "http://x").pathname];
     if (!file) return void response.writeHead(404).end();
     response.writeHead(200, { "content-type": file[1] }).end(readFileSync(file[0]));
   });
-  await new Promise<void>((resolve) => pages.listen(pagePort, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
+  pagePort = (pages.address() as AddressInfo).port;
   server = await startServer();
   admin = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
   profile = mkdtempSync(join(tmpdir(), "edgeq-chromium-"));

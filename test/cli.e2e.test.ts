@@ -147,8 +147,8 @@ describe("edgeq CLI", () => {
   });
 
   it("serves: `edgeq serve` runs a server the other commands can use, and drains on SIGTERM", async () => {
-    const port = await freePort();
-    const child = start(["serve", "--port", String(port), "--data-dir", join(work, "served")]);
+    // Port 0: the server binds a port the kernel picks and names it in its start-up line.
+    const child = start(["serve", "--port", "0", "--data-dir", join(work, "served")]);
     let stdout = "";
     let stderr = "";
     child.stderr!.on("data", (chunk) => (stderr += chunk));
@@ -162,8 +162,9 @@ describe("edgeq CLI", () => {
     });
     try {
       await listening;
-      expect(stdout).toContain(`edgeq listening on http://127.0.0.1:${port}`);
-      const created = await run(["--json", "queues", "create", "cli-served"], { EDGEQ_ENDPOINT: `http://127.0.0.1:${port}` });
+      const endpoint = /edgeq listening on (http:\/\/127\.0\.0\.1:[1-9]\d*) /.exec(stdout)?.[1];
+      expect(endpoint).toBeDefined();
+      const created = await run(["--json", "queues", "create", "cli-served"], { EDGEQ_ENDPOINT: endpoint! });
       expect(created.code).toBe(0);
       expect(JSON.parse(created.stdout).name).toBe("cli-served");
     } finally {

@@ -5,11 +5,12 @@
 // (parsed strictly) shows the alert firing and the same numbers as the stats.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ } from "../src/sdk/index.js";
 import { parsePrometheus, valueOf } from "./helpers/prometheus.js";
-import { DEV_SECRET, freePort, startServer, type RunningServer } from "./helpers/server.js";
+import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 const BIN = join(process.cwd(), "dist/cli/edgeq.js");
 let server: RunningServer;
@@ -22,7 +23,6 @@ beforeAll(async () => {
   execFileSync(process.execPath, ["scripts/build.mjs", "--no-types"], { stdio: "inherit" });
   server = await startServer();
   admin = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
-  const port = await freePort();
   sink = createServer((request, response) => {
     let text = "";
     request.on("data", (chunk) => (text += chunk));
@@ -31,8 +31,8 @@ beforeAll(async () => {
       response.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => sink.listen(port, "127.0.0.1", resolve));
-  sinkUrl = `http://127.0.0.1:${port}/hook`;
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, freePort } from "./helpers/server.js";
+import { cleanEnv } from "./helpers/server.js";
 
 const run = promisify(execFile);
 const checkout = process.cwd();
@@ -56,9 +56,8 @@ describe("the packed package in an empty project", () => {
   let output = "";
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    serving = spawn("npx", ["edgeq", "serve", "--port", String(port), "--data-dir", join(app, "data")], {
+    // Port 0: the server binds a port the kernel picks and names it in its start-up line.
+    serving = spawn("npx", ["edgeq", "serve", "--port", "0", "--data-dir", join(app, "data")], {
       cwd: app,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -70,9 +69,12 @@ describe("the packed package in an empty project", () => {
     for (;;) {
       if (serving.exitCode !== null) throw new Error(`npx edgeq serve exited with ${serving.exitCode}:\n${output}`);
       if (Date.now() > deadline) throw new Error(`npx edgeq serve did not answer /healthz within 60 s:\n${output}`);
-      const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
-      // Healthy, and done with its start-up checks (the master key), which end in the start-up line.
-      if (healthy && output.includes("edgeq listening on")) break;
+      // Done with its start-up checks (the master key), which end in the start-up line, and healthy.
+      const listening = /edgeq listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (listening && (await fetch(`${listening[1]}/healthz`).then((response) => response.ok, () => false))) {
+        url = listening[1]!;
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }, 90_000);

@@ -52,7 +52,11 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const port = options.port ?? (await freePort());
+  // Port 0 unless a test needs a known one: the server binds a port the
+  // kernel picks and prints it, so no other process can take it between our
+  // choosing and its binding (a free port found here first and released
+  // could be handed to a parallel test's server in that gap).
+  const port = options.port ?? (options.noWait ? await freePort() : 0);
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "edgeq-e2e-"));
   const script = options.script ?? "scripts/start.mjs";
   const child = spawn(process.execPath, [script, "--port", String(port), options.dataDirFlag ?? "--data-dir", stateDir, ...(options.extraArgs ?? [])], {
@@ -65,9 +69,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   child.stdout!.on("data", (chunk) => (log += chunk));
   child.stderr!.on("data", (chunk) => (log += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
   const server: RunningServer = {
-    url,
+    url: `http://127.0.0.1:${port}`,
     port,
     stateDir,
     child,
@@ -96,10 +99,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`);
+    // The start-up line names the address, printed once workerd listens.
+    const listening = /edgeq listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(log);
     try {
-      // Healthy, and done printing its start-up line (workerd answers a moment before it is printed).
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok && log.includes("edgeq listening on")) return server;
+      if (listening) {
+        server.url = listening[1]!;
+        server.port = Number(listening[2]);
+        const response = await fetch(`${server.url}/healthz`);
+        if (response.ok) return server;
+      }
     } catch {
       // not listening yet
     }
