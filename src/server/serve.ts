@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { readConfigFile } from "./config-file.js";
 import { resolveCredentials } from "./credentials.js";
+import { claimDataFormat } from "./data-format.js";
 import { DataDirLock } from "./data-lock.js";
 import { checkMasterKey } from "./master-key.js";
 import { runtimeLog } from "./runtime-log.js";
@@ -89,6 +90,12 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   const log = runtimeLog(options.logRequests ?? settings.logRequests ?? false, options.logFile ?? settings.logFile);
   mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
+  try {
+    claimDataFormat(dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const instance = randomUUID();
   let runtime: ChildProcess | undefined;
   let closing = false;
