@@ -7,3 +7,5 @@ export { DataDirLockedError } from "./data-lock.js";
 export { serveOptionsFromFlags, withServerFlags, type ServerFlags } from "./flags.js";
 export { runServer } from "./run.js";
 export { rotateOffline, type RotationReport } from "./rotate.js";
+export { backupDataDir, BackupError, describeObjects, type BackupManifest } from "./backup.js";
+export { restoreDataDir } from "./restore.js";

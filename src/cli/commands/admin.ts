@@ -15,7 +15,7 @@ import { contextOf } from "../context.js";
 import { printJson, printLine } from "../output.js";
 
 export function adminCommand(): Command {
-  const admin = new Command("admin").description("account administration: the master key");
+  const admin = new Command("admin").description("account administration: the master key, backups of a self-hosted data directory");
 
   admin
     .command("rotate-master-key")
@@ -33,7 +33,44 @@ Safe to interrupt: run it again and it carries on. Exit status 1 while anything 
       if (result.incomplete) process.exitCode = 1;
     });
 
+  admin
+    .command("backup")
+    .argument("<dir>", "a new or empty directory for the backup")
+    .description("copy every queue, message, lease, key and schedule of a self-hosted data directory, consistently, while the server keeps serving")
+    .option("--data-dir <dir>", "the server's data directory (default: data_dir in --config, else .wrangler/state)")
+    .action(async (dir: string, options: { dataDir?: string }, command: Command) => {
+      const globals = command.optsWithGlobals<{ config?: string; json?: boolean }>();
+      const { backupDataDir, describeObjects } = await import("../../server/index.js");
+      const manifest = await usage(() => backupDataDir({ target: dir, dataDir: options.dataDir, configFile: globals.config }));
+      if (globals.json) printJson(manifest);
+      else printLine(`backed up ${describeObjects(manifest.objects)} to ${dir} (master key fingerprint ${manifest.masterKeyFingerprint}); restore with \`edgeq admin restore ${dir} --data-dir EMPTY_DIR\``);
+    });
+
+  admin
+    .command("restore")
+    .argument("<dir>", "a directory `edgeq admin backup` wrote")
+    .description("fill an empty data directory from a backup; then start the server on it")
+    .option("--data-dir <dir>", "the new data directory, empty or absent (default: data_dir in --config, else .wrangler/state)")
+    .action(async (dir: string, options: { dataDir?: string }, command: Command) => {
+      const globals = command.optsWithGlobals<{ config?: string; json?: boolean }>();
+      const { restoreDataDir, describeObjects } = await import("../../server/index.js");
+      const { dataDir, manifest } = await usage(async () => restoreDataDir({ source: dir, dataDir: options.dataDir, configFile: globals.config }));
+      if (globals.json) printJson({ dataDir, manifest });
+      else printLine(`restored ${describeObjects(manifest.objects)} from ${dir} (taken ${manifest.startedAt}) into ${dataDir}; start the server on it with --data-dir ${dataDir}`);
+    });
+
   return admin;
+}
+
+/** The server's refusals are the operator's to fix: print them as usage errors, without a stack. */
+async function usage<T>(run: () => Promise<T>): Promise<T> {
+  const { BackupError, ServeConfigError, DataDirLockedError } = await import("../../server/index.js");
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BackupError || error instanceof ServeConfigError || error instanceof DataDirLockedError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 async function offline(dataDir: string, configFile: string | undefined) {
