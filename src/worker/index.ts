@@ -1,11 +1,12 @@
 // Worker entry point: the hono app for HTTP, and the Durable Object classes
 // the runtime instantiates by the names wrangler.toml binds.
 import { app } from "./app.js";
+import { withPublicScheme } from "./edge/scheme.js";
 
 export { Catalog } from "../objects/catalog/catalog.js";
 export { Partition } from "../objects/partition/partition.js";
 export { Keyring } from "../objects/keyring.js";
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => app.fetch(withPublicScheme(request, env), env, ctx),
 } satisfies ExportedHandler<Env>;

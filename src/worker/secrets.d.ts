@@ -23,6 +23,12 @@ interface EdgeqSecrets {
    * Unset (a deployed Worker): Cloudflare sets it, and it names the client.
    */
   EDGEQ_CLIENT_ADDRESS?: string;
+  /**
+   * "https" when the self-hosted server terminates TLS in front of workerd,
+   * which then sees plain http://: URLs built from the request (QueueUrls)
+   * must carry the scheme the client used. See src/worker/edge/scheme.ts.
+   */
+  EDGEQ_PUBLIC_SCHEME?: string;
   /** Seconds a queue's data key encrypts new messages before a new version takes over. */
   EDGEQ_DATA_KEY_ROTATION_SECONDS?: string;
 }
