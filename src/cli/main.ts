@@ -12,7 +12,13 @@ const HINTS: Record<string, string> = {
   QueueDoesNotExist: "create it with `edgeq queues create`",
 };
 
+/** OpenSSL's codes for a certificate Node does not trust (a private CA's, a self-signed one). */
+const UNTRUSTED_CERTIFICATE = /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED/;
+
 export function describeError(error: unknown): string {
+  if (error instanceof NetworkError && UNTRUSTED_CERTIFICATE.test(error.message)) {
+    return `${error.message}: the server's TLS certificate is not trusted here; for a private CA, set NODE_EXTRA_CA_CERTS to its PEM file (docs/self-hosting.md#https)`;
+  }
   if (error instanceof NetworkError || error instanceof TimeoutError) return `${error.message}; is the server running? (check --endpoint or EDGEQ_ENDPOINT)`;
   if (error instanceof EdgeQError) {
     const hint = HINTS[error.code];

@@ -23,6 +23,8 @@ export interface FileSettings {
   corsOrigins?: string;
   logRequests?: boolean;
   logFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 type Kind = "string" | "port" | "path" | "boolean";
@@ -40,6 +42,8 @@ const KEYS: Record<string, [keyof FileSettings, Kind]> = {
   cors_origins: ["corsOrigins", "string"],
   log_requests: ["logRequests", "boolean"],
   log_file: ["logFile", "path"],
+  tls_cert: ["tlsCert", "path"],
+  tls_key: ["tlsKey", "path"],
 };
 
 export interface ConfigFile {

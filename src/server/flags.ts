@@ -16,6 +16,8 @@ export interface ServerFlags {
   logFile?: string;
   devMode?: boolean;
   accountId?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export function withServerFlags(command: Command, { configFlag }: { configFlag: 
   return command
     .option("--log-requests", "print one JSON line per request (off by default)")
     .option("--log-file <file>", "append the request lines and everything else the runtime prints to this file")
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change or SIGHUP)")
+    .option("--tls-key <file>", "the PEM private key of --tls-cert")
     .option("--account-id <id>", "the 12-digit account id in queue URLs and ARNs (default 000000000000; or EDGEQ_ACCOUNT_ID, account_id)")
     .option("--no-dev-mode", "refuse the development credentials even on loopback; EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY must be set");
 }
@@ -49,6 +53,8 @@ export function serveOptionsFromFlags(flags: ServerFlags, configFile = flags.con
   // commander sets devMode true unless --no-dev-mode; only the refusal is worth passing on.
   if (flags.devMode === false) options.devMode = false;
   if (flags.accountId !== undefined) options.accountId = flags.accountId;
+  if (flags.tlsCert !== undefined) options.tlsCert = flags.tlsCert;
+  if (flags.tlsKey !== undefined) options.tlsKey = flags.tlsKey;
   return options;
 }
 

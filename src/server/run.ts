@@ -12,7 +12,7 @@ const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
 export async function runServer(options: ServeOptions, print: (line: string) => void = console.log): Promise<void> {
   let server;
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const before = new Map([...SIGNALS, "SIGHUP" as const].map((signal) => [signal, new Set(process.listeners(signal))]));
   try {
     server = await serve(options);
   } catch (error) {
@@ -25,7 +25,8 @@ export async function runServer(options: ServeOptions, print: (line: string) => 
   }
   // Miniflare's own hook answers these signals by SIGKILLing workerd at once;
   // this process drains instead, so the listeners it just added are removed.
-  for (const signal of SIGNALS) {
+  // With TLS, SIGHUP reloads the certificate instead of exiting the way Miniflare's hook would.
+  for (const signal of server.reloadTls ? [...SIGNALS, "SIGHUP" as const] : SIGNALS) {
     for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
   }
   print(`edgeq listening on ${server.url} (data dir ${server.dataDir}; ${server.credentials}; ${server.requestLogs})`);
@@ -48,6 +49,14 @@ export async function runServer(options: ServeOptions, print: (line: string) => 
       stop(0);
     }
   });
+  // SIGHUP re-reads the TLS certificate (a renewer's usual signal); without TLS it keeps its default.
+  if (server.reloadTls) {
+    const reload = server.reloadTls;
+    process.on("SIGHUP", () => {
+      const outcome = reload();
+      (outcome.ok ? print : console.error)(`edgeq: SIGHUP: ${outcome.message}`);
+    });
+  }
   for (const signal of SIGNALS) {
     process.on(signal, () => {
       if (signalled) process.exit(1);

@@ -18,12 +18,13 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { readConfigFile } from "./config-file.js";
+import { readConfigFile, ServeConfigError } from "./config-file.js";
 import { resolveCredentials } from "./credentials.js";
 import { claimDataFormat } from "./data-format.js";
 import { DataDirLock } from "./data-lock.js";
 import { checkMasterKey } from "./master-key.js";
 import { runtimeLog } from "./runtime-log.js";
+import { TlsFront, type TlsFiles } from "./tls.js";
 import { RUNTIME_MARKER, watchRuntimeSpawns } from "./runtime-process.js";
 import { readPrebuiltWorker, workerOptions, type PreparedWorker } from "./worker-prebuilt.js";
 
@@ -59,6 +60,11 @@ export interface ServeOptions {
   logFile?: string;
   /** How long close() waits for in-flight requests. Default 30 s. */
   drainTimeoutMs?: number;
+  /** PEM certificate chain and private key: serve HTTPS (src/server/tls.ts). Default: the config file's tls_cert and tls_key, else plain HTTP. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Told what a certificate reload did (on a file change or reloadTls()). Default: a line on stderr. */
+  onTlsReload?: (message: string) => void;
   /** False skips the start-up refusal of a master key that unwraps nothing stored (the rotation's own server). Default true. */
   checkMasterKey?: boolean;
 }
@@ -74,6 +80,8 @@ export interface EdgeqServer {
   warnings: string[];
   /** Settles when workerd has stopped on purpose: after close(), or after a SIGTERM that reached it directly. */
   stopped: Promise<void>;
+  /** With TLS: re-reads the certificate and key (what SIGHUP does); open connections keep theirs. */
+  reloadTls?: () => { ok: boolean; message: string };
   /** Drains in-flight requests, stops workerd and releases the data directory. */
   close(): Promise<void>;
 }
@@ -87,6 +95,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   const wranglerConfig = resolve(options.wranglerConfig ?? "wrangler.toml");
   const credentials = resolveCredentials(options.env ?? process.env, file, host, options.devMode ?? true, { accountId: options.accountId });
   const warnings = file?.exposed ? [`${file.path} holds secrets and other users can read it: chmod 600 ${file.path}`] : [];
+  const tlsFiles = tlsFilesOf(options.tlsCert ?? settings.tlsCert, options.tlsKey ?? settings.tlsKey);
   const log = runtimeLog(options.logRequests ?? settings.logRequests ?? false, options.logFile ?? settings.logFile);
   mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
@@ -101,6 +110,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   let closing = false;
   let disposed: Promise<void> | undefined;
   let miniflare: Miniflare | undefined;
+  let tls: TlsFront | undefined;
   let markStopped = () => {};
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   const dispose = () => (disposed ??= miniflare ? miniflare.dispose() : Promise.resolve());
@@ -121,7 +131,12 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   });
   try {
     // No platform sets CF-Connecting-IP here: the Worker must not take a client's word for its address.
-    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings, EDGEQ_CLIENT_ADDRESS: "none" });
+    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), {
+      ...credentials.bindings,
+      ...log.bindings,
+      EDGEQ_CLIENT_ADDRESS: "none",
+      ...(tlsFiles ? { EDGEQ_PUBLIC_SCHEME: "https" } : {}), // workerd sees the plain side: QueueUrls must say https
+    });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
     const port = options.port ?? settings.port ?? DEFAULT_PORT;
     miniflare = new Miniflare(convertV4MiniflareOptions({
@@ -133,13 +148,15 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
       log: new Log(LogLevel.WARN),
       logRequests: false,
       ...(log.handler ? { handleStructuredLogs: log.handler } : {}),
-      workers: [{ ...worker, unsafeDirectSockets: [{ host, port }] }],
+      // With TLS, workerd listens on loopback only and this process serves the public address.
+      workers: [{ ...worker, unsafeDirectSockets: [tlsFiles ? { host: "127.0.0.1", port: 0 } : { host, port }] }],
     }));
     await miniflare.ready;
     const direct = await miniflare.unsafeGetDirectURL();
-    const url = `http://${host.includes(":") ? `[${host}]` : host}:${direct.port}`;
+    if (tlsFiles) tls = await TlsFront.listen(tlsFiles, host, port, Number(direct.port), options.onTlsReload ?? ((message) => console.error(`edgeq: ${message}`)));
+    const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${tls ? tls.port : direct.port}`;
     lock.update({ url });
-    if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(url, dataDir, credentials)));
+    if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(tls ? `http://127.0.0.1:${direct.port}` : url, dataDir, credentials)));
     let closed: Promise<void> | undefined;
     return {
       url,
@@ -148,10 +165,13 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
       requestLogs: log.description,
       warnings,
       stopped,
+      ...(tls ? { reloadTls: () => tls!.reload() } : {}),
       close: () =>
         (closed ??= (async () => {
           closing = true;
+          tls?.stopAccepting();
           await drain(runtime, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+          tls?.destroy();
           await dispose();
           await log.close();
           unwatch();
@@ -160,12 +180,21 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     };
   } catch (error) {
     closing = true;
+    tls?.destroy();
     await dispose().catch(() => undefined);
     await log.close();
     unwatch();
     lock.release();
     throw error;
   }
+}
+
+function tlsFilesOf(certFile: string | undefined, keyFile: string | undefined): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ServeConfigError(`${certFile === undefined ? "--tls-key (tls_key)" : "--tls-cert (tls_cert)"} is set but ${certFile === undefined ? "--tls-cert (tls_cert)" : "--tls-key (tls_key)"} is not: HTTPS needs both the certificate chain and its private key`);
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
 }
 
 /** wrangler and esbuild load only to build from source: an installed package has neither. */

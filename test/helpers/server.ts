@@ -4,7 +4,9 @@
 // it, so a developer's real credentials never change what a test sees.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +45,31 @@ export interface StartOptions {
   dataDirFlag?: string;
   /** Extra environment, e.g. EDGEQ_ADMIN_SECRET. */
   env?: Record<string, string>;
+  /** Serve HTTPS with these files; `ca` is what the health check trusts. Default: EDGEQ_TEST_TLS_DIR's, if set. */
+  tls?: { certFile: string; keyFile: string; ca: string } | false;
+}
+
+/**
+ * `npm run test:tls` (test/tls/run.mjs) runs e2e suites with
+ * EDGEQ_TEST_TLS_DIR naming a test CA's directory (ca.pem, server.pem,
+ * server.key), and clients trusting it through NODE_EXTRA_CA_CERTS and
+ * AWS_CA_BUNDLE: every server those suites start then serves HTTPS.
+ */
+function defaultTls(): StartOptions["tls"] {
+  const dir = process.env.EDGEQ_TEST_TLS_DIR;
+  if (!dir) return false;
+  return { certFile: join(dir, "server.pem"), keyFile: join(dir, "server.key"), ca: readFileSync(join(dir, "ca.pem"), "utf8") };
+}
+
+/** GET /healthz over http, or https trusting only `ca`. */
+function healthy(url: string, ca: string | undefined): Promise<boolean> {
+  if (!ca) return fetch(`${url}/healthz`).then((response) => response.ok);
+  return new Promise((resolve, reject) => {
+    httpsGet(`${url}/healthz`, { ca }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    }).on("error", reject);
+  });
 }
 
 /** The environment without EDGEQ_* variables, for child processes. */
@@ -59,7 +86,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const port = options.port ?? (options.noWait ? await freePort() : 0);
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "edgeq-e2e-"));
   const script = options.script ?? "scripts/start.mjs";
-  const child = spawn(process.execPath, [script, "--port", String(port), options.dataDirFlag ?? "--data-dir", stateDir, ...(options.extraArgs ?? [])], {
+  const tls = options.tls ?? defaultTls();
+  const tlsArgs = tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : [];
+  const child = spawn(process.execPath, [script, "--port", String(port), options.dataDirFlag ?? "--data-dir", stateDir, ...tlsArgs, ...(options.extraArgs ?? [])], {
     cwd: process.cwd(),
     env: cleanEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
@@ -70,7 +99,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   child.stderr!.on("data", (chunk) => (log += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const server: RunningServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     stateDir,
     child,
@@ -100,13 +129,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`);
     // The start-up line names the address, printed once workerd listens.
-    const listening = /edgeq listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(log);
+    const listening = /edgeq listening on (https?:\/\/127\.0\.0\.1:(\d+))/.exec(log);
     try {
       if (listening) {
         server.url = listening[1]!;
         server.port = Number(listening[2]);
-        const response = await fetch(`${server.url}/healthz`);
-        if (response.ok) return server;
+        if (await healthy(server.url, tls ? tls.ca : undefined)) return server;
       }
     } catch {
       // not listening yet
