@@ -56,6 +56,25 @@ function get(url: string, agent: Agent): Promise<{ status: number; cn: string; r
   });
 }
 
+/** A REST call through `agent`: the status, the certificate's CN, whether the connection was reused, the JSON answer. */
+function call(url: string, agent: Agent, method: string, path: string, body: unknown): Promise<{ status: number; cn: string; reused: boolean; json: any }> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${DEV_SECRET}`, "content-type": "application/json" };
+    const req = request(`${url}${path}`, { agent, method, headers }, (response) => {
+      const cn = String((response.socket as TLSSocket).getPeerCertificate().subject.CN);
+      let text = "";
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode!, cn, reused: req.reusedSocket, json: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function longPoll(url: string, agent: Agent, queue: string): Promise<{ status: number; cn: string; reused: boolean; messages: unknown[] }> {
+  return call(url, agent, "POST", `/v1/queues/${queue}/messages/receive`, { waitSeconds: 20 }).then(({ json, ...rest }) => ({ ...rest, messages: json.messages }));
+}
+
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -135,11 +154,14 @@ print(json.dumps({"url": url, "body": got["Body"]}))`;
     expect(JSON.parse(received.stdout).Messages[0].Body).toBe("aws cli over tls");
   });
 
-  it("a new certificate in the files is served to new connections; an open connection keeps its own and is not dropped", async () => {
+  it("a new certificate in the files is served to new connections; an open connection, with a long poll in flight, keeps its own and is not dropped", async () => {
     const kept = new Agent({ ca: ca.ca, keepAlive: true, maxSockets: 1 });
     const before = await get(server.url, kept);
     expect(before).toMatchObject({ status: 200, cn: "first" });
-
+    // A long poll (up to 20 s) of an empty queue in flight on the kept connection while the certificate changes.
+    const polling = longPoll(server.url, kept, "tls-sdk");
+    let settled = false;
+    void polling.finally(() => (settled = true));
     const second = issueCert(ca, "second");
     copyFileSync(second.keyFile, live.keyFile);
     copyFileSync(second.certFile, live.certFile);
@@ -147,6 +169,13 @@ print(json.dumps({"url": url, "body": got["Body"]}))`;
     expect(fresh).toMatchObject({ status: 200, cn: "second" });
     expect(server.output()).toContain("loaded a new TLS certificate");
 
+    expect(settled).toBe(false);
+    // A send ends the long poll with the message, on the connection made under the first certificate.
+    const sent = await call(server.url, new Agent({ ca: ca.ca }), "POST", "/v1/queues/tls-sdk/messages", { messages: [{ body: "after the reload" }] });
+    expect(sent.status).toBe(200);
+    const poll = await polling;
+    expect(poll).toMatchObject({ status: 200, cn: "first", reused: true });
+    expect(poll.messages).toEqual([expect.objectContaining({ body: "after the reload" })]);
     const after = await get(server.url, kept);
     expect(after).toEqual({ status: 200, cn: "first", reused: true });
     kept.destroy();
