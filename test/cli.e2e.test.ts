@@ -23,6 +23,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
+function tlsTrust(): Record<string, string> {
+  return process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {};
+}
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -31,8 +35,9 @@ interface Run {
 
 function start(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
-    // A clean environment: no EDGEQ_* or config file from the machine running the tests.
-    env: { PATH: process.env.PATH!, HOME: work, EDGEQ_ENDPOINT: server.url, ...env },
+    // A clean environment: no EDGEQ_* or config file from the machine running the tests
+    // (the CA that `npm run test:tls` has the servers' certificates signed by is kept).
+    env: { PATH: process.env.PATH!, HOME: work, EDGEQ_ENDPOINT: server.url, ...tlsTrust(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
