@@ -214,4 +214,27 @@ print(json.dumps({"url": url, "body": got["Body"]}))`;
     expect(code).toBe(2);
     expect(half.output()).toContain("--tls-cert (tls_cert) is set but --tls-key (tls_key) is not");
   });
+
+  it("behind a reverse proxy: X-Forwarded-Proto https makes a plain server's QueueUrls https, and only then", async () => {
+    const plain = await startServer({ tls: false });
+    servers.push(plain);
+    const queueUrl = async (forwardedProto: string | undefined) => {
+      const sqs = new SQSClient({ endpoint: plain.url, region: "us-east-1", credentials: { accessKeyId: DEV_KEY_ID, secretAccessKey: DEV_SECRET }, maxAttempts: 1 });
+      if (forwardedProto) {
+        sqs.middlewareStack.add((next) => async (args) => {
+          (args.request as { headers: Record<string, string> }).headers["x-forwarded-proto"] = forwardedProto;
+          return next(args);
+        }, { step: "build" });
+      }
+      try {
+        return (await sqs.send(new CreateQueueCommand({ QueueName: "tls-proxied" }))).QueueUrl;
+      } finally {
+        sqs.destroy();
+      }
+    };
+    const address = plain.url.slice("http://".length);
+    expect(await queueUrl("https")).toBe(`https://${address}/000000000000/tls-proxied`);
+    expect(await queueUrl(undefined)).toBe(`http://${address}/000000000000/tls-proxied`);
+    expect(await queueUrl("http")).toBe(`http://${address}/000000000000/tls-proxied`);
+  });
 });
