@@ -69,7 +69,7 @@ export async function backupDataDir(options: BackupOptions): Promise<BackupManif
   if (!isDirectory(root)) throw new BackupError(`${dataDir} holds no edgeq data (no v3 directory): name the server's --data-dir`);
   const target = resolve(options.target);
   mustBeEmpty(target, "the backup directory");
-  mkdirSync(target, { recursive: true });
+  mkdirSync(target, { recursive: true, mode: 0o700 }); // as private as the data directory it copies
   const startedAt = new Date().toISOString();
   const objects: BackupObject[] = [];
   for (const file of ordered(listFiles(root).map((path) => relative(dataDir, path).split(sep).join("/")))) {
