@@ -2,8 +2,8 @@
 // traffic keeps flowing while `edgeq admin backup` copies the data directory;
 // the backup restored into an empty directory and served again holds every
 // queue, every message acknowledged before the backup started (none of those
-// sent after it finished), lease state, receive counts, FIFO order and access
-// keys. Restore refuses another master key, a non-empty directory and a
+// sent after it finished), lease state, receive counts, FIFO order, an
+// Idempotency-Key's record and access keys. Restore refuses another master key, a non-empty directory and a
 // damaged file; a data directory recording a newer schema is refused at start-up.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -67,6 +67,7 @@ describe("edgeq admin backup and restore", () => {
     const deleted = await orders.receive({ maxMessages: 2, visibilityTimeout: 43_200 });
     for (const message of deleted) expect(await orders.delete(message)).toBe(true);
     const released = await orders.receive({ maxMessages: 1, visibilityTimeout: 43_200 });
+    const idempotent = await orders.sendBatch([{ body: "order-idem" }], { idempotencyKey: "backup-idem-1" });
     await orders.changeVisibility(released[0]!, 0); // received once, visible again: comes back with receiveCount 2
     const events = await edgeq.createQueue("backup-events.fifo", { fifoQueue: true, contentBasedDeduplication: true });
     for (let i = 0; i < 5; i++) await events.send(`event-${i}`, { messageGroupId: "g" });
@@ -114,11 +115,15 @@ describe("edgeq admin backup and restore", () => {
     expect(names.sort()).toEqual(["backup-events.fifo", "backup-load", "backup-orders"]);
     expect((await restored.edgeq.queue("backup-orders").get()).attributes.partitions).toBe(2);
 
+    // The send's Idempotency-Key is still known (the partition's dedup record, not the KV cache, which is not backed up).
+    const repeated = await restored.edgeq.queue("backup-orders").sendBatch([{ body: "order-idem" }], { idempotencyKey: "backup-idem-1" });
+    expect(repeated.successful.map((entry) => entry.id)).toEqual(idempotent.successful.map((entry) => entry.id));
+
     // Lease state: the three leased messages are still in flight; the deleted two are gone.
     const stats = await restored.edgeq.queue("backup-orders").stats();
     expect(stats.inFlight).toBe(3);
     const orderBodies = await receiveAll(restored.edgeq, "backup-orders");
-    const expected = Array.from({ length: 20 }, (_, i) => `order-${i}`).filter((body) => ![...leased, ...deleted].some((message) => message.body === body));
+    const expected = [...Array.from({ length: 20 }, (_, i) => `order-${i}`), "order-idem"].filter((body) => ![...leased, ...deleted].some((message) => message.body === body));
     expect(orderBodies.map((message) => message.body).sort()).toEqual(expected.sort());
     expect(orderBodies.find((message) => message.body === released[0]!.body)?.receiveCount).toBe(2);
 

@@ -8,7 +8,10 @@
 // moment; objects are copied one after another, Catalogs first, then
 // Partitions, then Keyrings, so a data key a copied message needs was created
 // before the Keyring was copied. Everything acknowledged before the backup
-// started is in it. The manifest, written last, records the objects, their
+// started is in it. Miniflare's KV (v3/kv: the dedup cache, DEDUP_CACHE) is
+// left out: a fast path whose entries live 5 minutes, while each partition
+// keeps the authoritative dedup records; under Miniflare it is one file per
+// send, most of a busy directory's size. The manifest, written last, records the objects, their
 // schema versions and the master key's fingerprint (restore.ts checks them).
 /// <reference types="node" />
 import { createHash } from "node:crypto";
@@ -188,7 +191,7 @@ function ordered(files: string[]): string[] {
     const index = ORDER.indexOf(kindOf(file));
     return index === -1 ? ORDER.length : index;
   };
-  return files.filter((file) => !/-(wal|shm|journal)$/.test(file)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return files.filter((file) => !/-(wal|shm|journal)$/.test(file) && !file.startsWith("v3/kv/")).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 function listFiles(dir: string): string[] {
