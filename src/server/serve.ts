@@ -11,7 +11,9 @@
 // what `/healthz` costs without it (docs/performance.md). Miniflare's own
 // entry socket stays on a random loopback port, for Miniflare alone. What the
 // entry worker added, the Worker does not need: it trusts no client-sent
-// request.cf or CF-Connecting-IP in self-hosted mode either way.
+// request.cf or CF-Connecting-IP in self-hosted mode either way. With
+// --tls-cert/--tls-key that socket moves to loopback and tls.ts serves HTTPS
+// on the address asked for.
 /// <reference types="node" />
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
