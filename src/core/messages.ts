@@ -19,7 +19,7 @@ import { groupDigest } from "./master.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
-import { receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
+import { noteRanked, receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
 import { checkBatchSize, checkSendRequest, DEDUP_ID_ATTRIBUTE, GROUP_ID_ATTRIBUTE, TRACE_HEADER_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
@@ -50,6 +50,8 @@ export interface ReceivedMessage {
   messageDeduplicationId?: string;
   /** SQS's AWSTraceHeader, when the send carried one. */
   traceHeader?: string;
+  /** Standard queues: the priority it was sent with (0..9). */
+  priority: number;
 }
 
 export interface ReceiveRequest {
@@ -97,6 +99,7 @@ export class Messages {
         accepted.push({ index, message: await sealGroupId(this.#config, prepared.message) });
       }
       if (accepted.length === 0) return { successful: [], failed };
+      if (accepted.some((a) => (a.message.priority ?? 0) > 0)) noteRanked(queue);
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
       const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
       const messages = await sendOnce(this.#env, this.#config, queue, sealed, route);
@@ -152,6 +155,7 @@ export class Messages {
         sentAt: message.sentAt,
         firstReceivedAt: message.firstReceivedAt,
         md5OfBody: message.md5OfBody,
+        priority: message.priority ?? 0,
         ...splitAttributes(message.attributes, message.groupId),
         ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
         ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set

@@ -81,6 +81,8 @@ export const MAX_MOVE_RATE = 500;
 export const DEFAULT_MOVE_RATE = 500;
 /** The native API accepts delays up to the retention period; SQS keeps MAX_DELAY_SECONDS. */
 export const MAX_NATIVE_DELAY_SECONDS = MAX_RETENTION_SECONDS;
+/** Message priorities on standard queues (native API): 0..9, default 0, higher delivered first. */
+export const MAX_PRIORITY = 9;
 
 export interface RedrivePolicy {
   /** Name of the dead-letter queue (same account). */
@@ -122,6 +124,8 @@ export interface DeliveryAttributes {
   fifoThroughputLimit: "perQueue" | "perMessageGroupId";
   redrivePolicy: RedrivePolicy | null;
   redriveAllowPolicy: RedriveAllowPolicy | null;
+  /** Paused (POST /v1/queues/:name/pause): sends are stored, receives and pushes deliver nothing. Absent in records made before it: false. */
+  paused?: boolean;
 }
 
 export type QueueAttributes = NumericAttributes & DeliveryAttributes;

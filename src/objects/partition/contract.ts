@@ -24,6 +24,8 @@ export interface PartitionSettings {
   sendRateLimit?: number;
   fifo?: boolean;
   deadLetter?: DeadLetterSettings | null;
+  /** The queue is paused: store sends, deliver nothing. */
+  paused?: boolean;
 }
 
 export interface ReceiveOptions extends LeaseOptions {
@@ -43,8 +45,11 @@ export type PartitionCommand =
 /** What each kind of command answers. */
 export interface CommandResults {
   send: Result<{ messages: SentMessage[] }>;
-  /** deferred: noisy tenants' messages were left out (a quietOnly receive); limited: over the in-flight limit, nothing taken. */
-  receive: Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
+  /**
+   * deferred: noisy tenants' messages were left out (a quietOnly receive); limited: over the in-flight limit, nothing taken;
+   * paused: the queue is paused; ranked: messages here have priorities; top: with minPriority, the highest priority left visible.
+   */
+  receive: Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean; paused?: boolean; ranked?: boolean; top?: number | null }>;
   delete: Result<{ outcomes: DeleteOutcome[] }>;
   visibility: Result<{ outcomes: VisibilityOutcome[] }>;
 }

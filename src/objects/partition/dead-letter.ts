@@ -107,6 +107,7 @@ function toNewMessage(row: StoredMessage, system: SystemAttributes): NewMessage 
     delaySeconds: 0,
     sentAt: row.sent_at,
     groupId: row.group_id ?? undefined,
+    ...(row.priority > 0 ? { priority: row.priority } : {}),
     system: encodeSystem(system),
   };
 }

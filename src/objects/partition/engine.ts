@@ -13,6 +13,7 @@ import { admit, forgetDedup, remember } from "./guards.js";
 import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
 import { closeWindow, isHot, type LoadReport } from "./load.js";
 import { PartitionMeta, type Counters } from "./meta.js";
+import { Priorities } from "./priority.js";
 import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
 import { TenantShares } from "./tenants.js";
@@ -32,6 +33,7 @@ export function noEffects(): Effects {
 export class Engine {
   readonly store: MessageStore;
   readonly #tenants: TenantShares;
+  readonly #priorities: Priorities;
   /** An upper bound on the messages in flight (the last count plus leases since), or null before the first count. */
   #inFlight: number | null = null;
   readonly series: Series;
@@ -47,7 +49,8 @@ export class Engine {
     this.#exec = exec;
     this.#meta = new PartitionMeta(exec);
     this.store = new MessageStore(exec, () => this.#meta.state.fifo);
-    this.#tenants = new TenantShares(this.store);
+    this.#priorities = new Priorities(this.store);
+    this.#tenants = new TenantShares(this.store, this.#priorities);
     this.series = new Series(exec);
   }
 
@@ -120,7 +123,10 @@ export class Engine {
     const { fresh } = admitted;
     const rows = fresh.map((message) => toInsert(message, now));
     const seqs = this.store.insert(rows);
-    if (!this.#meta.state.fifo) this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+    if (!this.#meta.state.fifo) {
+      this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+      this.#priorities.noteSent(new Set(rows.map((row) => row.priority)));
+    }
     const sent = fresh.map((message, i): SentMessage => ({ id: message.id, seq: seqs[i]!, sentAt: rows[i]!.sentAt }));
     remember(this.#exec, fresh, sent);
     this.count({ depth: fresh.length, sent: fresh.length });
@@ -135,12 +141,17 @@ export class Engine {
     return { ok: true, messages: admitted.answers.map((answer) => ("fresh" in answer ? sent[answer.fresh]! : answer)) };
   }
 
-  /** Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here. */
-  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }> {
+  /**
+   * Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here.
+   * A paused queue delivers nothing. `ranked`: messages here have priorities (the core then
+   * routes by priority); with `minPriority` asked, `top` is the highest priority left visible.
+   */
+  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean; paused?: boolean; ranked?: boolean; top?: number | null }> {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
     const meta = this.#meta.state;
+    if (meta.paused) return { ok: true, messages: [], paused: true, ...(options.minPriority === undefined ? {} : { top: null }) };
     const limited = this.#overLimit(options, now);
     if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
     const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
@@ -151,7 +162,17 @@ export class Engine {
     if (redelivered > 0) this.count({ redelivered });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
-    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}) };
+    const ranked = !meta.fifo && this.#priorities.ranked(now) ? { ranked: true } : {};
+    const top = options.minPriority === undefined ? {} : { top: this.top(now) };
+    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}), ...ranked, ...top };
+  }
+
+  /** The highest priority of a message a receive would get now (null: none, or the queue is paused). */
+  top(now: number): number | null {
+    const meta = this.#meta.state;
+    if (meta.paused) return null;
+    if (meta.fifo) return this.store.hasVisible(now, now - meta.retentionMs, true) ? 0 : null;
+    return this.#priorities.top(now, now - meta.retentionMs);
   }
 
   /**

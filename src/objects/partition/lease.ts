@@ -24,6 +24,8 @@ export interface LeaseOptions {
   overLimit?: "refuse" | "empty";
   /** Standard queues: only messages of tenants within their share (tenants.ts); the core asks again for the rest. */
   quietOnly?: boolean;
+  /** Standard queues: only messages of this priority or above (priority.ts); the answer then says the highest left visible (`top`). */
+  minPriority?: number;
 }
 
 export interface LeaseContext {
@@ -65,7 +67,7 @@ export function leaseMessages(context: LeaseContext, options: LeaseOptions): Lea
     let candidates: StoredMessage[];
     if (context.fifo) candidates = store.fifoVisible(limit, now, context.cutoff);
     else {
-      const fair = context.tenants.select(limit, now, context.cutoff, options.quietOnly ?? false);
+      const fair = context.tenants.select(limit, now, context.cutoff, options.quietOnly ?? false, options.minPriority ?? 0);
       candidates = fair.rows;
       deferred ||= fair.deferred;
     }
@@ -104,6 +106,7 @@ function toLeased(row: StoredMessage, now: number): LeasedMessage {
     receiveCount: row.receive_count + 1,
     groupId: row.group_id,
     system: row.system,
+    priority: row.priority,
   };
 }
 

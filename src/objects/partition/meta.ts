@@ -53,6 +53,8 @@ export interface MetaState {
   /** After a failed dead-letter move, the alarm waits until then. */
   moveRetryAt: number;
   moveTask: RunningTask | null;
+  /** The queue is paused: sends are stored, nothing is delivered. */
+  paused: boolean;
 }
 
 
@@ -78,6 +80,7 @@ const META_COLUMNS: Record<keyof MetaState, Column> = {
   deadLetter: { column: "dead_letter", ...json },
   moveRetryAt: { column: "move_retry_at", ...plain },
   moveTask: { column: "move_task", ...json },
+  paused: { column: "paused", ...flag },
 };
 
 const COUNTER_COLUMNS: Record<keyof Counters, string> = {

@@ -132,7 +132,7 @@ export class Partition extends DurableObject<Env> {
         if (this.#engine.refusal(ref) || cancelled) return { ok: true, available: false };
         const now = Date.now();
         const { retentionMs, fifo } = this.#engine.meta.state;
-        if (this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
+        if (!this.#engine.meta.state.paused && this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
         if (now >= deadline) return { ok: true, available: false };
         await this.#waitForMessages(deadline);
       }
@@ -154,12 +154,13 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter } = settings;
-      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null });
+      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused } = settings;
+      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false });
       return null;
     });
     if (refused) return refused;
     await this.#schedule();
+    this.#waiters.wakeAll(); // a resume (or any change) lets long polls look again at once
     return { ok: true };
   }
 
@@ -170,6 +171,11 @@ export class Partition extends DurableObject<Env> {
     const stale = ref.incarnation > state.incarnation; // a new queue this partition has not met yet holds nothing
     const stats = this.#readStats(Date.now());
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
+  }
+
+  /** The highest priority a receive would get here now; null: nothing visible, or paused. Reads only. */
+  topPriority(ref: PartitionRef): Result<{ top: number | null }> {
+    return this.#engine.refusal(ref) ?? { ok: true, top: ref.incarnation === this.#engine.meta.state.incarnation ? this.#engine.top(Date.now()) : null };
   }
 
   /** The series rows of minutes [from, to] and the one before (see series.ts); a queue life it has not met has none. */

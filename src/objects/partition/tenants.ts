@@ -17,6 +17,7 @@
 // turn), each an index range over that tenant's messages. Messages without a
 // tenant on a queue with tenants are served in visibility order with the
 // noisy ones. Reads only: the messages change through the store.
+import type { Priorities } from "./priority.js";
 import type { MessageStore, StoredMessage } from "./store.js";
 
 /** How long the tenants and their in-flight counts are trusted before they are read again (leases ended or deleted meanwhile show then). */
@@ -34,13 +35,15 @@ export interface FairSelection {
 
 export class TenantShares {
   readonly #store: MessageStore;
+  readonly #priorities: Priorities;
   #tenants: string[] = [];
   #inFlight = new Map<string, number>();
   #takenAt = -Infinity;
   #cursor = 0;
 
-  constructor(store: MessageStore) {
+  constructor(store: MessageStore, priorities: Priorities) {
     this.#store = store;
+    this.#priorities = priorities;
   }
 
   /** A send stored messages of these tenants. */
@@ -70,21 +73,23 @@ export class TenantShares {
    * A standard queue's next visible messages, quiet tenants' first. With
    * `quietOnly` the rest is left for a second pass (the core asks every
    * partition for quiet tenants' messages before any serves the others).
+   * Priorities (priority.ts) order what is served outside a quiet tenant's own
+   * messages; `minPriority` leaves lower priorities out everywhere.
    */
-  select(limit: number, now: number, cutoff: number, quietOnly: boolean): FairSelection {
+  select(limit: number, now: number, cutoff: number, quietOnly: boolean, minPriority = 0): FairSelection {
     const noisy = this.noisy(now);
-    if (noisy.size === 0) return { rows: this.#store.visible(limit, now, cutoff), deferred: false };
+    if (noisy.size === 0) return { rows: this.#priorities.select(limit, now, cutoff, minPriority), deferred: false };
     const quiet: StoredMessage[] = [];
     const candidates = this.#tenants.filter((tenant) => !noisy.has(tenant));
     for (let probe = 0; probe < Math.min(MAX_PROBES, candidates.length) && quiet.length < limit; probe++) {
       const tenant = candidates[(this.#cursor + probe) % candidates.length]!;
-      quiet.push(...this.#store.tenantVisible(tenant, limit - quiet.length, now, cutoff));
+      quiet.push(...this.#store.tenantVisible(tenant, limit - quiet.length, now, cutoff, minPriority));
     }
     this.#cursor++;
     if (quiet.length === limit) return { rows: quiet, deferred: false };
     if (quietOnly) return { rows: quiet, deferred: true };
     const picked = new Set(quiet.map((row) => row.seq));
-    const rest = this.#store.visible(limit, now, cutoff).filter((row) => !picked.has(row.seq)).slice(0, limit - quiet.length);
+    const rest = this.#priorities.select(limit, now, cutoff, minPriority).filter((row) => !picked.has(row.seq)).slice(0, limit - quiet.length);
     return { rows: [...quiet, ...rest], deferred: false };
   }
 }

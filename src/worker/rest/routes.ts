@@ -51,6 +51,7 @@ rest.post("/queues/:name/messages", async (c) => {
     body: message.body,
     delaySeconds: message.delaySeconds,
     deliverAt: message.deliverAt,
+    priority: message.priority,
     attributes: message.attributes ? toAttributes(message.attributes) : undefined,
     groupId: message.messageGroupId,
     dedupId: message.messageDeduplicationId,
@@ -80,6 +81,7 @@ rest.post("/queues/:name/messages/receive", async (c) => {
       sentAt: message.sentAt,
       firstReceivedAt: message.firstReceivedAt,
       attributes: fromAttributes(message.attributes),
+      ...(message.priority === 0 ? {} : { priority: message.priority }),
       ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId }),
       ...(message.sequenceNumber === undefined ? {} : { sequenceNumber: message.sequenceNumber }),
       ...(message.deadLetterSourceQueue === undefined ? {} : { deadLetterSourceQueue: message.deadLetterSourceQueue }),
@@ -98,6 +100,9 @@ rest.post("/queues/:name/messages/visibility", async (c) => {
 });
 
 rest.post("/queues/:name/purge", async (c) => c.json({ purged: await c.var.service.queues.purge(c.req.param("name")) }));
+
+rest.post("/queues/:name/pause", async (c) => c.json(queueJson(await c.var.service.queues.setPaused(c.req.param("name"), true))));
+rest.post("/queues/:name/resume", async (c) => c.json(queueJson(await c.var.service.queues.setPaused(c.req.param("name"), false))));
 
 rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.queues.stats(c.req.param("name"))));
 

@@ -52,6 +52,7 @@ export const sendSchema = z
           body: z.string(),
           delaySeconds: integer().optional(),
           deliverAt: integer().optional(),
+          priority: integer().optional(),
           messageGroupId: z.string().optional(),
           messageDeduplicationId: z.string().optional(),
           attributes: z.record(z.string(), attributeValueSchema).optional(),

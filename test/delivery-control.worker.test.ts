@@ -1,0 +1,138 @@
+// Delivery control beyond SQS (issue 19): message priorities and pause/resume,
+// through REST inside workerd. Priorities: highest first, older first within
+// one, across partitions, O(batch) rows per receive, bounds on both sides and
+// refused on FIFO queues. Pause: sends stored, receives empty, a long poll
+// waits until the resume wakes it, the pause survives the partition's restart.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Partition } from "../src/objects/partition/partition.js";
+import type { NewMessage, Result } from "../src/shared/types.js";
+import { partitionOf, rest, uniqueName } from "./helpers/worker-rest.js";
+
+async function queue(prefix: string, attributes: Record<string, unknown> = {}, fifo = false): Promise<string> {
+  const name = uniqueName(prefix, fifo);
+  expect((await rest("POST", "/v1/queues", { name, attributes })).status).toBe(201);
+  return name;
+}
+
+async function send(name: string, messages: { body: string; priority?: number; messageGroupId?: string }[]) {
+  const sent = await rest("POST", `/v1/queues/${name}/messages`, { messages });
+  expect(sent.status).toBe(200);
+  return sent.body;
+}
+
+async function receive(name: string, maxMessages: number, waitSeconds = 0): Promise<{ body: string; priority?: number }[]> {
+  const got = await rest("POST", `/v1/queues/${name}/messages/receive`, { maxMessages, visibilityTimeout: 600, waitSeconds });
+  expect(got.status).toBe(200);
+  return got.body.messages;
+}
+
+function ok<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`expected ok, got ${result.code}`);
+  return result;
+}
+
+describe("priorities", () => {
+  it("delivers the highest priority first, and within a priority the oldest first", async () => {
+    const name = await queue("prio");
+    await send(name, [{ body: "p0-a" }, { body: "p5-a", priority: 5 }, { body: "p9-a", priority: 9 }, { body: "p0-b", priority: 0 }]);
+    await send(name, [{ body: "p5-b", priority: 5 }, { body: "p9-b", priority: 9 }, { body: "p1-a", priority: 1 }]);
+    const first = await receive(name, 3);
+    expect(first.map((m) => m.body)).toEqual(["p9-a", "p9-b", "p5-a"]);
+    expect(first.map((m) => m.priority)).toEqual([9, 9, 5]);
+    expect((await receive(name, 10)).map((m) => m.body)).toEqual(["p5-b", "p1-a", "p0-a", "p0-b"]);
+  });
+
+  it("prefers higher priorities across partitions", async () => {
+    const name = await queue("prio-parts", { partitions: 4 });
+    // Round-robin spreads each batch over the partitions: low ones everywhere, then 4 high ones.
+    for (let i = 0; i < 8; i++) await send(name, Array.from({ length: 10 }, (_, j) => ({ body: `low-${i}-${j}` })));
+    for (let i = 0; i < 4; i++) await send(name, [{ body: `high-${i}`, priority: 7 }]);
+    await send(name, [{ body: "mid", priority: 3 }]);
+    const got = await receive(name, 6);
+    expect(got.slice(0, 4).map((m) => m.body).sort()).toEqual(["high-0", "high-1", "high-2", "high-3"]);
+    expect(got[4]!.body).toBe("mid");
+    expect(got[5]!.body.startsWith("low-")).toBe(true);
+    // Nothing leased was lost: the rest are all still there.
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ visible: 79, inFlight: 6 });
+  });
+
+  it("refuses a priority outside 0..9 and on FIFO queues, naming the field", async () => {
+    const name = await queue("prio-bounds");
+    const sent = await send(name, [{ body: "a", priority: -1 }, { body: "b", priority: 0 }, { body: "c", priority: 9 }, { body: "d", priority: 10 }]);
+    expect(sent.successful.map((m: { index: number }) => m.index)).toEqual([1, 2]);
+    expect(sent.failed).toHaveLength(2);
+    for (const failure of sent.failed) {
+      expect(failure.code).toBe("InvalidParameterValue");
+      expect(failure.message).toMatch(/^messages\[[03]\]\.priority must be an integer between 0 and 9, got (-1|10)$/);
+    }
+    const fifo = await queue("prio-fifo", { contentBasedDeduplication: true }, true);
+    const refused = await send(fifo, [{ body: "x", priority: 1, messageGroupId: "g" }, { body: "y", messageGroupId: "g" }]);
+    expect(refused.successful.map((m: { index: number }) => m.index)).toEqual([1]);
+    expect(refused.failed[0]).toMatchObject({ index: 0, code: "InvalidParameterValue" });
+    expect(refused.failed[0].message).toContain("messages[0].priority is for standard queues");
+  });
+
+  it("reads O(batch) rows per receive at depth with a mix of priorities", async () => {
+    const p = partitionOf(uniqueName("prio-cost"));
+    const ref = { incarnation: 1 };
+    const message = (i: number): NewMessage => ({ id: crypto.randomUUID(), body: `m${i}`, attributes: null, md5OfBody: "md5", delaySeconds: 0, priority: i % 10 });
+    for (let i = 0; i < 30; i++) ok(await p.send(ref, 345_600, Array.from({ length: 100 }, (_, j) => message(i * 100 + j))));
+    const rowsRead = await runInDurableObject(p, async (instance: Partition) => {
+      const before = ok(instance.stats(ref)).stats.rowsRead;
+      const got = ok(await instance.receive(ref, { maxMessages: 10, visibilityTimeout: 30, waitSeconds: 0 }));
+      expect(got.messages.map((m) => m.priority)).toEqual(Array(10).fill(9));
+      ok(await instance.changeVisibility(ref, [{ seq: got.messages[0]!.seq, lease: 1, visibilityTimeout: 30 }]));
+      return ok(instance.stats(ref)).stats.rowsRead - before;
+    });
+    // 3,000 messages; a scan would read thousands. The plain receive test (partition.worker.test.ts) reads under 80.
+    expect(rowsRead).toBeLessThan(80);
+    // After the 300 of priority 9 are leased, a receive reads the 9 range (empty) and the 8 range.
+    for (let i = 0; i < 30; i++) ok(await p.receive(ref, { maxMessages: 10, visibilityTimeout: 600, waitSeconds: 0 }));
+    const next = ok(await p.receive(ref, { maxMessages: 10, visibilityTimeout: 600, waitSeconds: 0 })).messages;
+    expect(next.map((m) => m.priority)).toEqual(Array(10).fill(8));
+  });
+});
+
+describe("pause and resume", () => {
+  it("stores sends while paused, delivers nothing, shows paused, and delivers again on resume", async () => {
+    const name = await queue("pause");
+    const paused = await rest("POST", `/v1/queues/${name}/pause`);
+    expect(paused.status).toBe(200);
+    expect(paused.body.attributes.paused).toBe(true);
+    await send(name, [{ body: "kept" }]);
+    expect(await receive(name, 10)).toEqual([]);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ paused: true, visible: 1, inFlight: 0 });
+    // A restart of the partition keeps the pause (it is stored in its meta row, pushed by the Catalog).
+    await evictDurableObject(partitionOf(name));
+    expect(await receive(name, 10)).toEqual([]);
+    expect((await rest("POST", `/v1/queues/${name}/resume`)).body.attributes.paused).toBe(false);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body.paused).toBe(false);
+    expect((await receive(name, 10)).map((m) => m.body)).toEqual(["kept"]);
+  });
+
+  it("keeps a long poll waiting while paused and wakes it at the resume", async () => {
+    const name = await queue("pause-poll");
+    await rest("POST", `/v1/queues/${name}/pause`);
+    await send(name, [{ body: "waiting" }]);
+    const poll = receive(name, 1, 20);
+    // A second, short receive while the poll waits gets nothing either.
+    expect(await receive(name, 1)).toEqual([]);
+    await rest("POST", `/v1/queues/${name}/resume`);
+    expect((await poll).map((m) => m.body)).toEqual(["waiting"]);
+  });
+
+  it("pauses every partition of a queue, and long polls across partitions wait too", async () => {
+    const name = await queue("pause-parts", { partitions: 3 });
+    await rest("POST", `/v1/queues/${name}/pause`);
+    for (let i = 0; i < 3; i++) await send(name, [{ body: `m${i}` }]);
+    expect(await receive(name, 10)).toEqual([]);
+    const poll = receive(name, 10, 20);
+    await rest("POST", `/v1/queues/${name}/resume`);
+    expect((await poll).length).toBeGreaterThan(0);
+  });
+
+  it("answers 404 for a queue that does not exist", async () => {
+    expect((await rest("POST", `/v1/queues/${uniqueName("nope")}/pause`)).status).toBe(404);
+  });
+});
