@@ -145,6 +145,16 @@ export class Queue {
     return purged;
   }
 
+  /** Stops delivery: sends are still stored; receives (long polls wait) and pushes deliver nothing until `resume()`. */
+  pause(options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#post<QueueInfo>("/pause", undefined, options);
+  }
+
+  /** Starts delivery again; long polls waiting on the queue are answered at once. */
+  resume(options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#post<QueueInfo>("/resume", undefined, options);
+  }
+
   stats(options: CallOptions = {}): Promise<QueueStats> {
     return this.#transport.call("GET", `${this.#path}/stats`, undefined, options);
   }
@@ -234,6 +244,7 @@ function wireEntry(entry: SendEntry) {
     attributes: entry.attributes,
     messageGroupId: entry.messageGroupId,
     messageDeduplicationId: entry.messageDeduplicationId,
+    priority: entry.priority,
   };
 }
 

@@ -51,6 +51,8 @@ export interface SendOptions {
   messageGroupId?: string;
   /** FIFO queues: a repeat within 5 minutes is accepted but not enqueued again (not needed under contentBasedDeduplication). */
   messageDeduplicationId?: string;
+  /** Standard queues: 0..9, default 0; a receive returns higher priorities first (not on FIFO queues). */
+  priority?: number;
 }
 
 export interface SendEntry extends SendOptions {
@@ -112,6 +114,8 @@ export interface MessageData {
   sequenceNumber?: string;
   /** Set when a dead-letter move brought the message here: the queue it came from. */
   deadLetterSourceQueue?: string;
+  /** The priority it was sent with; absent for 0. */
+  priority?: number;
 }
 
 /** A received message; `json()` parses its body. */
@@ -127,6 +131,8 @@ export class Message implements MessageData {
   readonly messageGroupId?: string;
   readonly sequenceNumber?: string;
   readonly deadLetterSourceQueue?: string;
+  /** 0..9 (standard queues). */
+  readonly priority: number;
 
   constructor(data: MessageData) {
     this.id = data.id;
@@ -140,6 +146,7 @@ export class Message implements MessageData {
     if (data.messageGroupId !== undefined) this.messageGroupId = data.messageGroupId;
     if (data.sequenceNumber !== undefined) this.sequenceNumber = data.sequenceNumber;
     if (data.deadLetterSourceQueue !== undefined) this.deadLetterSourceQueue = data.deadLetterSourceQueue;
+    this.priority = data.priority ?? 0;
   }
 
   json<T = unknown>(): T {

@@ -1,4 +1,4 @@
-// `edgeq queues ...`: create, list, get, update, purge, stats (--watch), alerts, delete, dlq-sources.
+// `edgeq queues ...`: create, list, get, update, purge, pause, resume, stats (--watch), alerts, delete, dlq-sources.
 /// <reference types="node" />
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -93,6 +93,15 @@ export function queuesCommand(): Command {
     if (settings.json) printJson({ queue: name, purged });
     else printLine(`purged ${purged} message${purged === 1 ? "" : "s"} from ${name}`);
   });
+
+  for (const [verb, help] of [["pause", "stop delivery: sends are still stored, receives and pushes get nothing"], ["resume", "start delivery again"]] as const) {
+    queues.command(`${verb} <name>`).description(help).action(async (name: string, _options, command: Command) => {
+      const { client, settings } = contextOf(command);
+      const queue = await client.queue(name)[verb]();
+      if (settings.json) printJson({ queue: name, paused: queue.attributes.paused === true });
+      else printLine(`${verb === "pause" ? "paused" : "resumed"} ${name}`);
+    });
+  }
 
   queues
     .command("stats <name>")
