@@ -94,6 +94,38 @@ describe("priorities", () => {
   });
 });
 
+describe("maxInFlightPerGroup", () => {
+  it("holds each group to its cap across partitions and consumers, while other groups are served", async () => {
+    const name = await queue("cap", { partitions: 3, maxInFlightPerGroup: 2 });
+    await send(name, Array.from({ length: 10 }, (_, i) => ({ body: `busy-${i}`, messageGroupId: "busy" })));
+    await send(name, [{ body: "calm-0", messageGroupId: "calm" }, { body: "plain" }]);
+    const got = (await Promise.all([receive(name, 10), receive(name, 10), receive(name, 10)])).flat().map((m) => m.body);
+    expect(got.filter((body) => body.startsWith("busy-"))).toHaveLength(2);
+    expect(got).toContain("calm-0");
+    expect(got).toContain("plain");
+    expect(await receive(name, 10)).toEqual([]);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ inFlight: 4, visible: 8 });
+  });
+
+  it("frees a place when a message of the group is deleted, and refuses the attribute on FIFO queues and out of bounds", async () => {
+    const name = await queue("cap-free", { maxInFlightPerGroup: 1 });
+    await send(name, [{ body: "a", messageGroupId: "g" }, { body: "b", messageGroupId: "g" }]);
+    const first = await rest("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10 });
+    expect(first.body.messages.map((m: { body: string }) => m.body)).toEqual(["a"]);
+    expect(await receive(name, 10)).toEqual([]);
+    await rest("POST", `/v1/queues/${name}/messages/delete`, { receiptHandles: [first.body.messages[0].receiptHandle] });
+    expect((await receive(name, 10)).map((m) => m.body)).toEqual(["b"]);
+
+    const fifo = await rest("POST", "/v1/queues", { name: uniqueName("cap", true), attributes: { maxInFlightPerGroup: 1 } });
+    expect(fifo.status).toBe(400);
+    expect(fifo.body.error.message).toContain("attributes.maxInFlightPerGroup is for standard queues");
+    const over = await rest("POST", "/v1/queues", { name: uniqueName("cap"), attributes: { maxInFlightPerGroup: 120_001 } });
+    expect(over.body.error).toMatchObject({ code: "InvalidAttributeValue", message: "attributes.maxInFlightPerGroup must be an integer between 0 and 120000, got 120001" });
+    expect((await rest("POST", "/v1/queues", { name: uniqueName("cap"), attributes: { maxInFlightPerGroup: 120_000 } })).status).toBe(201);
+    expect((await rest("POST", "/v1/queues", { name: uniqueName("cap"), attributes: { maxInFlightPerGroup: -1 } })).status).toBe(400);
+  });
+});
+
 describe("pause and resume", () => {
   it("stores sends while paused, delivers nothing, shows paused, and delivers again on resume", async () => {
     const name = await queue("pause");

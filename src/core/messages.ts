@@ -101,7 +101,9 @@ export class Messages {
       if (accepted.length === 0) return { successful: [], failed };
       if (accepted.some((a) => (a.message.priority ?? 0) > 0)) noteRanked(queue);
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
-      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
+      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh)
+        : (queue.attributes.maxInFlightPerGroup ?? 0) > 0 ? (fresh: NewMessage[]) => this.#sendCapped(queue, fresh)
+        : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
       const messages = await sendOnce(this.#env, this.#config, queue, sealed, route);
       const successful = messages.map((sent, i) => ({
         index: accepted[i]!.index,
@@ -277,6 +279,18 @@ export class Messages {
       this.#directory.forget(current.name);
       current = await this.#directory.queue(current.name);
     }
+  }
+
+  /**
+   * maxInFlightPerGroup: a group's messages all go to its partition (by hash, as FIFO), so that
+   * partition alone counts the group's leases and holds the cap exactly; messages without a group go as usual.
+   */
+  async #sendCapped(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    const grouped = messages.filter((message) => message.groupId !== undefined);
+    const plain = messages.filter((message) => message.groupId === undefined);
+    const [byGroup, rest] = await Promise.all([grouped.length > 0 ? this.#sendByGroup(queue, grouped) : [], plain.length > 0 ? this.#sendToPartition(queue, plain) : []]);
+    const sent = new Map<NewMessage, SentMessage>([...grouped.map((m, i) => [m, byGroup[i]!] as const), ...plain.map((m, i) => [m, rest[i]!] as const)]);
+    return messages.map((message) => sent.get(message)!);
   }
 
   /** FIFO: each message goes to its group's partition (fixed hash), one call per partition. */

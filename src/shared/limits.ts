@@ -114,6 +114,8 @@ export interface NumericAttributes {
   splitThreshold: number;
   /** Messages per second the whole queue accepts (0: no limit); enforced in the partitions, each its share. */
   sendRateLimit: number;
+  /** Standard queues: at most this many messages of one messageGroupId in flight at once (0: no limit). Absent in older records: 0. */
+  maxInFlightPerGroup: number;
 }
 
 /** Delivery semantics; fifoQueue and fifoThroughputLimit are fixed at creation. */
@@ -139,6 +141,7 @@ export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   partitions: 1,
   splitThreshold: DEFAULT_SPLIT_THRESHOLD,
   sendRateLimit: 0,
+  maxInFlightPerGroup: 0,
   fifoQueue: false,
   contentBasedDeduplication: false,
   deduplicationScope: "queue",
@@ -157,6 +160,7 @@ export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof NumericAttributes, readonly
   partitions: [1, MAX_PARTITIONS],
   splitThreshold: [0, MAX_SPLIT_THRESHOLD],
   sendRateLimit: [0, MAX_SEND_RATE_LIMIT],
+  maxInFlightPerGroup: [0, MAX_IN_FLIGHT],
 });
 
 // Monitoring (issue 18).

@@ -20,6 +20,7 @@ const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof NumericAttributes, help: 
   ["--partitions <count>", "partitions", "Partition objects the queue is spread over"],
   ["--split-threshold <per-second>", "splitThreshold", "messages per second into one partition above which the partition count doubles (0: never)"],
   ["--send-rate-limit <per-second>", "sendRateLimit", "messages per second accepted; more answer 429 Throttled (0: no limit)"],
+  ["--max-in-flight-per-group <count>", "maxInFlightPerGroup", "standard queues: messages of one --group in flight at once, whatever the consumers (0: no limit)"],
 ];
 
 function withAttributeFlags(command: Command): Command {

@@ -20,6 +20,7 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     sendRateLimit: (queue.attributes.sendRateLimit ?? 0) / queue.attributes.partitions,
     fifo: queue.attributes.fifoQueue,
     paused: queue.attributes.paused === true,
+    maxInFlightPerGroup: queue.attributes.maxInFlightPerGroup ?? 0,
     deadLetter: queue.attributes.redrivePolicy
       ? {
         queue: queue.attributes.redrivePolicy.deadLetterQueue,

@@ -26,6 +26,8 @@ export interface PartitionSettings {
   deadLetter?: DeadLetterSettings | null;
   /** The queue is paused: store sends, deliver nothing. */
   paused?: boolean;
+  /** Standard queues: at most this many messages of one group in flight (0: no limit); sends route a group to one partition. */
+  maxInFlightPerGroup?: number;
 }
 
 export interface ReceiveOptions extends LeaseOptions {

@@ -16,7 +16,7 @@ import { PartitionMeta, type Counters } from "./meta.js";
 import { Priorities } from "./priority.js";
 import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
-import { TenantShares } from "./tenants.js";
+import { TenantShares, UNGROUPED } from "./tenants.js";
 
 /** What a batch of commands leaves for the object to do once it has committed. */
 export interface Effects {
@@ -121,7 +121,9 @@ export class Engine {
       return fail(admitted);
     }
     const { fresh } = admitted;
-    const rows = fresh.map((message) => toInsert(message, now));
+    // With a per-group cap, ungrouped messages form a tenant of their own, so they are found past a capped group's backlog.
+    const ungrouped = !this.#meta.state.fifo && this.#meta.state.maxInFlightPerGroup > 0 ? UNGROUPED : null;
+    const rows = fresh.map((message) => ({ ...toInsert(message, now), ...(message.groupId === undefined && ungrouped !== null ? { groupId: ungrouped } : {}) }));
     const seqs = this.store.insert(rows);
     if (!this.#meta.state.fifo) {
       this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
@@ -154,7 +156,7 @@ export class Engine {
     if (meta.paused) return { ok: true, messages: [], paused: true, ...(options.minPriority === undefined ? {} : { top: null }) };
     const limited = this.#overLimit(options, now);
     if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
-    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
+    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants, groupCap: meta.maxInFlightPerGroup }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (this.#inFlight !== null && !options.deleteOnReceive) this.#inFlight += taken;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
@@ -172,7 +174,9 @@ export class Engine {
     const meta = this.#meta.state;
     if (meta.paused) return null;
     if (meta.fifo) return this.store.hasVisible(now, now - meta.retentionMs, true) ? 0 : null;
-    return this.#priorities.top(now, now - meta.retentionMs);
+    // What a receive would take first (quiet tenants, caps and priorities as a receive sees them).
+    const [first] = this.#tenants.select(1, now, now - meta.retentionMs, { cap: meta.maxInFlightPerGroup }).rows;
+    return first ? first.priority : null;
   }
 
   /**
@@ -197,7 +201,8 @@ export class Engine {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
-    const { outcomes, firstReceivedAt } = this.store.deleteLeases(leases, now);
+    const { outcomes, firstReceivedAt, released } = this.store.deleteLeases(leases, now);
+    this.#tenants.noteReleased(released);
     const deleted = outcomes.filter((result) => result === "deleted").length;
     if (deleted > 0) this.count({ depth: -deleted, deleted, deleteLatencyMs: firstReceivedAt.reduce((sum, at) => sum + Math.max(0, now - at), 0), deleteLatencyCount: firstReceivedAt.length });
     if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
@@ -208,7 +213,9 @@ export class Engine {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
-    const outcomes = this.store.changeVisibility(entries, now);
+    const released: string[] = [];
+    const outcomes = this.store.changeVisibility(entries, now, released);
+    this.#tenants.noteReleased(released);
     entries.forEach((entry, i) => {
       if (outcomes[i] !== "changed") return;
       this.#activity = true;

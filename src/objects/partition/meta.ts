@@ -55,6 +55,8 @@ export interface MetaState {
   moveTask: RunningTask | null;
   /** The queue is paused: sends are stored, nothing is delivered. */
   paused: boolean;
+  /** Standard queues: messages of one group in flight at most (0: no limit). */
+  maxInFlightPerGroup: number;
 }
 
 
@@ -81,6 +83,7 @@ const META_COLUMNS: Record<keyof MetaState, Column> = {
   moveRetryAt: { column: "move_retry_at", ...plain },
   moveTask: { column: "move_task", ...json },
   paused: { column: "paused", ...flag },
+  maxInFlightPerGroup: { column: "max_in_flight_per_group", ...plain },
 };
 
 const COUNTER_COLUMNS: Record<keyof Counters, string> = {

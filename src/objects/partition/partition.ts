@@ -154,8 +154,8 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused } = settings;
-      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false });
+      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused, maxInFlightPerGroup } = settings;
+      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false, maxInFlightPerGroup: maxInFlightPerGroup ?? 0 });
       return null;
     });
     if (refused) return refused;

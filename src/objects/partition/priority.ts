@@ -56,12 +56,6 @@ export class Priorities {
     return rows;
   }
 
-  /** The highest priority of a visible message here, or null when none is visible. */
-  top(now: number, cutoff: number): number | null {
-    for (const priority of this.#read(now)) if (this.#store.visible(1, now, cutoff, priority).length > 0) return priority;
-    return this.#store.visible(1, now, cutoff, this.#read(now).length > 0 ? 0 : undefined).length > 0 ? 0 : null;
-  }
-
   #read(now: number): number[] {
     if (this.#present === null || (this.#present.length > 0 && now - this.#takenAt >= SNAPSHOT_MS)) {
       this.#takenAt = now;

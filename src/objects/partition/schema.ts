@@ -126,11 +126,12 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
   // standard queues). Priority 0, what every older row is, stays on
   // messages_by_visibility; the others get a partial index, so a receive reads
   // one (priority, visible_at) range per priority present and a queue that
-  // never used priorities pays for nothing. `paused` is the queue's pause as
-  // the Catalog pushed it.
+  // never used priorities pays for nothing. `paused` and
+  // `max_in_flight_per_group` are the queue's settings as the Catalog pushed them.
   [
     `ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0`,
     `CREATE INDEX messages_by_priority ON messages (priority, visible_at) WHERE priority > 0`,
     `ALTER TABLE meta ADD COLUMN paused INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN max_in_flight_per_group INTEGER NOT NULL DEFAULT 0`,
   ],
 ];

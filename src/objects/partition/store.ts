@@ -135,8 +135,9 @@ export class MessageStore {
   tenants(max: number): string[] {
     const found: string[] = [];
     let after = "";
-    for (;;) {
-      const [row] = this.#exec<{ group_id: string }>("SELECT group_id FROM messages WHERE group_id > ? ORDER BY group_id LIMIT 1", after);
+    for (let first = true; ; first = false) {
+      // The first seek includes "", the tenant of ungrouped messages on a queue with a per-group cap (tenants.ts UNGROUPED).
+      const [row] = this.#exec<{ group_id: string }>(`SELECT group_id FROM messages WHERE group_id ${first ? ">=" : ">"} ? ORDER BY group_id LIMIT 1`, after);
       if (!row || found.length === max) return found;
       found.push(row.group_id);
       after = row.group_id;
@@ -212,24 +213,26 @@ export class MessageStore {
    * dead-letter move) deletes nothing. Also answers when each deleted message
    * was first received (the receive-to-delete latency the series keeps).
    */
-  deleteLeases(leases: LeaseRef[], now: number): { outcomes: DeleteOutcome[]; firstReceivedAt: number[] } {
+  deleteLeases(leases: LeaseRef[], now: number): { outcomes: DeleteOutcome[]; firstReceivedAt: number[]; released: string[] } {
     const groups = new Set<string>();
     const firstReceivedAt: number[] = [];
+    const released: string[] = []; // the group of each deleted message that was in flight (tenants.ts counts them)
     const outcomes = leases.map(({ seq, lease }): DeleteOutcome => {
-      const [row] = this.#exec<{ group_id: string | null; first_received_at: number | null }>(
-        "DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id, first_received_at", seq, lease, LEASE.DEAD,
+      const [row] = this.#exec<{ group_id: string | null; first_received_at: number | null; leased: number; visible_at: number }>(
+        "DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id, first_received_at, leased, visible_at", seq, lease, LEASE.DEAD,
       );
       if (!row) return "stale";
       if (row.group_id !== null) groups.add(row.group_id);
+      if (row.group_id !== null && row.leased === LEASE.IN_FLIGHT && row.visible_at > now) released.push(row.group_id);
       if (row.first_received_at !== null) firstReceivedAt.push(row.first_received_at);
       return "deleted";
     });
     this.#refreshGroups([...groups].map((group_id) => ({ group_id })), now);
-    return { outcomes, firstReceivedAt };
+    return { outcomes, firstReceivedAt, released };
   }
 
   /** Changes the lease of in-flight messages; visibility 0 releases them at once. */
-  changeVisibility(entries: (LeaseRef & { visibilityTimeout: number })[], now: number): VisibilityOutcome[] {
+  changeVisibility(entries: (LeaseRef & { visibilityTimeout: number })[], now: number, released: string[] = []): VisibilityOutcome[] {
     const groups = new Set<string>();
     const outcomes = entries.map(({ seq, lease, visibilityTimeout }): VisibilityOutcome => {
       const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number; group_id: string | null }>(
@@ -241,6 +244,7 @@ export class MessageStore {
       const state = visibilityTimeout > 0 ? LEASE.IN_FLIGHT : LEASE.AVAILABLE;
       this.#exec("UPDATE messages SET visible_at = ?, leased = ? WHERE seq = ?", now + visibilityTimeout * 1000, state, seq);
       if (row.group_id !== null) groups.add(row.group_id);
+      if (row.group_id !== null && visibilityTimeout === 0) released.push(row.group_id);
       return "changed";
     });
     this.#refreshGroups([...groups].map((group_id) => ({ group_id })), now);

@@ -67,7 +67,7 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
     case "queueType":
       if (bound === "standard") return `${field} is for FIFO queues; a standard queue deduplicates sends by the Idempotency-Key header`;
       if (p.field === "attributes.splitThreshold") return `${field} must be 0 for a FIFO queue: its partition count is fixed, got ${value}`;
-      if (p.field?.endsWith("priority")) return `${field} is for standard queues; a FIFO queue delivers each group in send order, got ${value}`;
+      if (p.field?.endsWith("priority") || p.field === "attributes.maxInFlightPerGroup") return `${field} is for standard queues; a FIFO queue delivers each group in send order, got ${value}`;
       return `${field}: per-message delays are not allowed on FIFO queues`;
     case "fifoName":
       return String(p.value).endsWith(".fifo")

@@ -14,6 +14,7 @@ export const queueAttributesSchema = z
     partitions: integer(),
     splitThreshold: integer(),
     sendRateLimit: integer(),
+    maxInFlightPerGroup: integer(),
     fifoQueue: z.boolean(),
     contentBasedDeduplication: z.boolean(),
     deduplicationScope: z.enum(["queue", "messageGroup"]),
