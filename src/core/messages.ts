@@ -8,7 +8,7 @@ import type { MessageAttributes } from "../shared/messages.js";
 import { keyPartition, sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
 import type { ReceiptHandle } from "../shared/receipt.js";
-import { parseSystem } from "../shared/system.js";
+import { parseSystem, withoutSeal } from "../shared/system.js";
 import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../shared/types.js";
 import { isUnavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
@@ -160,7 +160,7 @@ export class Messages {
         priority: message.priority ?? 0,
         ...splitAttributes(message.attributes, message.groupId),
         ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
-        ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
+        ...withoutSeal(parseSystem(message.system)), // deadLetterSourceQueue, senderId: present only when set
       })));
     });
   }
@@ -353,7 +353,7 @@ function lease(handle: ReceiptHandle): LeaseRef {
  * FIFO dedup id, the group id and the trace header. A message stored before
  * group ids were sealed has its group id in the clear in `storedGroup`.
  */
-function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string; traceHeader?: string } {
+export function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string; traceHeader?: string } {
   const { [DEDUP_ID_ATTRIBUTE]: dedup, [GROUP_ID_ATTRIBUTE]: group, [TRACE_HEADER_ATTRIBUTE]: trace, ...attributes } = all ?? {};
   const messageGroupId = group?.stringValue ?? storedGroup ?? undefined;
   return {
@@ -365,7 +365,7 @@ function splitAttributes(all: MessageAttributes | null, storedGroup: string | nu
 }
 
 /** The Partition orders and routes by a digest of the group id; the id itself is sealed among the attributes. */
-async function sealGroupId(config: CoreConfig, message: PreparedMessage): Promise<PreparedMessage> {
+export async function sealGroupId(config: CoreConfig, message: PreparedMessage): Promise<PreparedMessage> {
   if (message.groupId === undefined) return message;
   return {
     ...message,

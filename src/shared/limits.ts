@@ -81,6 +81,10 @@ export const MAX_MOVE_RATE = 500;
 export const DEFAULT_MOVE_RATE = 500;
 /** The native API accepts delays up to the retention period; SQS keeps MAX_DELAY_SECONDS. */
 export const MAX_NATIVE_DELAY_SECONDS = MAX_RETENTION_SECONDS;
+/** Recurring schedules a partition keeps (a standard queue's all live on partition 0). */
+export const MAX_SCHEDULES = 100;
+/** A schedule's id: 1 to 80 of [A-Za-z0-9_-]. */
+export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 /** Message priorities on standard queues (native API): 0..9, default 0, higher delivered first. */
 export const MAX_PRIORITY = 9;
 

@@ -7,6 +7,8 @@ import type { DeadLetterSettings } from "./meta.js";
 
 export type { PeekedMessage } from "./stats.js";
 export type { PeekState } from "./store.js";
+export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
+export type { ScheduleCommand, ScheduleDefinition, StoredSchedule } from "./schedules.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {

@@ -14,6 +14,7 @@ import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
 import { closeWindow, isHot, type LoadReport } from "./load.js";
 import { PartitionMeta, type Counters } from "./meta.js";
 import { Priorities } from "./priority.js";
+import { Schedules } from "./schedules.js";
 import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
 import { TenantShares, UNGROUPED } from "./tenants.js";
@@ -37,6 +38,7 @@ export class Engine {
   /** An upper bound on the messages in flight (the last count plus leases since), or null before the first count. */
   #inFlight: number | null = null;
   readonly series: Series;
+  readonly schedules: Schedules;
   #meta: PartitionMeta;
   readonly #exec: Exec;
   #pending: Partial<Counters> = {};
@@ -52,6 +54,7 @@ export class Engine {
     this.#priorities = new Priorities(this.store);
     this.#tenants = new TenantShares(this.store, this.#priorities);
     this.series = new Series(exec);
+    this.schedules = new Schedules(exec);
   }
 
   get meta(): PartitionMeta {
@@ -98,6 +101,7 @@ export class Engine {
       this.#meta.set({ incarnation: ref.incarnation, dropped: false, moveTask: null, moveRetryAt: 0, loadWindowStart: 0, loadWindowSent: 0, sendTokens: 0, sendTokensAt: 0 });
       this.#meta.resetCounters();
       this.series.clear();
+      this.schedules.clear();
       this.#pending = {};
     }
     if (retentionSeconds !== undefined) this.#meta.set({ retentionMs: retentionSeconds * 1000 });
@@ -177,6 +181,29 @@ export class Engine {
     // What a receive would take first (quiet tenants, caps and priorities as a receive sees them).
     const [first] = this.#tenants.select(1, now, now - meta.retentionMs, { cap: meta.maxInFlightPerGroup }).rows;
     return first ? first.priority : null;
+  }
+
+  /**
+   * The alarm's schedule step: one message per due schedule (at most `limit`), in the
+   * caller's transaction with each schedule's next tick, so no tick is ever enqueued twice.
+   */
+  fireSchedules(now: number, limit: number): number {
+    const due = this.schedules.due(now, limit);
+    if (due.length === 0) return 0;
+    const fifo = this.#meta.state.fifo;
+    const ungrouped = !fifo && this.#meta.state.maxInFlightPerGroup > 0 ? UNGROUPED : null;
+    const rows = due.map((schedule) => ({
+      id: crypto.randomUUID(), body: schedule.body, attributes: null, md5: "", sentAt: now, visibleAt: now,
+      groupId: schedule.groupId ?? ungrouped, system: JSON.stringify({ sealedAs: schedule.templateId }), priority: fifo ? 0 : schedule.priority,
+    }));
+    this.store.insert(rows);
+    if (!fifo) {
+      this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+      this.#priorities.noteSent(new Set(rows.map((row) => row.priority)));
+    }
+    for (const schedule of due) this.schedules.fired(schedule, now);
+    this.count({ depth: rows.length, sent: rows.length });
+    return rows.length;
   }
 
   /**

@@ -22,11 +22,10 @@ import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
+import { runScheduleCommand, type ScheduleCommand, type StoredSchedule } from "./schedules.js";
 import { EMPTY_STATS, readStats, toPeeked } from "./stats.js";
 import { Waiters } from "./waiters.js";
-
-export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
-export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
+export type { CommandResult, CommandResults, DeadLetterSettings, MoveTask, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions, RunningTask, ScheduleCommand, ScheduleDefinition, StoredSchedule } from "./contract.js";
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
@@ -43,7 +42,6 @@ export class Partition extends DurableObject<Env> {
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
-  /** Calls waiting for the next group commit (see `run`). */
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -173,6 +171,13 @@ export class Partition extends DurableObject<Env> {
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
   }
 
+  /** Recurring schedules (schedules.ts): create or replace, list, remove; the alarm fires them. */
+  async schedules(ref: PartitionRef, command: ScheduleCommand): Promise<Result<{ schedules: StoredSchedule[]; removed?: boolean }>> {
+    const result = this.#atomically(() => this.#engine.admit(ref) ?? runScheduleCommand(this.#engine.schedules, command, Date.now()));
+    if (result.ok && command.kind === "put") await this.#schedule();
+    return result;
+  }
+
   /** The highest priority a receive would get here now; null: nothing visible, or paused. Reads only. */
   topPriority(ref: PartitionRef): Result<{ top: number | null }> {
     return this.#engine.refusal(ref) ?? { ok: true, top: ref.incarnation === this.#engine.meta.state.incarnation ? this.#engine.top(Date.now()) : null };
@@ -233,6 +238,7 @@ export class Partition extends DurableObject<Env> {
       this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
       this.#engine.meta.resetCounters();
       this.#engine.series.clear();
+      this.#engine.schedules.clear();
     });
     this.#waiters.wakeAll();
     return { ok: true };
@@ -248,6 +254,7 @@ export class Partition extends DurableObject<Env> {
       meta: () => this.#engine.meta,
       atomically: (work) => this.#atomically(() => this.#flushed(work())),
       count: (delta) => this.#engine.count(delta),
+      fireSchedules: (now, limit) => this.#engine.fireSchedules(now, limit),
       takeLoadReport: () => {
         const report = this.#engine.loadReport;
         this.#engine.loadReport = null;
@@ -373,6 +380,7 @@ export class Partition extends DurableObject<Env> {
       loadReport: this.#engine.loadReport !== null,
       retryAt: this.#retryAt,
       monitorAt: this.#monitor.dueAt(Date.now()),
+      scheduleAt: this.#engine.schedules.nextAt(),
     });
     // Only ever move the alarm earlier: one set for an earlier time fires, finds
     // less to do, and re-arms. This keeps a storage write off every delete

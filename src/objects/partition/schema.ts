@@ -133,5 +133,19 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
     `CREATE INDEX messages_by_priority ON messages (priority, visible_at) WHERE priority > 0`,
     `ALTER TABLE meta ADD COLUMN paused INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE meta ADD COLUMN max_in_flight_per_group INTEGER NOT NULL DEFAULT 0`,
+    // Recurring schedules (schedules.ts): a sealed message template and the next tick.
+    `CREATE TABLE schedules (
+       id TEXT PRIMARY KEY,
+       cron TEXT NOT NULL,
+       timezone TEXT NOT NULL,
+       body BLOB NOT NULL,
+       template_id TEXT NOT NULL,
+       group_id TEXT,
+       priority INTEGER NOT NULL DEFAULT 0,
+       created_at INTEGER NOT NULL,
+       next_at INTEGER,
+       last_at INTEGER
+     )`,
+    `CREATE INDEX schedules_by_next ON schedules (next_at)`,
   ],
 ];

@@ -63,6 +63,18 @@ export const sendSchema = z
   })
   .strict();
 
+export const scheduleSchema = z
+  .object({
+    id: z.string(),
+    cron: z.string(),
+    body: z.string(),
+    attributes: z.record(z.string(), attributeValueSchema).optional(),
+    timezone: z.string().optional(),
+    messageGroupId: z.string().optional(),
+    priority: integer().optional(),
+  })
+  .strict();
+
 export const receiveSchema = z
   .object({
     maxMessages: integer().optional(),
