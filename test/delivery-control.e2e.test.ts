@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgeQ, InvalidParameterValueError } from "../src/sdk/index.js";
+import { EdgeQ, InvalidParameterValueError, ResourceNotFoundError } from "../src/sdk/index.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 const running: RunningServer[] = [];
@@ -77,6 +77,49 @@ describe("priorities", () => {
     const refused = await cli("send", "ctl-cli-prio", "x", "--priority", "10");
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("--priority");
+  });
+});
+
+describe("recurring schedules", () => {
+  it("the SDK creates, lists and deletes a schedule; the CLI does too, and refuses what the server refuses", async () => {
+    const queue = await edgeq.createQueue("ctl-sdk-sched");
+    const made = await queue.schedule({ id: "hourly", cron: "0 * * * *", body: "report", attributes: { kind: "hourly" }, timezone: "Europe/Berlin" });
+    expect(made).toMatchObject({ id: "hourly", timezone: "Europe/Berlin", body: "report", attributes: { kind: "hourly" }, lastRunAt: null });
+    expect(made.nextRunAt! % 3_600_000).toBe(0);
+    expect((await queue.schedules()).map((s) => s.id)).toEqual(["hourly"]);
+    await queue.deleteSchedule("hourly");
+    expect(await queue.schedules()).toEqual([]);
+    await expect(queue.deleteSchedule("hourly")).rejects.toThrow(ResourceNotFoundError);
+    await expect(queue.schedule({ id: "x", cron: "not a cron", body: "b" })).rejects.toThrow("cron must be a cron expression");
+
+    await json("queues", "create", "ctl-cli-sched");
+    const created = await json("schedules", "create", "ctl-cli-sched", "daily", "30 6 * * *", "wake up", "--tz", "Asia/Tokyo", "--priority", "2");
+    expect(created).toMatchObject({ id: "daily", cron: "30 6 * * *", timezone: "Asia/Tokyo", priority: 2 });
+    expect((await json("schedules", "list", "ctl-cli-sched")).map((s: { id: string }) => s.id)).toEqual(["daily"]);
+    const bad = await cli("schedules", "create", "ctl-cli-sched", "z", "* * * * *", "b", "--tz", "Nowhere/Land");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("timezone must be an IANA time zone name");
+    expect(await json("schedules", "delete", "ctl-cli-sched", "daily")).toEqual({ queue: "ctl-cli-sched", schedule: "daily", deleted: true });
+  });
+
+  it("a tick that came while the server was down runs once when it starts again", async () => {
+    const queue = await edgeq.createQueue("ctl-sched-down");
+    // A six-field expression naming one second a few seconds ahead (once a year): the server is killed before it.
+    const at = new Date(Math.ceil((Date.now() + 4_000) / 1000) * 1000);
+    const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
+    expect((await queue.schedule({ id: "once", cron, body: "missed" })).nextRunAt).toBe(at.getTime());
+    await server.stop("SIGKILL");
+    while (Date.now() < at.getTime() + 1_000) await new Promise((resolve) => setTimeout(resolve, 250));
+    server = await startServer({ stateDir: server.stateDir });
+    running.push(server);
+    edgeq = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
+    const again = edgeq.queue("ctl-sched-down");
+    const got = await again.receive({ maxMessages: 10, waitSeconds: 20 });
+    expect(got.map((m) => m.body)).toEqual(["missed"]);
+    expect(await again.receive({ maxMessages: 10, waitSeconds: 1 })).toEqual([]);
+    const [schedule] = await again.schedules();
+    expect(schedule).toMatchObject({ id: "once", lastRunAt: at.getTime() });
+    expect(schedule!.nextRunAt).toBeGreaterThan(Date.now());
   });
 });
 

@@ -23,6 +23,8 @@ import {
   type ReceiveOptions,
   type RedriveOptions,
   type RedriveTask,
+  type ScheduleInfo,
+  type ScheduleOptions,
   type SendEntry,
   type SendOptions,
   type SentMessage,
@@ -143,6 +145,20 @@ export class Queue {
   async purge(options: CallOptions = {}): Promise<number> {
     const { purged } = await this.#post<{ purged: number }>("/purge", undefined, options);
     return purged;
+  }
+
+  /** Creates the recurring schedule, or replaces the one with its id. */
+  schedule(schedule: ScheduleOptions, options: CallOptions = {}): Promise<ScheduleInfo> {
+    return this.#post<ScheduleInfo>("/schedules", schedule, options);
+  }
+
+  async schedules(options: CallOptions = {}): Promise<ScheduleInfo[]> {
+    return (await this.#transport.call<{ schedules: ScheduleInfo[] }>("GET", `${this.#path}/schedules`, undefined, options)).schedules;
+  }
+
+  /** Removes a schedule; a ResourceNotFoundError when the queue has none of that id. */
+  async deleteSchedule(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#transport.call("DELETE", `${this.#path}/schedules/${encodeURIComponent(id)}`, undefined, options);
   }
 
   /** Stops delivery: sends are still stored; receives (long polls wait) and pushes deliver nothing until `resume()`. */

@@ -154,6 +154,36 @@ export class Message implements MessageData {
   }
 }
 
+/** A recurring schedule: `body` is enqueued on each tick of `cron` (five fields, or six with seconds first) in `timezone`. */
+export interface ScheduleOptions {
+  /** 1..80 of [A-Za-z0-9_-]; a schedule with this id is replaced. */
+  id: string;
+  cron: string;
+  body: string;
+  attributes?: AttributeInput;
+  /** IANA time zone name; default UTC. */
+  timezone?: string;
+  /** Required on FIFO queues. */
+  messageGroupId?: string;
+  /** Standard queues: 0..9. */
+  priority?: number;
+}
+
+export interface ScheduleInfo {
+  id: string;
+  cron: string;
+  timezone: string;
+  body: string;
+  attributes: AttributeInput;
+  messageGroupId?: string;
+  priority: number;
+  createdAt: number;
+  /** The next tick (epoch ms), null when the expression has no later run. */
+  nextRunAt: number | null;
+  /** The tick that last enqueued a message, null before the first. */
+  lastRunAt: number | null;
+}
+
 export interface RedriveOptions {
   /** Where to move the messages; default: back to the queue each one was dead-lettered from. */
   destination?: string;

@@ -156,11 +156,11 @@ export function tailCommand(): Command {
     });
 }
 
-function collect(value: string, previous: string[] = []): string[] {
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parseAttributes(pairs: string[]): AttributeInput | undefined {
+export function parseAttributes(pairs: string[]): AttributeInput | undefined {
   if (pairs.length === 0) return undefined;
   const attributes: AttributeInput = {};
   for (const pair of pairs) {
