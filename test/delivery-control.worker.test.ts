@@ -126,6 +126,28 @@ describe("maxInFlightPerGroup", () => {
   });
 });
 
+describe("migration", () => {
+  it("a partition made before issue 19's migration keeps its messages and gains priorities, pause and schedules on start-up", async () => {
+    const name = await queue("migrate");
+    await send(name, [{ body: "before-1" }, { body: "before-2" }]);
+    // Take the partition back to the previous schema version, as a data directory from before this change has it.
+    await runInDurableObject(partitionOf(name), (_instance: Partition, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP INDEX messages_by_priority");
+      sql.exec("ALTER TABLE messages DROP COLUMN priority");
+      sql.exec("ALTER TABLE meta DROP COLUMN paused");
+      sql.exec("ALTER TABLE meta DROP COLUMN max_in_flight_per_group");
+      sql.exec("DROP TABLE schedules");
+      sql.exec("UPDATE _schema SET version = version - 1");
+    });
+    await evictDurableObject(partitionOf(name));
+    await send(name, [{ body: "after", priority: 4 }]);
+    expect((await receive(name, 10)).map((m) => m.body)).toEqual(["after", "before-1", "before-2"]);
+    expect((await rest("POST", `/v1/queues/${name}/schedules`, { id: "s", cron: "0 * * * *", body: "x" })).status).toBe(201);
+    expect((await rest("POST", `/v1/queues/${name}/pause`)).status).toBe(200);
+  });
+});
+
 describe("pause and resume", () => {
   it("stores sends while paused, delivers nothing, shows paused, and delivers again on resume", async () => {
     const name = await queue("pause");
