@@ -3,11 +3,11 @@
 // one, across partitions, O(batch) rows per receive, bounds on both sides and
 // refused on FIFO queues. Pause: sends stored, receives empty, a long poll
 // waits until the resume wakes it, the pause survives the partition's restart.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../src/objects/partition/partition.js";
 import type { NewMessage, Result } from "../src/shared/types.js";
-import { partitionOf, rest, uniqueName } from "./helpers/worker-rest.js";
+import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
 
 async function queue(prefix: string, attributes: Record<string, unknown> = {}, fifo = false): Promise<string> {
   const name = uniqueName(prefix, fifo);
@@ -184,6 +184,18 @@ describe("pause and resume", () => {
     const poll = receive(name, 10, 20);
     await rest("POST", `/v1/queues/${name}/resume`);
     expect((await poll).length).toBeGreaterThan(0);
+  });
+
+  it("holds back a delayed message that comes due while paused, when the alarm runs, until the resume", async () => {
+    const name = await queue("pause-alarm");
+    await rest("POST", `/v1/queues/${name}/pause`);
+    await rest("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "later", delaySeconds: 60 }] });
+    await travel(name, 61_000);
+    expect(await runDurableObjectAlarm(partitionOf(name))).toBe(true);
+    expect(await receive(name, 10)).toEqual([]);
+    expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ visible: 1, paused: true });
+    await rest("POST", `/v1/queues/${name}/resume`);
+    expect((await receive(name, 10)).map((m) => m.body)).toEqual(["later"]);
   });
 
   it("answers 404 for a queue that does not exist", async () => {

@@ -128,4 +128,15 @@ describe("recurring schedules", () => {
     expect((await rest("POST", `/v1/queues/${name}/schedules`, { id: "a".repeat(80), cron: "0 0 0 * * *", body: "x", priority: 9 })).status).toBe(201);
     expect((await rest("POST", `/v1/queues/${name}/schedules`, { id: "a".repeat(81), cron: "0 0 0 * * *", body: "x" })).status).toBe(400);
   });
+
+  it("needs manage and send on the queue: a key with only one of them is refused", async () => {
+    const name = await queue("sched-grant");
+    const input = { id: "x", cron: "0 * * * *", body: "b" };
+    for (const [actions, status] of [[["manage"], 403], [["send"], 403], [["manage", "send"], 201]] as const) {
+      const key = await rest("POST", "/v1/keys", { grants: [{ queue: name, actions }] });
+      expect(key.status).toBe(201);
+      const made = await rest("POST", `/v1/queues/${name}/schedules`, input, { authorization: `Bearer ${key.body.secret}` });
+      expect(made.status, actions.join(",")).toBe(status);
+    }
+  });
 });
