@@ -76,8 +76,10 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   const order = [...visit.filter((index) => partitions.usable(index)), ...visit.filter((index) => !partitions.usable(index))];
   const received: Received[] = [];
   if (order.length > 1 && !queue.attributes.fifoQueue && usesPriorities(queue)) {
-    received.push(...await takeByPriority(queue, partitions, lease, order));
-    if (received.length > 0 || waitSeconds === 0) return received;
+    const byPriority = await takeByPriority(queue, partitions, lease, order);
+    received.push(...byPriority.received);
+    // None answering goes the usual way, which refuses only when no partition answers it either.
+    if (received.length > 0 || (waitSeconds === 0 && byPriority.answered)) return received;
   }
   // Fair queues across partitions: every partition is asked for its quiet tenants' messages before any
   // partition serves a noisy tenant's (a second pass, only to the partitions that left some out).
@@ -131,8 +133,12 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   return [];
 }
 
-/** Queues (per isolate) seen with priorities lately, until when: their receives across partitions go by priority. */
-const ranked = new Map<string, number>();
+/**
+ * What this isolate last learnt of each queue (for RANKED_MS): whether it has
+ * priorities. Unknown counts as yes, so the first receive after that goes by
+ * priority and learns the answer; known without, receives go as before.
+ */
+const ranked = new Map<string, { ranked: boolean; until: number }>();
 const RANKED_MS = 60_000;
 
 function rankedKey(queue: QueueRecord): string {
@@ -140,13 +146,14 @@ function rankedKey(queue: QueueRecord): string {
 }
 
 /** A send with a priority, or a partition answering that it holds some: route this queue's receives by priority for a while. */
-export function noteRanked(queue: QueueRecord): void {
+export function noteRanked(queue: QueueRecord, has = true): void {
   if (ranked.size > 10_000) ranked.clear();
-  ranked.set(rankedKey(queue), Date.now() + RANKED_MS);
+  ranked.set(rankedKey(queue), { ranked: has, until: Date.now() + RANKED_MS });
 }
 
 function usesPriorities(queue: QueueRecord): boolean {
-  return (ranked.get(rankedKey(queue)) ?? 0) > Date.now();
+  const known = ranked.get(rankedKey(queue));
+  return !known || known.until <= Date.now() || known.ranked;
 }
 
 /**
@@ -156,17 +163,26 @@ function usesPriorities(queue: QueueRecord): boolean {
  * so on down, until the batch is full or nothing is visible. Each take reads
  * O(batch) rows (priority.ts), and only partitions at the current top are
  * asked, so the batch holds the highest priorities visible across the queue.
+ * Also how the isolate learns whether the queue has priorities (noteRanked).
  */
-async function takeByPriority(queue: QueueRecord, partitions: PartitionAccess, lease: LeaseOptions, order: number[]): Promise<Received[]> {
+async function takeByPriority(queue: QueueRecord, partitions: PartitionAccess, lease: LeaseOptions, order: number[]): Promise<{ received: Received[]; answered: boolean }> {
   const ref = { incarnation: queue.incarnation };
+  let sawRanked = false;
+  let answered = false;
+  // A partition whose breaker is open is not asked (the usual pass visits it last, if this one finds nothing).
   const tops = new Map<number, number | null>(await Promise.all(order.map(async (index): Promise<[number, number | null]> => {
+    if (!partitions.usable(index)) return [index, null];
     try {
-      return [index, unwrap(await partitions.stub(index).topPriority(ref)).top];
+      const answer = unwrap(await partitions.stub(index).topPriority(ref));
+      answered = true;
+      sawRanked ||= answer.ranked;
+      return [index, answer.top];
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       return [index, null];
     }
   })));
+  if (answered) noteRanked(queue, sawRanked);
   const received: Received[] = [];
   for (let rounds = 0; received.length < lease.maxMessages && rounds < order.length * 11; rounds++) {
     const live = order.filter((index) => tops.get(index) != null);
@@ -186,7 +202,7 @@ async function takeByPriority(queue: QueueRecord, partitions: PartitionAccess, l
       }
     }
   }
-  return received;
+  return { received, answered };
 }
 
 /**

@@ -168,9 +168,14 @@ export class Engine {
     if (redelivered > 0) this.count({ redelivered });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
-    const ranked = !meta.fifo && this.#priorities.ranked(now) ? { ranked: true } : {};
+    const ranked = this.ranked(now) ? { ranked: true } : {};
     const top = options.minPriority === undefined ? {} : { top: this.top(now) };
     return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}), ...ranked, ...top };
+  }
+
+  /** Messages here have priorities (a standard queue's): the core then routes its receives by priority. */
+  ranked(now: number): boolean {
+    return !this.#meta.state.fifo && this.#priorities.ranked(now);
   }
 
   /** The highest priority of a message a receive would get now (null: none, or the queue is paused). */

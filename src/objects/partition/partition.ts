@@ -179,8 +179,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** The highest priority a receive would get here now; null: nothing visible, or paused. Reads only. */
-  topPriority(ref: PartitionRef): Result<{ top: number | null }> {
-    return this.#engine.refusal(ref) ?? { ok: true, top: ref.incarnation === this.#engine.meta.state.incarnation ? this.#engine.top(Date.now()) : null };
+  topPriority(ref: PartitionRef): Result<{ top: number | null; ranked: boolean }> {
+    const current = ref.incarnation === this.#engine.meta.state.incarnation;
+    return this.#engine.refusal(ref) ?? { ok: true, top: current ? this.#engine.top(Date.now()) : null, ranked: current && this.#engine.ranked(Date.now()) };
   }
 
   /** The series rows of minutes [from, to] and the one before (see series.ts); a queue life it has not met has none. */
