@@ -16,7 +16,10 @@
 // probes at most MAX_PROBES quiet tenants (a rotating start, so each gets its
 // turn), each an index range over that tenant's messages. Messages without a
 // tenant on a queue with tenants are served in visibility order with the
-// noisy ones. Reads only: the messages change through the store.
+// noisy ones. The same counts hold the per-group cap (maxInFlightPerGroup,
+// issue 19): kept as an upper bound (leases since the last count added,
+// in-flight messages deleted or released taken off), a group never gets more
+// than the cap minus its bound. Reads only: the messages change through the store.
 import type { Priorities } from "./priority.js";
 import type { MessageStore, StoredMessage } from "./store.js";
 
