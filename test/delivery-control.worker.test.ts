@@ -4,8 +4,8 @@
 // refused on FIFO queues. Pause: sends stored, receives empty, a long poll
 // waits until the resume wakes it, the pause survives the partition's restart.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import type { Partition } from "../src/objects/partition/partition.js";
+import { describe, expect, it, vi } from "vitest";
+import { Partition } from "../src/objects/partition/partition.js";
 import type { NewMessage, Result } from "../src/shared/types.js";
 import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
 
@@ -105,6 +105,24 @@ describe("maxInFlightPerGroup", () => {
     expect(got).toContain("plain");
     expect(await receive(name, 10)).toEqual([]);
     expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ inFlight: 4, visible: 8 });
+  });
+
+  it("a long poll blocked only by a group's cap waits (no busy loop) and is answered once the group's message is deleted", async () => {
+    const name = await queue("cap-poll", { partitions: 2, maxInFlightPerGroup: 1 });
+    await send(name, [{ body: "first", messageGroupId: "g" }, { body: "second", messageGroupId: "g" }]);
+    const held = await rest("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 10, visibilityTimeout: 600 });
+    expect(held.body.messages.map((m: { body: string }) => m.body)).toEqual(["first"]);
+    const waits = vi.spyOn(Partition.prototype, "awaitMessages");
+    try {
+      const poll = receive(name, 10, 20);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // let the poll reach its wait
+      await rest("POST", `/v1/queues/${name}/messages/delete`, { receiptHandles: [held.body.messages[0].receiptHandle] });
+      expect((await poll).map((m) => m.body)).toEqual(["second"]);
+      // Each partition was watched at most a couple of times, not polled in a loop while the cap held.
+      expect(waits.mock.calls.length).toBeLessThanOrEqual(4);
+    } finally {
+      waits.mockRestore();
+    }
   });
 
   it("frees a place when a message of the group is deleted, and refuses the attribute on FIFO queues and out of bounds", async () => {

@@ -170,7 +170,9 @@ export class Engine {
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
     const ranked = this.ranked(now) ? { ranked: true } : {};
     const top = options.minPriority === undefined ? {} : { top: this.top(now) };
-    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}), ...ranked, ...top };
+    // Nothing taken though messages are visible: their groups are at their caps. A long poll then waits here (limited) for a delete or release.
+    const capped = taken === 0 && meta.maxInFlightPerGroup > 0 && !meta.fifo && this.store.hasVisible(now, now - meta.retentionMs, false) ? { limited: true } : {};
+    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}), ...ranked, ...top, ...capped };
   }
 
   /** Messages here have priorities (a standard queue's): the core then routes its receives by priority. */
@@ -235,6 +237,7 @@ export class Engine {
     const now = Date.now();
     const { outcomes, firstReceivedAt, released } = this.store.deleteLeases(leases, now);
     this.#tenants.noteReleased(released);
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true; // a capped group may deliver again
     const deleted = outcomes.filter((result) => result === "deleted").length;
     if (deleted > 0) this.count({ depth: -deleted, deleted, deleteLatencyMs: firstReceivedAt.reduce((sum, at) => sum + Math.max(0, now - at), 0), deleteLatencyCount: firstReceivedAt.length });
     if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
@@ -248,6 +251,7 @@ export class Engine {
     const released: string[] = [];
     const outcomes = this.store.changeVisibility(entries, now, released);
     this.#tenants.noteReleased(released);
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true;
     entries.forEach((entry, i) => {
       if (outcomes[i] !== "changed") return;
       this.#activity = true;

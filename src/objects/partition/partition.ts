@@ -85,8 +85,8 @@ export class Partition extends DurableObject<Env> {
   /**
    * Leases up to `maxMessages` visible messages (or deletes them, at most
    * once). With `waitSeconds` > 0 it waits in this object until a message
-   * becomes available or the wait ends; it never leases a message it does
-   * not return.
+   * becomes available or the wait ends (limited, by the in-flight limit or group caps, looks
+   * again each second: a lease ending wakes no one); it never leases a message it does not return.
    */
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
     const deadline = Date.now() + options.waitSeconds * 1000;
@@ -94,7 +94,7 @@ export class Partition extends DurableObject<Env> {
       const wakes = this.#waiters.wakes;
       const [result] = (await this.run([{ kind: "receive", ref, options }])) as CommandResults["receive"][];
       if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) return result!;
-      if (this.#waiters.wakes === wakes) await this.#waitForMessages(deadline);
+      if (this.#waiters.wakes === wakes) await this.#waitForMessages(result!.limited ? Math.min(deadline, Date.now() + 1_000) : deadline);
     }
   }
 
