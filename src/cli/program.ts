@@ -12,6 +12,7 @@ import { deleteCommand, releaseCommand } from "./commands/receipts.js";
 import { peekCommand } from "./commands/monitoring.js";
 import { queuesCommand } from "./commands/queues.js";
 import { redriveCommand } from "./commands/redrive.js";
+import { schedulesCommand } from "./commands/schedules.js";
 import { serveCommand } from "./commands/serve.js";
 
 export const VERSION = EDGEQ_VERSION;
@@ -55,6 +56,7 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(tailCommand());
   program.addCommand(peekCommand());
   program.addCommand(redriveCommand());
+  program.addCommand(schedulesCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());

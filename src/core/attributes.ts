@@ -44,6 +44,7 @@ export function attributesForCreate(name: string, given: Partial<QueueAttributes
     refuse(problem("fifoName", { field: "attributes.fifoQueue", value: name }));
   }
   if (!fifo) refuse(fifoOnly(given, name));
+  else refuse(standardOnly(given));
   const attributes: QueueAttributes = { ...DEFAULT_ATTRIBUTES, ...given, fifoQueue: fifo };
   if (fifo) {
     refuse(fifoSplit(given));
@@ -69,6 +70,7 @@ export function checkUpdate(queue: QueueRecord, changes: Partial<QueueAttributes
       refuse(problem("fixed", { field: "attributes.partitions", value: queue.attributes.partitions }));
     }
     refuse(fifoSplit(changes));
+    refuse(standardOnly(changes));
     refuse(fifoShape({ ...queue.attributes, ...changes }));
   }
   refuse(checkPolicies(queue.name, { ...queue.attributes, ...changes }));
@@ -96,6 +98,13 @@ function checkValues(given: Partial<QueueAttributes>): Problem | null {
 function fifoOnly(given: Partial<QueueAttributes>, name: string): Problem | null {
   const misplaced = FIFO_ONLY.find((key) => given[key] !== undefined);
   return misplaced ? problem("fifoOnly", { code: "InvalidAttributeName", field: `attributes.${misplaced}`, queue: name }) : null;
+}
+
+/** A FIFO queue already delivers one message of a group at a time: a per-group cap is for standard queues. */
+function standardOnly(given: Partial<QueueAttributes>): Problem | null {
+  return given.maxInFlightPerGroup !== undefined && given.maxInFlightPerGroup !== 0
+    ? problem("queueType", { code: "InvalidAttributeValue", field: "attributes.maxInFlightPerGroup", bound: "fifo", value: given.maxInFlightPerGroup })
+    : null;
 }
 
 function fifoSplit(given: Partial<QueueAttributes>): Problem | null {

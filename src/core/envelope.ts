@@ -16,6 +16,7 @@ import type { LeasedMessage, NewMessage, QueueRecord, StoredBody } from "../shar
 import type { CoreConfig } from "./config.js";
 import { currentKey, keyVersion } from "./data-keys.js";
 import { fromBase64Url } from "./master.js";
+import { parseSystem } from "../shared/system.js";
 import { pack, unpack } from "./pack.js";
 
 const V2 = 2;
@@ -107,7 +108,8 @@ async function openOne(env: Env, config: CoreConfig, message: LeasedMessage): Pr
   let plain: Uint8Array;
   try {
     plain = new Uint8Array(await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: sealed.iv, additionalData: aad(config, sealed.scope, sealed.version, message.id, sealed.format) }, key, sealed.ciphertext,
+      // A schedule's messages share the envelope its template was sealed under (core/schedules.ts).
+      { name: "AES-GCM", iv: sealed.iv, additionalData: aad(config, sealed.scope, sealed.version, parseSystem(message.system).sealedAs ?? message.id, sealed.format) }, key, sealed.ciphertext,
     ));
   } catch {
     return "the stored ciphertext failed authentication (altered at rest)";

@@ -5,6 +5,7 @@ export { problemOf, Refusal } from "./refusal.js";
 export { authorize, can, canSee, covers, ACTIONS, type Action, type Grant, type Principal } from "./permissions.js";
 export type { CoreConfig } from "./config.js";
 export type { Batch, ReceivedMessage, ReceiveRequest, SendSuccess } from "./messages.js";
+export type { ScheduleInput, ScheduleView } from "./schedules.js";
 export { checkBatchSize, type SendEntry, type SendOptions } from "./send.js";
 export type { CreateOptions } from "./attributes.js";
 export { FIFO_ONLY } from "./attributes.js";

@@ -8,7 +8,7 @@ import type { MessageAttributes } from "../shared/messages.js";
 import { keyPartition, sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems, type EntryProblem, type Problem } from "../shared/problems.js";
 import type { ReceiptHandle } from "../shared/receipt.js";
-import { parseSystem } from "../shared/system.js";
+import { parseSystem, withoutSeal } from "../shared/system.js";
 import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../shared/types.js";
 import { isUnavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
@@ -19,7 +19,7 @@ import { groupDigest } from "./master.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
-import { receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
+import { noteRanked, receiveAcross, sendPartition, spanIndexes, type PartitionAccess } from "./routing.js";
 import { checkBatchSize, checkSendRequest, DEDUP_ID_ATTRIBUTE, GROUP_ID_ATTRIBUTE, TRACE_HEADER_ATTRIBUTE, prepareEntry, PRINTABLE_ID, type SendEntry, type SendOptions } from "./send.js";
 
 export interface SendSuccess {
@@ -50,6 +50,8 @@ export interface ReceivedMessage {
   messageDeduplicationId?: string;
   /** SQS's AWSTraceHeader, when the send carried one. */
   traceHeader?: string;
+  /** Standard queues: the priority it was sent with (0..9). */
+  priority: number;
 }
 
 export interface ReceiveRequest {
@@ -97,8 +99,11 @@ export class Messages {
         accepted.push({ index, message: await sealGroupId(this.#config, prepared.message) });
       }
       if (accepted.length === 0) return { successful: [], failed };
+      if (accepted.some((a) => (a.message.priority ?? 0) > 0)) noteRanked(queue);
       const sealed = await sealMessages(this.#env, this.#config, queue, accepted.map((a) => a.message));
-      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh) : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
+      const route = queue.attributes.fifoQueue ? (fresh: NewMessage[]) => this.#sendByGroup(queue, fresh)
+        : (queue.attributes.maxInFlightPerGroup ?? 0) > 0 ? (fresh: NewMessage[]) => this.#sendCapped(queue, fresh)
+        : (fresh: NewMessage[]) => this.#sendToPartition(queue, fresh);
       const messages = await sendOnce(this.#env, this.#config, queue, sealed, route);
       const successful = messages.map((sent, i) => ({
         index: accepted[i]!.index,
@@ -152,9 +157,10 @@ export class Messages {
         sentAt: message.sentAt,
         firstReceivedAt: message.firstReceivedAt,
         md5OfBody: message.md5OfBody,
+        priority: message.priority ?? 0,
         ...splitAttributes(message.attributes, message.groupId),
         ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
-        ...parseSystem(message.system), // deadLetterSourceQueue, senderId: present only when set
+        ...withoutSeal(parseSystem(message.system)), // deadLetterSourceQueue, senderId: present only when set
       })));
     });
   }
@@ -275,6 +281,18 @@ export class Messages {
     }
   }
 
+  /**
+   * maxInFlightPerGroup: a group's messages all go to its partition (by hash, as FIFO), so that
+   * partition alone counts the group's leases and holds the cap exactly; messages without a group go as usual.
+   */
+  async #sendCapped(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
+    const grouped = messages.filter((message) => message.groupId !== undefined);
+    const plain = messages.filter((message) => message.groupId === undefined);
+    const [byGroup, rest] = await Promise.all([grouped.length > 0 ? this.#sendByGroup(queue, grouped) : [], plain.length > 0 ? this.#sendToPartition(queue, plain) : []]);
+    const sent = new Map<NewMessage, SentMessage>([...grouped.map((m, i) => [m, byGroup[i]!] as const), ...plain.map((m, i) => [m, rest[i]!] as const)]);
+    return messages.map((message) => sent.get(message)!);
+  }
+
   /** FIFO: each message goes to its group's partition (fixed hash), one call per partition. */
   async #sendByGroup(queue: QueueRecord, messages: NewMessage[]): Promise<SentMessage[]> {
     const byPartition = new Map<number, NewMessage[]>();
@@ -335,7 +353,7 @@ function lease(handle: ReceiptHandle): LeaseRef {
  * FIFO dedup id, the group id and the trace header. A message stored before
  * group ids were sealed has its group id in the clear in `storedGroup`.
  */
-function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string; traceHeader?: string } {
+export function splitAttributes(all: MessageAttributes | null, storedGroup: string | null): { attributes: MessageAttributes; messageDeduplicationId?: string; messageGroupId?: string; traceHeader?: string } {
   const { [DEDUP_ID_ATTRIBUTE]: dedup, [GROUP_ID_ATTRIBUTE]: group, [TRACE_HEADER_ATTRIBUTE]: trace, ...attributes } = all ?? {};
   const messageGroupId = group?.stringValue ?? storedGroup ?? undefined;
   return {
@@ -347,7 +365,7 @@ function splitAttributes(all: MessageAttributes | null, storedGroup: string | nu
 }
 
 /** The Partition orders and routes by a digest of the group id; the id itself is sealed among the attributes. */
-async function sealGroupId(config: CoreConfig, message: PreparedMessage): Promise<PreparedMessage> {
+export async function sealGroupId(config: CoreConfig, message: PreparedMessage): Promise<PreparedMessage> {
   if (message.groupId === undefined) return message;
   return {
     ...message,

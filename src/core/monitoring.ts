@@ -7,7 +7,7 @@ import { DEFAULT_PEEK_MESSAGES, MAX_PEEK_MESSAGES, METRICS_STEP_SECONDS, SERIES_
 import type { MessageAttributes } from "../shared/messages.js";
 import { sequenceNumber } from "../shared/naming.js";
 import { checkRange, problem, problems } from "../shared/problems.js";
-import { parseSystem } from "../shared/system.js";
+import { parseSystem, withoutSeal } from "../shared/system.js";
 import type { AlertName, AlertSettings, AlertState, LeasedMessage, QueueRecord, SeriesRow } from "../shared/types.js";
 import type { QueueGauges } from "../objects/catalog/gauges.js";
 import type { PeekedMessage, PeekState } from "../objects/partition/partition.js";
@@ -107,7 +107,7 @@ export class Monitoring {
         visibleAt: seen.visibleAt,
         ...(seen.groupId ? { messageGroupId: seen.groupId } : {}),
         ...(seen.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(seen.seq) } : {}),
-        ...parseSystem(seen.system),
+        ...withoutSeal(parseSystem(seen.system)),
       })),
       cursor: last !== undefined && found.length >= limit ? encodePeekCursor(last.partition, last.seen.seq) : null,
     };

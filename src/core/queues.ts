@@ -109,7 +109,22 @@ export class Queues {
       redelivered: stats.redelivered,
       throttled: stats.throttled,
       meanDeleteLatencyMs: stats.deleteLatencyCount === 0 ? 0 : Math.round(stats.deleteLatencyMs / stats.deleteLatencyCount),
+      paused: queue.attributes.paused === true,
     };
+  }
+
+  /**
+   * Pauses or resumes delivery: the Catalog stores it with the queue and tells
+   * every partition before it answers, so a receive or push after this returns
+   * sees it; sends are stored either way, and a resume wakes long polls at once.
+   */
+  async setPaused(name: string, paused: boolean): Promise<QueueRecord> {
+    refuse(checkQueueName(name));
+    authorize(this.#caller, name, "manage");
+    const current = unwrap(await this.#directory.catalog().getQueue(name)).queue;
+    const { queue } = unwrap(await this.#directory.catalog().updateQueue(name, { paused }, current.incarnation));
+    this.#directory.remember(queue);
+    return queue;
   }
 
   /** Queues that name `name` as their dead-letter queue, as far as the caller may see them. */

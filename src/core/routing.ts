@@ -48,8 +48,11 @@ export interface Received {
 
 /** How a receive reaches a queue's partitions. */
 export interface PartitionAccess {
-  /** Leases what is visible now on one partition (a `run` command; never waits); deferred: it left noisy tenants' messages out (quietOnly). */
-  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
+  /**
+   * Leases what is visible now on one partition (a `run` command; never waits); deferred: it left noisy tenants' messages out (quietOnly);
+   * ranked: that partition holds messages with priorities; top: asked with minPriority, the highest priority it has left visible.
+   */
+  take(index: number, options: LeaseOptions): Promise<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean; ranked?: boolean; top?: number | null }>;
   stub(index: number): PartitionStub;
   /** False while the partition's breaker is open. */
   usable(index: number): boolean;
@@ -72,6 +75,12 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
   const visit = options.attemptId ? rotate(spanIndexes(queue), keyPartition(1 << 30, options.attemptId)) : shuffle(spanIndexes(queue));
   const order = [...visit.filter((index) => partitions.usable(index)), ...visit.filter((index) => !partitions.usable(index))];
   const received: Received[] = [];
+  if (order.length > 1 && !queue.attributes.fifoQueue && usesPriorities(queue)) {
+    const byPriority = await takeByPriority(queue, partitions, lease, order);
+    received.push(...byPriority.received);
+    // None answering goes the usual way, which refuses only when no partition answers it either.
+    if (received.length > 0 || (waitSeconds === 0 && byPriority.answered)) return received;
+  }
   // Fair queues across partitions: every partition is asked for its quiet tenants' messages before any
   // partition serves a noisy tenant's (a second pass, only to the partitions that left some out).
   // A partition that is unavailable is passed over (and not asked again in the second pass).
@@ -86,6 +95,7 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
       const taken = await partitions.take(index, { ...lease, maxMessages: missing, ...(quietOnly ? { quietOnly: true } : {}) });
       if (!answered.includes(index)) answered.push(index);
       if (taken.deferred) deferred.push(index);
+      if (taken.ranked) noteRanked(queue);
       received.push(...taken.messages.map((message) => ({ partition: index, message })));
     } catch (error) {
       if (!isUnavailable(error)) throw error;
@@ -121,6 +131,78 @@ export async function receiveAcross(queue: QueueRecord, partitions: PartitionAcc
     // Another consumer took it between the signal and our receive: wait again.
   }
   return [];
+}
+
+/**
+ * What this isolate last learnt of each queue (for RANKED_MS): whether it has
+ * priorities. Unknown counts as yes, so the first receive after that goes by
+ * priority and learns the answer; known without, receives go as before.
+ */
+const ranked = new Map<string, { ranked: boolean; until: number }>();
+const RANKED_MS = 60_000;
+
+function rankedKey(queue: QueueRecord): string {
+  return `${queue.name}/${queue.incarnation}/${queue.createdAt}`;
+}
+
+/** A send with a priority, or a partition answering that it holds some: route this queue's receives by priority for a while. */
+export function noteRanked(queue: QueueRecord, has = true): void {
+  if (ranked.size > 10_000) ranked.clear();
+  ranked.set(rankedKey(queue), { ranked: has, until: Date.now() + RANKED_MS });
+}
+
+function usesPriorities(queue: QueueRecord): boolean {
+  const known = ranked.get(rankedKey(queue));
+  return !known || known.until <= Date.now() || known.ranked;
+}
+
+/**
+ * Priorities across partitions: each partition says the highest priority it
+ * has visible (a read, in parallel); then the partitions holding the highest
+ * are asked for that priority and above, each answering what it has left, and
+ * so on down, until the batch is full or nothing is visible. Each take reads
+ * O(batch) rows (priority.ts), and only partitions at the current top are
+ * asked, so the batch holds the highest priorities visible across the queue.
+ * Also how the isolate learns whether the queue has priorities (noteRanked).
+ */
+async function takeByPriority(queue: QueueRecord, partitions: PartitionAccess, lease: LeaseOptions, order: number[]): Promise<{ received: Received[]; answered: boolean }> {
+  const ref = { incarnation: queue.incarnation };
+  let sawRanked = false;
+  let answered = false;
+  // A partition whose breaker is open is not asked (the usual pass visits it last, if this one finds nothing).
+  const tops = new Map<number, number | null>(await Promise.all(order.map(async (index): Promise<[number, number | null]> => {
+    if (!partitions.usable(index)) return [index, null];
+    try {
+      const answer = unwrap(await partitions.stub(index).topPriority(ref));
+      answered = true;
+      sawRanked ||= answer.ranked;
+      return [index, answer.top];
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      return [index, null];
+    }
+  })));
+  if (answered) noteRanked(queue, sawRanked);
+  const received: Received[] = [];
+  for (let rounds = 0; received.length < lease.maxMessages && rounds < order.length * 11; rounds++) {
+    const live = order.filter((index) => tops.get(index) != null);
+    if (live.length === 0) break;
+    const top = Math.max(...live.map((index) => tops.get(index)!));
+    for (const index of live.filter((i) => tops.get(i) === top)) {
+      const missing = lease.maxMessages - received.length;
+      if (missing === 0) break;
+      try {
+        const taken = await partitions.take(index, { ...lease, maxMessages: missing, minPriority: top });
+        received.push(...taken.messages.map((message) => ({ partition: index, message })));
+        // A partition that gave nothing at its own top (another consumer was faster) is done for this receive.
+        tops.set(index, taken.messages.length === 0 && taken.top === top ? null : taken.top ?? null);
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        tops.set(index, null);
+      }
+    }
+  }
+  return { received, answered };
 }
 
 /**

@@ -6,7 +6,7 @@
 // per-message delay; a deduplication id on a standard queue is refused, as SQS
 // does (standard queues dedup through the REST Idempotency-Key).
 import { hex, md5Bytes, sha256Hex } from "../shared/digest.js";
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DEDUP_ID_LENGTH } from "../shared/limits.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DEDUP_ID_LENGTH, MAX_PRIORITY } from "../shared/limits.js";
 import { messageSize, type MessageAttributes } from "../shared/messages.js";
 import { checkRange, problem, problems, type Problem } from "../shared/problems.js";
 import { encodeSystem } from "../shared/system.js";
@@ -27,6 +27,8 @@ export interface SendEntry {
   idempotencyKey?: string;
   /** FIFO message group; kept on standard queues, where it names a tenant. */
   groupId?: string;
+  /** Standard queues, native API: 0..MAX_PRIORITY, higher first (absent: 0). */
+  priority?: number;
   /** Access key id of the sender, kept with the message (SQS SenderId). */
   senderId?: string;
   /** SQS's AWSTraceHeader system attribute (X-Ray), kept sealed with the message and returned on receive. */
@@ -121,6 +123,8 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
   if (entry.idempotencyKey !== undefined && !PRINTABLE_ID.test(entry.idempotencyKey)) return problems.format("idempotencyKey", "fifoId", entry.idempotencyKey.length);
   if (!fifo && entry.dedupId !== undefined) return problem("queueType", { field: "messageDeduplicationId", bound: "standard", value: entry.dedupId });
   if (!fifo && entry.groupId !== undefined && !PRINTABLE_ID.test(entry.groupId)) return problems.format("messageGroupId", "fifoId", entry.groupId);
+  const priority = priorityOf(fifo, entry.priority);
+  if (typeof priority !== "number") return priority;
   const ids = fifo ? await fifoFields(queue, entry) : { groupId: entry.groupId, dedupId: entry.idempotencyKey === undefined ? undefined : `${entry.idempotencyKey}#${index}` };
   if ("rule" in ids) return ids;
   const attributes = entry.attributes && Object.keys(entry.attributes).length > 0 ? entry.attributes : undefined;
@@ -135,9 +139,17 @@ export async function prepareEntry(queue: QueueRecord, index: number, entry: Sen
     delaySeconds: delay,
     ...(ids.dedupId === undefined ? {} : { dedupId: ids.dedupId }),
     ...(ids.groupId === undefined ? {} : { groupId: ids.groupId }),
+    ...(priority === 0 ? {} : { priority }),
     system: systemOf(entry.senderId),
   };
   return { message, bytes };
+}
+
+/** A standard queue's message priority (0 when absent); FIFO queues keep send order within a group, so they take none. */
+function priorityOf(fifo: boolean, priority: number | undefined): number | Problem {
+  if (priority === undefined) return 0;
+  if (fifo) return problem("queueType", { field: "priority", bound: "fifo", value: priority });
+  return checkRange("priority", priority, [0, MAX_PRIORITY]) ?? priority;
 }
 
 /** The sender's attributes plus the reserved ones that ride sealed with them (none of them counts toward the size). */

@@ -10,6 +10,7 @@ import { Messages } from "./messages.js";
 import { Monitoring } from "./monitoring.js";
 import type { Principal } from "./permissions.js";
 import { Queues } from "./queues.js";
+import { Schedules } from "./schedules.js";
 
 export class QueueService {
   readonly queues: Queues;
@@ -18,6 +19,7 @@ export class QueueService {
   /** Seals and opens the paging cursors of list answers. */
   readonly cursors: Cursors;
   readonly monitoring: Monitoring;
+  readonly schedules: Schedules;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
@@ -29,5 +31,6 @@ export class QueueService {
     this.messages = new Messages(env, config, caller, directory);
     this.cursors = new Cursors(config, caller);
     this.monitoring = new Monitoring(env, config, caller, directory);
+    this.schedules = new Schedules(env, config, caller, directory);
   }
 }

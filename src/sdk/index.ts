@@ -60,6 +60,8 @@ export {
   type RedriveOptions,
   type RedrivePolicy,
   type RedriveTask,
+  type ScheduleInfo,
+  type ScheduleOptions,
   type SendEntry,
   type SendOptions,
   type SentMessage,

@@ -23,6 +23,8 @@ import {
   type ReceiveOptions,
   type RedriveOptions,
   type RedriveTask,
+  type ScheduleInfo,
+  type ScheduleOptions,
   type SendEntry,
   type SendOptions,
   type SentMessage,
@@ -145,6 +147,30 @@ export class Queue {
     return purged;
   }
 
+  /** Creates the recurring schedule, or replaces the one with its id. */
+  schedule(schedule: ScheduleOptions, options: CallOptions = {}): Promise<ScheduleInfo> {
+    return this.#post<ScheduleInfo>("/schedules", schedule, options);
+  }
+
+  async schedules(options: CallOptions = {}): Promise<ScheduleInfo[]> {
+    return (await this.#transport.call<{ schedules: ScheduleInfo[] }>("GET", `${this.#path}/schedules`, undefined, options)).schedules;
+  }
+
+  /** Removes a schedule; a ResourceNotFoundError when the queue has none of that id. */
+  async deleteSchedule(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#transport.call("DELETE", `${this.#path}/schedules/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  /** Stops delivery: sends are still stored; receives (long polls wait) and pushes deliver nothing until `resume()`. */
+  pause(options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#post<QueueInfo>("/pause", undefined, options);
+  }
+
+  /** Starts delivery again; long polls waiting on the queue are answered at once. */
+  resume(options: CallOptions = {}): Promise<QueueInfo> {
+    return this.#post<QueueInfo>("/resume", undefined, options);
+  }
+
   stats(options: CallOptions = {}): Promise<QueueStats> {
     return this.#transport.call("GET", `${this.#path}/stats`, undefined, options);
   }
@@ -234,6 +260,7 @@ function wireEntry(entry: SendEntry) {
     attributes: entry.attributes,
     messageGroupId: entry.messageGroupId,
     messageDeduplicationId: entry.messageDeduplicationId,
+    priority: entry.priority,
   };
 }
 

@@ -51,6 +51,8 @@ export interface SendOptions {
   messageGroupId?: string;
   /** FIFO queues: a repeat within 5 minutes is accepted but not enqueued again (not needed under contentBasedDeduplication). */
   messageDeduplicationId?: string;
+  /** Standard queues: 0..9, default 0; a receive returns higher priorities first (not on FIFO queues). */
+  priority?: number;
 }
 
 export interface SendEntry extends SendOptions {
@@ -112,6 +114,8 @@ export interface MessageData {
   sequenceNumber?: string;
   /** Set when a dead-letter move brought the message here: the queue it came from. */
   deadLetterSourceQueue?: string;
+  /** The priority it was sent with; absent for 0. */
+  priority?: number;
 }
 
 /** A received message; `json()` parses its body. */
@@ -127,6 +131,8 @@ export class Message implements MessageData {
   readonly messageGroupId?: string;
   readonly sequenceNumber?: string;
   readonly deadLetterSourceQueue?: string;
+  /** 0..9 (standard queues). */
+  readonly priority: number;
 
   constructor(data: MessageData) {
     this.id = data.id;
@@ -140,11 +146,42 @@ export class Message implements MessageData {
     if (data.messageGroupId !== undefined) this.messageGroupId = data.messageGroupId;
     if (data.sequenceNumber !== undefined) this.sequenceNumber = data.sequenceNumber;
     if (data.deadLetterSourceQueue !== undefined) this.deadLetterSourceQueue = data.deadLetterSourceQueue;
+    this.priority = data.priority ?? 0;
   }
 
   json<T = unknown>(): T {
     return JSON.parse(this.body) as T;
   }
+}
+
+/** A recurring schedule: `body` is enqueued on each tick of `cron` (five fields, or six with seconds first) in `timezone`. */
+export interface ScheduleOptions {
+  /** 1..80 of [A-Za-z0-9_-]; a schedule with this id is replaced. */
+  id: string;
+  cron: string;
+  body: string;
+  attributes?: AttributeInput;
+  /** IANA time zone name; default UTC. */
+  timezone?: string;
+  /** Required on FIFO queues. */
+  messageGroupId?: string;
+  /** Standard queues: 0..9. */
+  priority?: number;
+}
+
+export interface ScheduleInfo {
+  id: string;
+  cron: string;
+  timezone: string;
+  body: string;
+  attributes: AttributeInput;
+  messageGroupId?: string;
+  priority: number;
+  createdAt: number;
+  /** The next tick (epoch ms), null when the expression has no later run. */
+  nextRunAt: number | null;
+  /** The tick that last enqueued a message, null before the first. */
+  lastRunAt: number | null;
 }
 
 export interface RedriveOptions {

@@ -81,6 +81,12 @@ export const MAX_MOVE_RATE = 500;
 export const DEFAULT_MOVE_RATE = 500;
 /** The native API accepts delays up to the retention period; SQS keeps MAX_DELAY_SECONDS. */
 export const MAX_NATIVE_DELAY_SECONDS = MAX_RETENTION_SECONDS;
+/** Recurring schedules a partition keeps (a standard queue's all live on partition 0). */
+export const MAX_SCHEDULES = 100;
+/** A schedule's id: 1 to 80 of [A-Za-z0-9_-]. */
+export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+/** Message priorities on standard queues (native API): 0..9, default 0, higher delivered first. */
+export const MAX_PRIORITY = 9;
 
 export interface RedrivePolicy {
   /** Name of the dead-letter queue (same account). */
@@ -112,6 +118,8 @@ export interface NumericAttributes {
   splitThreshold: number;
   /** Messages per second the whole queue accepts (0: no limit); enforced in the partitions, each its share. */
   sendRateLimit: number;
+  /** Standard queues: at most this many messages of one messageGroupId in flight at once (0: no limit). Absent in older records: 0. */
+  maxInFlightPerGroup: number;
 }
 
 /** Delivery semantics; fifoQueue and fifoThroughputLimit are fixed at creation. */
@@ -122,6 +130,8 @@ export interface DeliveryAttributes {
   fifoThroughputLimit: "perQueue" | "perMessageGroupId";
   redrivePolicy: RedrivePolicy | null;
   redriveAllowPolicy: RedriveAllowPolicy | null;
+  /** Paused (POST /v1/queues/:name/pause): sends are stored, receives and pushes deliver nothing. Absent in records made before it: false. */
+  paused?: boolean;
 }
 
 export type QueueAttributes = NumericAttributes & DeliveryAttributes;
@@ -135,6 +145,7 @@ export const DEFAULT_ATTRIBUTES: Readonly<QueueAttributes> = Object.freeze({
   partitions: 1,
   splitThreshold: DEFAULT_SPLIT_THRESHOLD,
   sendRateLimit: 0,
+  maxInFlightPerGroup: 0,
   fifoQueue: false,
   contentBasedDeduplication: false,
   deduplicationScope: "queue",
@@ -153,6 +164,7 @@ export const ATTRIBUTE_BOUNDS: Readonly<Record<keyof NumericAttributes, readonly
   partitions: [1, MAX_PARTITIONS],
   splitThreshold: [0, MAX_SPLIT_THRESHOLD],
   sendRateLimit: [0, MAX_SEND_RATE_LIMIT],
+  maxInFlightPerGroup: [0, MAX_IN_FLIGHT],
 });
 
 // Monitoring (issue 18).

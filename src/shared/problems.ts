@@ -76,6 +76,8 @@ export type Rule =
   | "forbidden"
   /** Over a rate: `bound` per second (`field`: "sendRateLimit" | "keyRate" | "lookups"); retry after `retryAfterSeconds`. */
   | "throttled"
+  /** `queue` has no recurring schedule `value`. */
+  | "scheduleMissing"
   /** A message move task is running on `queue` (`bound`: its status when relevant). */
   | "taskRunning"
   /** The task `value` is `bound` (not RUNNING) and cannot be cancelled. */
@@ -126,7 +128,7 @@ export interface EntryProblem {
 }
 
 /** Forms a `format` problem can name; each renderer words them. */
-export type Form = "queueName" | "fifoId" | "attemptId" | "attributeName" | "base64" | "label" | "accountId" | "tagKey" | "permissionAction" | "wholeMinutes" | "webhookUrl";
+export type Form = "queueName" | "fifoId" | "attemptId" | "attributeName" | "base64" | "label" | "accountId" | "tagKey" | "permissionAction" | "wholeMinutes" | "webhookUrl" | "cron" | "timeZone" | "scheduleId";
 
 /** Builds a Problem; `code` defaults to InvalidParameterValue. */
 export function problem(rule: Rule, fields: Omit<Problem, "rule" | "code"> & { code?: ErrorCode } = {}): Problem {

@@ -8,6 +8,8 @@ export interface SystemAttributes {
   deadLetterSourceQueue?: string;
   /** Access key id of the sender (SQS SenderId). */
   senderId?: string;
+  /** A schedule's message: the id its envelope was sealed under (the schedule's template, core/schedules.ts), not the message's own. */
+  sealedAs?: string;
 }
 
 export function parseSystem(text: string | null | undefined): SystemAttributes {
@@ -18,4 +20,10 @@ export function parseSystem(text: string | null | undefined): SystemAttributes {
 export function encodeSystem(system: SystemAttributes): string | null {
   const kept = Object.fromEntries(Object.entries(system).filter(([, value]) => value !== undefined));
   return Object.keys(kept).length > 0 ? JSON.stringify(kept) : null;
+}
+
+/** What a receiver is shown: sealedAs is the envelope's business (core/envelope.ts). */
+export function withoutSeal(system: SystemAttributes): Omit<SystemAttributes, "sealedAs"> {
+  const { sealedAs: _, ...rest } = system;
+  return rest;
 }

@@ -39,6 +39,8 @@ export interface NewMessage {
   dedupId?: string;
   /** FIFO message group. */
   groupId?: string;
+  /** 0..MAX_PRIORITY (standard queues); absent is 0. */
+  priority?: number;
   /** Kept when a message moves between queues (dead-letter, redrive); defaults to now. */
   sentAt?: number;
   /** JSON of system attributes that travel with the message (see objects/dead-letter.ts). */
@@ -63,6 +65,8 @@ export interface LeasedMessage {
   receiveCount: number;
   groupId: string | null;
   system: string | null;
+  /** 0..9; absent from partitions older than priorities. */
+  priority?: number;
 }
 
 /** Names a message and one lease of it: what a receipt handle carries. */
@@ -131,6 +135,8 @@ export interface QueueStats {
   throttled: number;
   /** Mean time from first receive to delete over the queue's life, ms (0 before any delete). */
   meanDeleteLatencyMs: number;
+  /** The queue is paused (receives and pushes deliver nothing). */
+  paused: boolean;
 }
 
 /** A redrive (message move) task as the Catalog reports it. */

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
-import { MAX_BATCH_ENTRIES, MAX_NATIVE_DELAY_SECONDS, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../../shared/limits.js";
+import { MAX_BATCH_ENTRIES, MAX_NATIVE_DELAY_SECONDS, MAX_PRIORITY, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_SECONDS } from "../../shared/limits.js";
 import type { AttributeInput, Message, Queue, SendOptions } from "../../sdk/index.js";
 import { UsageError } from "../config.js";
 import { contextOf, integer } from "../context.js";
@@ -23,6 +23,7 @@ export function sendCommand(): Command {
     .option("-a, --attribute <name=value>", "a String attribute; repeat for more", collect)
     .option("-g, --group <id>", "FIFO: message group; a group's messages are delivered in order (with --file: every line, in file order)")
     .option("--dedup-id <id>", "FIFO: deduplication id; a repeat within 5 minutes is not enqueued again (not with --file)")
+    .option("-p, --priority <n>", `standard queues: 0..${MAX_PRIORITY}, higher received first (default 0)`, integer(0, MAX_PRIORITY))
     .action(async (queueName: string, body: string | undefined, options: SendFlags, command: Command) => {
       if (options.delay !== undefined && options.deliverAt !== undefined) throw new UsageError("give either --delay or --deliver-at, not both");
       const { client, settings } = contextOf(command);
@@ -32,6 +33,7 @@ export function sendCommand(): Command {
         attributes: parseAttributes(options.attribute ?? []),
         messageGroupId: options.group,
         messageDeduplicationId: options.dedupId,
+        priority: options.priority,
       };
       const queue = client.queue(queueName);
       if (options.file === undefined) {
@@ -85,6 +87,7 @@ interface SendFlags {
   attribute?: string[];
   group?: string;
   dedupId?: string;
+  priority?: number;
 }
 
 function isoTime(value: string): number {
@@ -153,11 +156,11 @@ export function tailCommand(): Command {
     });
 }
 
-function collect(value: string, previous: string[] = []): string[] {
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parseAttributes(pairs: string[]): AttributeInput | undefined {
+export function parseAttributes(pairs: string[]): AttributeInput | undefined {
   if (pairs.length === 0) return undefined;
   const attributes: AttributeInput = {};
   for (const pair of pairs) {

@@ -1,4 +1,4 @@
-// `edgeq queues ...`: create, list, get, update, purge, stats (--watch), alerts, delete, dlq-sources.
+// `edgeq queues ...`: create, list, get, update, purge, pause, resume, stats (--watch), alerts, delete, dlq-sources.
 /// <reference types="node" />
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -20,6 +20,7 @@ const ATTRIBUTE_FLAGS: [flag: string, attribute: keyof NumericAttributes, help: 
   ["--partitions <count>", "partitions", "Partition objects the queue is spread over"],
   ["--split-threshold <per-second>", "splitThreshold", "messages per second into one partition above which the partition count doubles (0: never)"],
   ["--send-rate-limit <per-second>", "sendRateLimit", "messages per second accepted; more answer 429 Throttled (0: no limit)"],
+  ["--max-in-flight-per-group <count>", "maxInFlightPerGroup", "standard queues: messages of one --group in flight at once, whatever the consumers (0: no limit)"],
 ];
 
 function withAttributeFlags(command: Command): Command {
@@ -93,6 +94,15 @@ export function queuesCommand(): Command {
     if (settings.json) printJson({ queue: name, purged });
     else printLine(`purged ${purged} message${purged === 1 ? "" : "s"} from ${name}`);
   });
+
+  for (const [verb, help] of [["pause", "stop delivery: sends are still stored, receives and pushes get nothing"], ["resume", "start delivery again"]] as const) {
+    queues.command(`${verb} <name>`).description(help).action(async (name: string, _options, command: Command) => {
+      const { client, settings } = contextOf(command);
+      const queue = await client.queue(name)[verb]();
+      if (settings.json) printJson({ queue: name, paused: queue.attributes.paused === true });
+      else printLine(`${verb === "pause" ? "paused" : "resumed"} ${name}`);
+    });
+  }
 
   queues
     .command("stats <name>")

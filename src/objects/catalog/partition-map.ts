@@ -19,6 +19,8 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     // Each partition enforces its share of the queue's send limit.
     sendRateLimit: (queue.attributes.sendRateLimit ?? 0) / queue.attributes.partitions,
     fifo: queue.attributes.fifoQueue,
+    paused: queue.attributes.paused === true,
+    maxInFlightPerGroup: queue.attributes.maxInFlightPerGroup ?? 0,
     deadLetter: queue.attributes.redrivePolicy
       ? {
         queue: queue.attributes.redrivePolicy.deadLetterQueue,

@@ -1,9 +1,12 @@
 // The steps of a Partition's one alarm, in order: report a hot window to the
-// Catalog, move pending dead letters, take a redrive step, remove expired
+// Catalog, fire due schedules, move pending dead letters, take a redrive step, remove expired
 // messages. The Partition runs each on its own (a failing step is logged and
 // retried, and never keeps the others from running); each step's writes are
 // one transaction.
 import { RETENTION_CHUNK } from "../../shared/limits.js";
+
+/** Schedules one alarm step fires at most; more due re-arm the alarm at once. */
+const SCHEDULE_CHUNK = 50;
 import { partitionIdentity } from "../../shared/naming.js";
 import { MOVE_RETRY_MS, moveDeadLetters, stepMoveTask, type Destination } from "./dead-letter.js";
 import { reportLoad, type LoadReport } from "./load.js";
@@ -19,6 +22,8 @@ export interface AlarmHost {
   atomically<T>(work: () => T): T;
   count(delta: Partial<Counters>): void;
   takeLoadReport(): LoadReport | null;
+  /** Enqueues one message per due schedule, up to `limit`, with their next ticks (engine.ts). */
+  fireSchedules(now: number, limit: number): number;
 }
 
 export function alarmSteps(host: AlarmHost): [string, () => Promise<void> | void][] {
@@ -28,6 +33,10 @@ export function alarmSteps(host: AlarmHost): [string, () => Promise<void> | void
     ["load-report", async () => {
       const report = host.takeLoadReport();
       if (report) await reportLoad(host.env, host.name, report);
+    }],
+    ["schedules", () => {
+      const fired = host.atomically(() => host.fireSchedules(Date.now(), SCHEDULE_CHUNK));
+      if (fired > 0) console.log(JSON.stringify({ level: "info", event: "schedules-fired", partition: host.name, fired }));
     }],
     ["dead-letters", async () => {
       const { deadLetter, moveRetryAt } = host.meta().state;

@@ -7,6 +7,8 @@ import type { DeadLetterSettings } from "./meta.js";
 
 export type { PeekedMessage } from "./stats.js";
 export type { PeekState } from "./store.js";
+export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
+export type { ScheduleCommand, ScheduleDefinition, StoredSchedule } from "./schedules.js";
 
 /** Identifies which life of a queue a request belongs to (see `#admit`). */
 export interface PartitionRef {
@@ -24,6 +26,10 @@ export interface PartitionSettings {
   sendRateLimit?: number;
   fifo?: boolean;
   deadLetter?: DeadLetterSettings | null;
+  /** The queue is paused: store sends, deliver nothing. */
+  paused?: boolean;
+  /** Standard queues: at most this many messages of one group in flight (0: no limit); sends route a group to one partition. */
+  maxInFlightPerGroup?: number;
 }
 
 export interface ReceiveOptions extends LeaseOptions {
@@ -43,8 +49,11 @@ export type PartitionCommand =
 /** What each kind of command answers. */
 export interface CommandResults {
   send: Result<{ messages: SentMessage[] }>;
-  /** deferred: noisy tenants' messages were left out (a quietOnly receive); limited: over the in-flight limit, nothing taken. */
-  receive: Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }>;
+  /**
+   * deferred: noisy tenants' messages were left out (a quietOnly receive); limited: over the in-flight limit, nothing taken;
+   * paused: the queue is paused; ranked: messages here have priorities; top: with minPriority, the highest priority left visible.
+   */
+  receive: Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean; paused?: boolean; ranked?: boolean; top?: number | null }>;
   delete: Result<{ outcomes: DeleteOutcome[] }>;
   visibility: Result<{ outcomes: VisibilityOutcome[] }>;
 }

@@ -106,7 +106,8 @@ function toNewMessage(row: StoredMessage, system: SystemAttributes): NewMessage 
     md5OfBody: row.md5,
     delaySeconds: 0,
     sentAt: row.sent_at,
-    groupId: row.group_id ?? undefined,
+    groupId: row.group_id || undefined, // "" is no group (tenants.ts UNGROUPED)
+    ...(row.priority > 0 ? { priority: row.priority } : {}),
     system: encodeSystem(system),
   };
 }

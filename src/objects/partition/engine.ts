@@ -13,9 +13,11 @@ import { admit, forgetDedup, remember } from "./guards.js";
 import { forgetAttempts, leaseMessages, type LeaseOptions } from "./lease.js";
 import { closeWindow, isHot, type LoadReport } from "./load.js";
 import { PartitionMeta, type Counters } from "./meta.js";
+import { Priorities } from "./priority.js";
+import { Schedules } from "./schedules.js";
 import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
-import { TenantShares } from "./tenants.js";
+import { TenantShares, UNGROUPED } from "./tenants.js";
 
 /** What a batch of commands leaves for the object to do once it has committed. */
 export interface Effects {
@@ -32,9 +34,11 @@ export function noEffects(): Effects {
 export class Engine {
   readonly store: MessageStore;
   readonly #tenants: TenantShares;
+  readonly #priorities: Priorities;
   /** An upper bound on the messages in flight (the last count plus leases since), or null before the first count. */
   #inFlight: number | null = null;
   readonly series: Series;
+  readonly schedules: Schedules;
   #meta: PartitionMeta;
   readonly #exec: Exec;
   #pending: Partial<Counters> = {};
@@ -47,8 +51,10 @@ export class Engine {
     this.#exec = exec;
     this.#meta = new PartitionMeta(exec);
     this.store = new MessageStore(exec, () => this.#meta.state.fifo);
-    this.#tenants = new TenantShares(this.store);
+    this.#priorities = new Priorities(this.store);
+    this.#tenants = new TenantShares(this.store, this.#priorities);
     this.series = new Series(exec);
+    this.schedules = new Schedules(exec);
   }
 
   get meta(): PartitionMeta {
@@ -95,6 +101,7 @@ export class Engine {
       this.#meta.set({ incarnation: ref.incarnation, dropped: false, moveTask: null, moveRetryAt: 0, loadWindowStart: 0, loadWindowSent: 0, sendTokens: 0, sendTokensAt: 0 });
       this.#meta.resetCounters();
       this.series.clear();
+      this.schedules.clear();
       this.#pending = {};
     }
     if (retentionSeconds !== undefined) this.#meta.set({ retentionMs: retentionSeconds * 1000 });
@@ -118,9 +125,14 @@ export class Engine {
       return fail(admitted);
     }
     const { fresh } = admitted;
-    const rows = fresh.map((message) => toInsert(message, now));
+    // With a per-group cap, ungrouped messages form a tenant of their own, so they are found past a capped group's backlog.
+    const ungrouped = !this.#meta.state.fifo && this.#meta.state.maxInFlightPerGroup > 0 ? UNGROUPED : null;
+    const rows = fresh.map((message) => ({ ...toInsert(message, now), ...(message.groupId === undefined && ungrouped !== null ? { groupId: ungrouped } : {}) }));
     const seqs = this.store.insert(rows);
-    if (!this.#meta.state.fifo) this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+    if (!this.#meta.state.fifo) {
+      this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+      this.#priorities.noteSent(new Set(rows.map((row) => row.priority)));
+    }
     const sent = fresh.map((message, i): SentMessage => ({ id: message.id, seq: seqs[i]!, sentAt: rows[i]!.sentAt }));
     remember(this.#exec, fresh, sent);
     this.count({ depth: fresh.length, sent: fresh.length });
@@ -135,15 +147,20 @@ export class Engine {
     return { ok: true, messages: admitted.answers.map((answer) => ("fresh" in answer ? sent[answer.fresh]! : answer)) };
   }
 
-  /** Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here. */
-  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean }> {
+  /**
+   * Leases (or takes, at most once) what is visible now; `waiting`: long-pollers are parked here.
+   * A paused queue delivers nothing. `ranked`: messages here have priorities (the core then
+   * routes by priority); with `minPriority` asked, `top` is the highest priority left visible.
+   */
+  lease(ref: PartitionRef, options: LeaseOptions, waiting: boolean, effects: Effects): Result<{ messages: LeasedMessage[]; deferred?: boolean; limited?: boolean; paused?: boolean; ranked?: boolean; top?: number | null }> {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
     const meta = this.#meta.state;
+    if (meta.paused) return { ok: true, messages: [], paused: true, ...(options.minPriority === undefined ? {} : { top: null }) };
     const limited = this.#overLimit(options, now);
     if (limited) return options.overLimit === "empty" ? { ok: true, messages: [], limited: true } : fail(limited);
-    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants }, options);
+    const leased = leaseMessages({ exec: this.#exec, store: this.store, now, cutoff: now - meta.retentionMs, fifo: meta.fifo, maxReceiveCount: meta.deadLetter?.maxReceiveCount ?? null, tenants: this.#tenants, groupCap: meta.maxInFlightPerGroup }, options);
     const taken = leased.replayed ? 0 : leased.messages.length;
     if (this.#inFlight !== null && !options.deleteOnReceive) this.#inFlight += taken;
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
@@ -151,7 +168,49 @@ export class Engine {
     if (redelivered > 0) this.count({ redelivered });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
-    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}) };
+    const ranked = this.ranked(now) ? { ranked: true } : {};
+    const top = options.minPriority === undefined ? {} : { top: this.top(now) };
+    // Nothing taken though messages are visible: their groups are at their caps. A long poll then waits here (limited) for a delete or release.
+    const capped = taken === 0 && meta.maxInFlightPerGroup > 0 && !meta.fifo && this.store.hasVisible(now, now - meta.retentionMs, false) ? { limited: true } : {};
+    return { ok: true, messages: leased.messages, ...(leased.deferred ? { deferred: true } : {}), ...ranked, ...top, ...capped };
+  }
+
+  /** Messages here have priorities (a standard queue's): the core then routes its receives by priority. */
+  ranked(now: number): boolean {
+    return !this.#meta.state.fifo && this.#priorities.ranked(now);
+  }
+
+  /** The highest priority of a message a receive would get now (null: none, or the queue is paused). */
+  top(now: number): number | null {
+    const meta = this.#meta.state;
+    if (meta.paused) return null;
+    if (meta.fifo) return this.store.hasVisible(now, now - meta.retentionMs, true) ? 0 : null;
+    // What a receive would take first (quiet tenants, caps and priorities as a receive sees them).
+    const [first] = this.#tenants.select(1, now, now - meta.retentionMs, { cap: meta.maxInFlightPerGroup }).rows;
+    return first ? first.priority : null;
+  }
+
+  /**
+   * The alarm's schedule step: one message per due schedule (at most `limit`), in the
+   * caller's transaction with each schedule's next tick, so no tick is ever enqueued twice.
+   */
+  fireSchedules(now: number, limit: number): number {
+    const due = this.schedules.due(now, limit);
+    if (due.length === 0) return 0;
+    const fifo = this.#meta.state.fifo;
+    const ungrouped = !fifo && this.#meta.state.maxInFlightPerGroup > 0 ? UNGROUPED : null;
+    const rows = due.map((schedule) => ({
+      id: crypto.randomUUID(), body: schedule.body, attributes: null, md5: "", sentAt: now, visibleAt: now,
+      groupId: schedule.groupId ?? ungrouped, system: JSON.stringify({ sealedAs: schedule.templateId }), priority: fifo ? 0 : schedule.priority,
+    }));
+    this.store.insert(rows);
+    if (!fifo) {
+      this.#tenants.noteSent(new Set(rows.flatMap((row) => (row.groupId === null ? [] : [row.groupId]))));
+      this.#priorities.noteSent(new Set(rows.map((row) => row.priority)));
+    }
+    for (const schedule of due) this.schedules.fired(schedule, now);
+    this.count({ depth: rows.length, sent: rows.length });
+    return rows.length;
   }
 
   /**
@@ -176,7 +235,9 @@ export class Engine {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
-    const { outcomes, firstReceivedAt } = this.store.deleteLeases(leases, now);
+    const { outcomes, firstReceivedAt, released } = this.store.deleteLeases(leases, now);
+    this.#tenants.noteReleased(released);
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true; // a capped group may deliver again
     const deleted = outcomes.filter((result) => result === "deleted").length;
     if (deleted > 0) this.count({ depth: -deleted, deleted, deleteLatencyMs: firstReceivedAt.reduce((sum, at) => sum + Math.max(0, now - at), 0), deleteLatencyCount: firstReceivedAt.length });
     if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
@@ -187,7 +248,10 @@ export class Engine {
     const refused = this.admit(ref);
     if (refused) return refused;
     const now = Date.now();
-    const outcomes = this.store.changeVisibility(entries, now);
+    const released: string[] = [];
+    const outcomes = this.store.changeVisibility(entries, now, released);
+    this.#tenants.noteReleased(released);
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true;
     entries.forEach((entry, i) => {
       if (outcomes[i] !== "changed") return;
       this.#activity = true;

@@ -24,6 +24,8 @@ export interface LeaseOptions {
   overLimit?: "refuse" | "empty";
   /** Standard queues: only messages of tenants within their share (tenants.ts); the core asks again for the rest. */
   quietOnly?: boolean;
+  /** Standard queues: only messages of this priority or above (priority.ts); the answer then says the highest left visible (`top`). */
+  minPriority?: number;
 }
 
 export interface LeaseContext {
@@ -37,6 +39,8 @@ export interface LeaseContext {
   maxReceiveCount: number | null;
   /** Standard queues: tenants' shares of in-flight messages (fair queues). */
   tenants: TenantShares;
+  /** Standard queues: messages of one group in flight at most (0: no limit; tenants.ts enforces it). */
+  groupCap: number;
 }
 
 export interface LeaseResult {
@@ -65,7 +69,7 @@ export function leaseMessages(context: LeaseContext, options: LeaseOptions): Lea
     let candidates: StoredMessage[];
     if (context.fifo) candidates = store.fifoVisible(limit, now, context.cutoff);
     else {
-      const fair = context.tenants.select(limit, now, context.cutoff, options.quietOnly ?? false);
+      const fair = context.tenants.select(limit, now, context.cutoff, { quietOnly: options.quietOnly ?? false, minPriority: options.minPriority ?? 0, cap: options.deleteOnReceive ? 0 : context.groupCap });
       candidates = fair.rows;
       deferred ||= fair.deferred;
     }
@@ -102,8 +106,9 @@ function toLeased(row: StoredMessage, now: number): LeasedMessage {
     sentAt: row.sent_at,
     firstReceivedAt: row.first_received_at ?? now,
     receiveCount: row.receive_count + 1,
-    groupId: row.group_id,
+    groupId: row.group_id || null, // "" is no group (tenants.ts UNGROUPED)
     system: row.system,
+    priority: row.priority,
   };
 }
 

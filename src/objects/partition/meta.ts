@@ -53,6 +53,10 @@ export interface MetaState {
   /** After a failed dead-letter move, the alarm waits until then. */
   moveRetryAt: number;
   moveTask: RunningTask | null;
+  /** The queue is paused: sends are stored, nothing is delivered. */
+  paused: boolean;
+  /** Standard queues: messages of one group in flight at most (0: no limit). */
+  maxInFlightPerGroup: number;
 }
 
 
@@ -78,6 +82,8 @@ const META_COLUMNS: Record<keyof MetaState, Column> = {
   deadLetter: { column: "dead_letter", ...json },
   moveRetryAt: { column: "move_retry_at", ...plain },
   moveTask: { column: "move_task", ...json },
+  paused: { column: "paused", ...flag },
+  maxInFlightPerGroup: { column: "max_in_flight_per_group", ...plain },
 };
 
 const COUNTER_COLUMNS: Record<keyof Counters, string> = {

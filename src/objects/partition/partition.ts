@@ -22,11 +22,10 @@ import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
+import { runScheduleCommand, type ScheduleCommand, type StoredSchedule } from "./schedules.js";
 import { EMPTY_STATS, readStats, toPeeked } from "./stats.js";
 import { Waiters } from "./waiters.js";
-
-export type { DeadLetterSettings, MoveTask, RunningTask } from "./meta.js";
-export type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
+export type { CommandResult, CommandResults, DeadLetterSettings, MoveTask, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions, RunningTask, ScheduleCommand, ScheduleDefinition, StoredSchedule } from "./contract.js";
 
 /** After an alarm step failed, the alarm runs again this much later. */
 const ALARM_RETRY_MS = 5_000;
@@ -43,7 +42,6 @@ export class Partition extends DurableObject<Env> {
   #retryAt: number | null = null;
   readonly #waiters = new Waiters();
   readonly #waitsById = new Map<string, () => void>();
-  /** Calls waiting for the next group commit (see `run`). */
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -87,8 +85,8 @@ export class Partition extends DurableObject<Env> {
   /**
    * Leases up to `maxMessages` visible messages (or deletes them, at most
    * once). With `waitSeconds` > 0 it waits in this object until a message
-   * becomes available or the wait ends; it never leases a message it does
-   * not return.
+   * becomes available or the wait ends (limited, by the in-flight limit or group caps, looks
+   * again each second: a lease ending wakes no one); it never leases a message it does not return.
    */
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
     const deadline = Date.now() + options.waitSeconds * 1000;
@@ -96,7 +94,7 @@ export class Partition extends DurableObject<Env> {
       const wakes = this.#waiters.wakes;
       const [result] = (await this.run([{ kind: "receive", ref, options }])) as CommandResults["receive"][];
       if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) return result!;
-      if (this.#waiters.wakes === wakes) await this.#waitForMessages(deadline);
+      if (this.#waiters.wakes === wakes) await this.#waitForMessages(result!.limited ? Math.min(deadline, Date.now() + 1_000) : deadline);
     }
   }
 
@@ -132,7 +130,7 @@ export class Partition extends DurableObject<Env> {
         if (this.#engine.refusal(ref) || cancelled) return { ok: true, available: false };
         const now = Date.now();
         const { retentionMs, fifo } = this.#engine.meta.state;
-        if (this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
+        if (!this.#engine.meta.state.paused && this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
         if (now >= deadline) return { ok: true, available: false };
         await this.#waitForMessages(deadline);
       }
@@ -154,12 +152,13 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter } = settings;
-      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null });
+      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused, maxInFlightPerGroup } = settings;
+      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false, maxInFlightPerGroup: maxInFlightPerGroup ?? 0 });
       return null;
     });
     if (refused) return refused;
     await this.#schedule();
+    this.#waiters.wakeAll(); // a resume (or any change) lets long polls look again at once
     return { ok: true };
   }
 
@@ -170,6 +169,19 @@ export class Partition extends DurableObject<Env> {
     const stale = ref.incarnation > state.incarnation; // a new queue this partition has not met yet holds nothing
     const stats = this.#readStats(Date.now());
     return { ok: true, stats: stale ? { ...stats, ...EMPTY_STATS } : stats };
+  }
+
+  /** Recurring schedules (schedules.ts): create or replace, list, remove; the alarm fires them. */
+  async schedules(ref: PartitionRef, command: ScheduleCommand): Promise<Result<{ schedules: StoredSchedule[]; removed?: boolean }>> {
+    const result = this.#atomically(() => this.#engine.admit(ref) ?? runScheduleCommand(this.#engine.schedules, command, Date.now()));
+    if (result.ok && command.kind === "put") await this.#schedule();
+    return result;
+  }
+
+  /** The highest priority a receive would get here now; null: nothing visible, or paused. Reads only. */
+  topPriority(ref: PartitionRef): Result<{ top: number | null; ranked: boolean }> {
+    const current = ref.incarnation === this.#engine.meta.state.incarnation;
+    return this.#engine.refusal(ref) ?? { ok: true, top: current ? this.#engine.top(Date.now()) : null, ranked: current && this.#engine.ranked(Date.now()) };
   }
 
   /** The series rows of minutes [from, to] and the one before (see series.ts); a queue life it has not met has none. */
@@ -227,6 +239,7 @@ export class Partition extends DurableObject<Env> {
       this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
       this.#engine.meta.resetCounters();
       this.#engine.series.clear();
+      this.#engine.schedules.clear();
     });
     this.#waiters.wakeAll();
     return { ok: true };
@@ -242,6 +255,7 @@ export class Partition extends DurableObject<Env> {
       meta: () => this.#engine.meta,
       atomically: (work) => this.#atomically(() => this.#flushed(work())),
       count: (delta) => this.#engine.count(delta),
+      fireSchedules: (now, limit) => this.#engine.fireSchedules(now, limit),
       takeLoadReport: () => {
         const report = this.#engine.loadReport;
         this.#engine.loadReport = null;
@@ -367,6 +381,7 @@ export class Partition extends DurableObject<Env> {
       loadReport: this.#engine.loadReport !== null,
       retryAt: this.#retryAt,
       monitorAt: this.#monitor.dueAt(Date.now()),
+      scheduleAt: this.#engine.schedules.nextAt(),
     });
     // Only ever move the alarm earlier: one set for an earlier time fires, finds
     // less to do, and re-arms. This keeps a storage write off every delete

@@ -1,7 +1,7 @@
 // When a Partition's one alarm should next fire: the earliest of retention
 // expiry (of the lowest sequence number), a delayed message coming due, a
 // lease expiry while long-pollers wait, a pending dead-letter move (after its
-// retry pause), a redrive step, a load report waiting to be sent, the next series row (monitor.ts), and a retry
+// retry pause), a redrive step, a load report waiting to be sent, the next series row (monitor.ts), a schedule's next tick, and a retry
 // after a failed alarm step. Every lookup is one index probe, so re-arming
 // after each write stays cheap.
 import { LEASE, type MessageStore } from "./store.js";
@@ -19,6 +19,8 @@ export interface DueContext {
   retryAt: number | null;
   /** The next series row or report to the Catalog (monitor.ts). */
   monitorAt: number | null;
+  /** The next tick of a recurring schedule (schedules.ts). */
+  scheduleAt?: number | null;
 }
 
 export function nextDue(store: MessageStore, context: DueContext): number | null {
@@ -37,5 +39,6 @@ export function nextDue(store: MessageStore, context: DueContext): number | null
   if (context.loadReport) due.push(now);
   if (context.retryAt !== null) due.push(context.retryAt);
   if (context.monitorAt !== null) due.push(context.monitorAt);
+  if (context.scheduleAt != null) due.push(Math.max(now, context.scheduleAt));
   return due.length > 0 ? Math.min(...due) : null;
 }

@@ -122,4 +122,30 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
        delete_latency_count INTEGER NOT NULL
      )`,
   ],
+  // Delivery control (issue 19): a message's priority (0..9, higher first;
+  // standard queues). Priority 0, what every older row is, stays on
+  // messages_by_visibility; the others get a partial index, so a receive reads
+  // one (priority, visible_at) range per priority present and a queue that
+  // never used priorities pays for nothing. `paused` and
+  // `max_in_flight_per_group` are the queue's settings as the Catalog pushed them.
+  [
+    `ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0`,
+    `CREATE INDEX messages_by_priority ON messages (priority, visible_at) WHERE priority > 0`,
+    `ALTER TABLE meta ADD COLUMN paused INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE meta ADD COLUMN max_in_flight_per_group INTEGER NOT NULL DEFAULT 0`,
+    // Recurring schedules (schedules.ts): a sealed message template and the next tick.
+    `CREATE TABLE schedules (
+       id TEXT PRIMARY KEY,
+       cron TEXT NOT NULL,
+       timezone TEXT NOT NULL,
+       body BLOB NOT NULL,
+       template_id TEXT NOT NULL,
+       group_id TEXT,
+       priority INTEGER NOT NULL DEFAULT 0,
+       created_at INTEGER NOT NULL,
+       next_at INTEGER,
+       last_at INTEGER
+     )`,
+    `CREATE INDEX schedules_by_next ON schedules (next_at)`,
+  ],
 ];

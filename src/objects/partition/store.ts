@@ -37,6 +37,7 @@ export interface StoredMessage extends Record<string, SqlStorageValue> {
   first_received_at: number | null;
   group_id: string | null;
   system: string | null;
+  priority: number;
 }
 
 export interface Insert {
@@ -48,6 +49,7 @@ export interface Insert {
   visibleAt: number;
   groupId: string | null;
   system: string | null;
+  priority: number;
 }
 
 /** The row a new message becomes: visible `delaySeconds` from now. */
@@ -61,11 +63,12 @@ export function toInsert(message: NewMessage, now: number): Insert {
     visibleAt: now + message.delaySeconds * 1000,
     groupId: message.groupId ?? null,
     system: message.system ?? null,
+    priority: message.priority ?? 0,
   };
 }
 
-const COLUMNS = "seq, id, body, attributes, md5, sent_at, receive_count, first_received_at, group_id, system";
-const INSERT_COLUMNS = 8;
+const COLUMNS = "seq, id, body, attributes, md5, sent_at, receive_count, first_received_at, group_id, system, priority";
+const INSERT_COLUMNS = 9;
 
 export class MessageStore {
   readonly #exec: Exec;
@@ -84,8 +87,8 @@ export class MessageStore {
     for (let start = 0; start < messages.length; start += perStatement) {
       const chunk = messages.slice(start, start + perStatement);
       const rows = this.#exec<{ seq: number }>(
-        `INSERT INTO messages (id, body, attributes, md5, sent_at, visible_at, group_id, system) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")} RETURNING seq`,
-        ...chunk.flatMap((m) => [m.id, m.body, m.attributes, m.md5, m.sentAt, m.visibleAt, m.groupId, m.system]),
+        `INSERT INTO messages (id, body, attributes, md5, sent_at, visible_at, group_id, system, priority) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")} RETURNING seq`,
+        ...chunk.flatMap((m) => [m.id, m.body, m.attributes, m.md5, m.sentAt, m.visibleAt, m.groupId, m.system, m.priority]),
       );
       // RETURNING yields rows in insertion order; seq is AUTOINCREMENT, so also ascending.
       seqs.push(...rows.map((row) => row.seq).sort((a, b) => a - b));
@@ -101,22 +104,40 @@ export class MessageStore {
     return seqs;
   }
 
-  /** Standard queues: the first `limit` visible, unexpired messages in (visible_at, seq) order. */
-  visible(limit: number, now: number, cutoff: number): StoredMessage[] {
-    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE visible_at <= ? AND sent_at > ? ORDER BY visible_at LIMIT ?`, now, cutoff, limit);
+  /**
+   * Standard queues: the first `limit` visible, unexpired messages in (visible_at, seq) order;
+   * with `priority`, of that priority only (a range of messages_by_priority, or for 0 of
+   * messages_by_visibility; the literal lets SQLite match the partial index). See priority.ts.
+   */
+  visible(limit: number, now: number, cutoff: number, priority?: number): StoredMessage[] {
+    // `priority > 0` spelt out: SQLite uses a partial index only for a WHERE that contains its condition.
+    const only = priority === undefined ? "" : priority === 0 ? " AND priority = 0" : ` AND priority > 0 AND priority = ${Math.trunc(priority)}`;
+    // The planner may prefer messages_by_visibility for a priority above 0 and scan past other priorities' rows: name the index.
+    const from = priority === undefined || priority === 0 ? "messages" : "messages INDEXED BY messages_by_priority";
+    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM ${from} WHERE visible_at <= ? AND sent_at > ?${only} ORDER BY visible_at LIMIT ?`, now, cutoff, limit);
+  }
+
+  /** The priorities above 0 that any message holds, highest first: one probe of messages_by_priority each. */
+  priorities(max: number): number[] {
+    const found: number[] = [];
+    for (let priority = max; priority > 0; priority--) {
+      if (this.#exec(`SELECT 1 FROM messages INDEXED BY messages_by_priority WHERE priority > 0 AND priority = ${priority} LIMIT 1`).length > 0) found.push(priority);
+    }
+    return found;
   }
 
   /** Standard queues: one tenant's visible messages, oldest first (fair queues, tenants.ts); a range of messages_by_group. */
-  tenantVisible(tenant: string, limit: number, now: number, cutoff: number): StoredMessage[] {
-    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE group_id = ? AND visible_at <= ? AND sent_at > ? ORDER BY seq LIMIT ?`, tenant, now, cutoff, limit);
+  tenantVisible(tenant: string, limit: number, now: number, cutoff: number, minPriority = 0): StoredMessage[] {
+    return this.#exec<StoredMessage>(`SELECT ${COLUMNS} FROM messages WHERE group_id = ? AND visible_at <= ? AND sent_at > ? AND priority >= ? ORDER BY seq LIMIT ?`, tenant, now, cutoff, minPriority, limit);
   }
 
   /** The group ids (tenants) messages name, up to `max`: one seek of messages_by_group each. */
   tenants(max: number): string[] {
     const found: string[] = [];
     let after = "";
-    for (;;) {
-      const [row] = this.#exec<{ group_id: string }>("SELECT group_id FROM messages WHERE group_id > ? ORDER BY group_id LIMIT 1", after);
+    for (let first = true; ; first = false) {
+      // The first seek includes "", the tenant of ungrouped messages on a queue with a per-group cap (tenants.ts UNGROUPED).
+      const [row] = this.#exec<{ group_id: string }>(`SELECT group_id FROM messages WHERE group_id ${first ? ">=" : ">"} ? ORDER BY group_id LIMIT 1`, after);
       if (!row || found.length === max) return found;
       found.push(row.group_id);
       after = row.group_id;
@@ -192,24 +213,26 @@ export class MessageStore {
    * dead-letter move) deletes nothing. Also answers when each deleted message
    * was first received (the receive-to-delete latency the series keeps).
    */
-  deleteLeases(leases: LeaseRef[], now: number): { outcomes: DeleteOutcome[]; firstReceivedAt: number[] } {
+  deleteLeases(leases: LeaseRef[], now: number): { outcomes: DeleteOutcome[]; firstReceivedAt: number[]; released: string[] } {
     const groups = new Set<string>();
     const firstReceivedAt: number[] = [];
+    const released: string[] = []; // the group of each deleted message that was in flight (tenants.ts counts them)
     const outcomes = leases.map(({ seq, lease }): DeleteOutcome => {
-      const [row] = this.#exec<{ group_id: string | null; first_received_at: number | null }>(
-        "DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id, first_received_at", seq, lease, LEASE.DEAD,
+      const [row] = this.#exec<{ group_id: string | null; first_received_at: number | null; leased: number; visible_at: number }>(
+        "DELETE FROM messages WHERE seq = ? AND receive_count = ? AND leased != ? RETURNING group_id, first_received_at, leased, visible_at", seq, lease, LEASE.DEAD,
       );
       if (!row) return "stale";
       if (row.group_id !== null) groups.add(row.group_id);
+      if (row.group_id !== null && row.leased === LEASE.IN_FLIGHT && row.visible_at > now) released.push(row.group_id);
       if (row.first_received_at !== null) firstReceivedAt.push(row.first_received_at);
       return "deleted";
     });
     this.#refreshGroups([...groups].map((group_id) => ({ group_id })), now);
-    return { outcomes, firstReceivedAt };
+    return { outcomes, firstReceivedAt, released };
   }
 
   /** Changes the lease of in-flight messages; visibility 0 releases them at once. */
-  changeVisibility(entries: (LeaseRef & { visibilityTimeout: number })[], now: number): VisibilityOutcome[] {
+  changeVisibility(entries: (LeaseRef & { visibilityTimeout: number })[], now: number, released: string[] = []): VisibilityOutcome[] {
     const groups = new Set<string>();
     const outcomes = entries.map(({ seq, lease, visibilityTimeout }): VisibilityOutcome => {
       const [row] = this.#exec<{ receive_count: number; leased: number; visible_at: number; group_id: string | null }>(
@@ -221,6 +244,7 @@ export class MessageStore {
       const state = visibilityTimeout > 0 ? LEASE.IN_FLIGHT : LEASE.AVAILABLE;
       this.#exec("UPDATE messages SET visible_at = ?, leased = ? WHERE seq = ?", now + visibilityTimeout * 1000, state, seq);
       if (row.group_id !== null) groups.add(row.group_id);
+      if (row.group_id !== null && visibilityTimeout === 0) released.push(row.group_id);
       return "changed";
     });
     this.#refreshGroups([...groups].map((group_id) => ({ group_id })), now);

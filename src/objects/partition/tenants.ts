@@ -16,8 +16,15 @@
 // probes at most MAX_PROBES quiet tenants (a rotating start, so each gets its
 // turn), each an index range over that tenant's messages. Messages without a
 // tenant on a queue with tenants are served in visibility order with the
-// noisy ones. Reads only: the messages change through the store.
+// noisy ones. The same counts hold the per-group cap (maxInFlightPerGroup,
+// issue 19): kept as an upper bound (leases since the last count added,
+// in-flight messages deleted or released taken off), a group never gets more
+// than the cap minus its bound. Reads only: the messages change through the store.
+import type { Priorities } from "./priority.js";
 import type { MessageStore, StoredMessage } from "./store.js";
+
+/** The tenant of messages sent without a group to a queue with maxInFlightPerGroup: never capped, never shown as a group. */
+export const UNGROUPED = "";
 
 /** How long the tenants and their in-flight counts are trusted before they are read again (leases ended or deleted meanwhile show then). */
 export const SNAPSHOT_MS = 1_000;
@@ -34,18 +41,30 @@ export interface FairSelection {
 
 export class TenantShares {
   readonly #store: MessageStore;
+  readonly #priorities: Priorities;
   #tenants: string[] = [];
   #inFlight = new Map<string, number>();
   #takenAt = -Infinity;
   #cursor = 0;
 
-  constructor(store: MessageStore) {
+  constructor(store: MessageStore, priorities: Priorities) {
     this.#store = store;
+    this.#priorities = priorities;
   }
 
   /** A send stored messages of these tenants. */
   noteSent(tenants: Iterable<string>): void {
     for (const tenant of tenants) if (!this.#tenants.includes(tenant) && this.#tenants.length < MAX_TENANTS) this.#tenants.push(tenant);
+  }
+
+  /** In-flight messages of these tenants left flight (deleted, or released with visibility 0): one each. */
+  noteReleased(tenants: string[]): void {
+    for (const tenant of tenants) {
+      const count = this.#inFlight.get(tenant);
+      if (count === undefined) continue;
+      if (count <= 1) this.#inFlight.delete(tenant);
+      else this.#inFlight.set(tenant, count - 1);
+    }
   }
 
   noteLeased(rows: StoredMessage[]): void {
@@ -70,21 +89,59 @@ export class TenantShares {
    * A standard queue's next visible messages, quiet tenants' first. With
    * `quietOnly` the rest is left for a second pass (the core asks every
    * partition for quiet tenants' messages before any serves the others).
+   * Priorities (priority.ts) order what is served outside a quiet tenant's own
+   * messages; `minPriority` leaves lower priorities out everywhere. With a
+   * `cap` (maxInFlightPerGroup) no tenant gets more than cap minus what it
+   * holds in flight (an upper bound: the last count plus leases since), and a
+   * tenant at its cap is passed over entirely, so the others are probed and
+   * served instead of waiting behind its backlog.
    */
-  select(limit: number, now: number, cutoff: number, quietOnly: boolean): FairSelection {
+  select(limit: number, now: number, cutoff: number, { quietOnly = false, minPriority = 0, cap = 0 }: SelectOptions = {}): FairSelection {
     const noisy = this.noisy(now);
-    if (noisy.size === 0) return { rows: this.#store.visible(limit, now, cutoff), deferred: false };
-    const quiet: StoredMessage[] = [];
-    const candidates = this.#tenants.filter((tenant) => !noisy.has(tenant));
-    for (let probe = 0; probe < Math.min(MAX_PROBES, candidates.length) && quiet.length < limit; probe++) {
-      const tenant = candidates[(this.#cursor + probe) % candidates.length]!;
-      quiet.push(...this.#store.tenantVisible(tenant, limit - quiet.length, now, cutoff));
+    if (noisy.size === 0 && cap === 0) return { rows: this.#priorities.select(limit, now, cutoff, minPriority), deferred: false };
+    const room = (tenant: string) => (cap === 0 || tenant === UNGROUPED ? Infinity : cap - (this.#inFlight.get(tenant) ?? 0));
+    const capped = new Set(cap === 0 ? [] : this.#tenants.filter((tenant) => room(tenant) <= 0));
+    const picked: StoredMessage[] = [];
+    const seen = new Set<number>();
+    const taken = new Map<string, number>();
+    const fits = (row: StoredMessage) => row.group_id === null || (taken.get(row.group_id) ?? 0) < room(row.group_id);
+    const add = (row: StoredMessage) => {
+      picked.push(row);
+      seen.add(row.seq);
+      if (row.group_id !== null) taken.set(row.group_id, (taken.get(row.group_id) ?? 0) + 1);
+    };
+    const probed = new Set<string>();
+    const probe = (withNoisy: boolean) => {
+      const candidates = this.#tenants.filter((tenant) => (withNoisy || !noisy.has(tenant)) && !capped.has(tenant) && !probed.has(tenant));
+      for (let i = 0; i < Math.min(MAX_PROBES, candidates.length) && picked.length < limit; i++) {
+        const tenant = candidates[(this.#cursor + i) % candidates.length]!;
+        probed.add(tenant);
+        const want = Math.min(limit - picked.length, room(tenant) - (taken.get(tenant) ?? 0));
+        if (want > 0) for (const row of this.#store.tenantVisible(tenant, want, now, cutoff, minPriority)) if (!seen.has(row.seq)) add(row);
+      }
+      this.#cursor++;
+    };
+    if (noisy.size > 0 || capped.size > 0) {
+      probe(false);
+      if (picked.length === limit) return { rows: picked, deferred: false };
+      if (quietOnly && noisy.size > 0) return { rows: picked, deferred: true };
     }
-    this.#cursor++;
-    if (quiet.length === limit) return { rows: quiet, deferred: false };
-    if (quietOnly) return { rows: quiet, deferred: true };
-    const picked = new Set(quiet.map((row) => row.seq));
-    const rest = this.#store.visible(limit, now, cutoff).filter((row) => !picked.has(row.seq)).slice(0, limit - quiet.length);
-    return { rows: [...quiet, ...rest], deferred: false };
+    let skipped = false;
+    for (const row of this.#priorities.select(limit, now, cutoff, minPriority)) {
+      if (picked.length === limit) break;
+      if (seen.has(row.seq)) continue;
+      if (fits(row)) add(row);
+      else skipped = true;
+    }
+    // The batch met a tenant at its cap before filling up: look for any other tenant's messages behind it.
+    if (skipped && picked.length < limit) probe(true);
+    return { rows: picked, deferred: false };
   }
+}
+
+export interface SelectOptions {
+  quietOnly?: boolean;
+  minPriority?: number;
+  /** maxInFlightPerGroup; 0: no cap. */
+  cap?: number;
 }

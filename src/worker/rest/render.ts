@@ -23,6 +23,9 @@ const FORMS: Record<Form, string> = {
   permissionAction: "an SQS action name",
   wholeMinutes: "a whole number of minutes, in seconds (a multiple of 60)",
   webhookUrl: "an http or https URL",
+  cron: "a cron expression of five fields (minute hour day-of-month month day-of-week), or six with seconds first",
+  timeZone: "an IANA time zone name such as Europe/Berlin",
+  scheduleId: "1 to 80 characters from [A-Za-z0-9_-]",
 };
 
 export function renderRest(p: Problem, context: RestContext = {}): string {
@@ -67,6 +70,7 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
     case "queueType":
       if (bound === "standard") return `${field} is for FIFO queues; a standard queue deduplicates sends by the Idempotency-Key header`;
       if (p.field === "attributes.splitThreshold") return `${field} must be 0 for a FIFO queue: its partition count is fixed, got ${value}`;
+      if (p.field?.endsWith("priority") || p.field === "attributes.maxInFlightPerGroup") return `${field} is for standard queues; a FIFO queue delivers each group in send order, got ${value}`;
       return `${field}: per-message delays are not allowed on FIFO queues`;
     case "fifoName":
       return String(p.value).endsWith(".fifo")
@@ -116,6 +120,8 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       if (p.field === "sendRateLimit") return `the queue's sendRateLimit allows ${String(bound)} messages per second in this partition; nothing was enqueued; retry after ${p.retryAfterSeconds ?? 1} seconds`;
       if (p.field === "lookups") return `too many credential lookups from ${String(p.value)}; retry after ${p.retryAfterSeconds ?? 1} seconds`;
       return `access key ${String(p.value)} is over its request rate limit; retry after ${p.retryAfterSeconds ?? 1} seconds`;
+    case "scheduleMissing":
+      return `${queue} has no schedule ${value}`;
     case "taskRunning":
       return `a redrive is already running for ${queue}; cancel it or wait for it to finish`;
     case "taskNotRunning":

@@ -3,7 +3,7 @@
 // permissions and every check are the core's; failures come back as Problems
 // and are worded by render.ts.
 import { Hono, type Context } from "hono";
-import type { Batch, Cursors } from "../../core/index.js";
+import type { Batch, Cursors, ScheduleView } from "../../core/index.js";
 import { DEFAULT_LIST_QUEUES, MAX_NATIVE_DELAY_SECONDS, QUEUE_NAME_PATTERN } from "../../shared/limits.js";
 import type { MessageAttributes, MessageAttributeValue } from "../../shared/messages.js";
 import { problems } from "../../shared/problems.js";
@@ -13,7 +13,7 @@ import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
 import { parse } from "../validation.js";
 import { renderRest } from "./render.js";
-import { alertsSchema, cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, metricsSchema, peekSchema, receiveSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
+import { alertsSchema, cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, metricsSchema, peekSchema, receiveSchema, scheduleSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
 
 export const rest = new Hono<AppEnv>();
 
@@ -51,6 +51,7 @@ rest.post("/queues/:name/messages", async (c) => {
     body: message.body,
     delaySeconds: message.delaySeconds,
     deliverAt: message.deliverAt,
+    priority: message.priority,
     attributes: message.attributes ? toAttributes(message.attributes) : undefined,
     groupId: message.messageGroupId,
     dedupId: message.messageDeduplicationId,
@@ -80,6 +81,7 @@ rest.post("/queues/:name/messages/receive", async (c) => {
       sentAt: message.sentAt,
       firstReceivedAt: message.firstReceivedAt,
       attributes: fromAttributes(message.attributes),
+      ...(message.priority === 0 ? {} : { priority: message.priority }),
       ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId }),
       ...(message.sequenceNumber === undefined ? {} : { sequenceNumber: message.sequenceNumber }),
       ...(message.deadLetterSourceQueue === undefined ? {} : { deadLetterSourceQueue: message.deadLetterSourceQueue }),
@@ -98,6 +100,20 @@ rest.post("/queues/:name/messages/visibility", async (c) => {
 });
 
 rest.post("/queues/:name/purge", async (c) => c.json({ purged: await c.var.service.queues.purge(c.req.param("name")) }));
+
+rest.post("/queues/:name/pause", async (c) => c.json(queueJson(await c.var.service.queues.setPaused(c.req.param("name"), true))));
+rest.post("/queues/:name/resume", async (c) => c.json(queueJson(await c.var.service.queues.setPaused(c.req.param("name"), false))));
+
+rest.post("/queues/:name/schedules", async (c) => {
+  const { attributes, ...input } = parse(scheduleSchema, await jsonBody(c));
+  const schedule = await c.var.service.schedules.put(c.req.param("name"), { ...input, ...(attributes ? { attributes: toAttributes(attributes) } : {}) });
+  return c.json(scheduleJson(schedule), 201);
+});
+rest.get("/queues/:name/schedules", async (c) => c.json({ schedules: (await c.var.service.schedules.list(c.req.param("name"))).map(scheduleJson) }));
+rest.delete("/queues/:name/schedules/:id", async (c) => {
+  await c.var.service.schedules.delete(c.req.param("name"), c.req.param("id"));
+  return c.body(null, 204);
+});
 
 rest.get("/queues/:name/stats", async (c) => c.json(await c.var.service.queues.stats(c.req.param("name"))));
 
@@ -171,6 +187,10 @@ function queueJson(queue: QueueRecord) {
   // grantedBy is the server's bookkeeping (who may move dead letters), not an attribute the client set.
   const attributes = redrivePolicy ? { ...queue.attributes, redrivePolicy: { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } } : queue.attributes;
   return { name: queue.name, attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
+}
+
+function scheduleJson(schedule: ScheduleView) {
+  return { ...schedule, attributes: fromAttributes(schedule.attributes) };
 }
 
 /** REST takes a plain string as shorthand for a String attribute. */

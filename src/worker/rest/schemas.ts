@@ -14,6 +14,7 @@ export const queueAttributesSchema = z
     partitions: integer(),
     splitThreshold: integer(),
     sendRateLimit: integer(),
+    maxInFlightPerGroup: integer(),
     fifoQueue: z.boolean(),
     contentBasedDeduplication: z.boolean(),
     deduplicationScope: z.enum(["queue", "messageGroup"]),
@@ -52,12 +53,25 @@ export const sendSchema = z
           body: z.string(),
           delaySeconds: integer().optional(),
           deliverAt: integer().optional(),
+          priority: integer().optional(),
           messageGroupId: z.string().optional(),
           messageDeduplicationId: z.string().optional(),
           attributes: z.record(z.string(), attributeValueSchema).optional(),
         })
         .strict(),
     ),
+  })
+  .strict();
+
+export const scheduleSchema = z
+  .object({
+    id: z.string(),
+    cron: z.string(),
+    body: z.string(),
+    attributes: z.record(z.string(), attributeValueSchema).optional(),
+    timezone: z.string().optional(),
+    messageGroupId: z.string().optional(),
+    priority: integer().optional(),
   })
   .strict();
 

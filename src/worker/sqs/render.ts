@@ -151,6 +151,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return p.queue ? `Access to the resource ${queueUrl(context.naming, p.queue)} is denied.` : "Access to the resource is denied: this needs an admin credential.";
       case "throttled":
         return p.field === "sendRateLimit" ? `Rate exceeded: the queue's sendRateLimit allows ${String(p.bound)} messages per second in this partition.` : "Rate exceeded";
+      case "scheduleMissing":
+        return "The specified schedule does not exist.";
       case "taskRunning":
         return "There is already a task running. Only one active task is allowed for a source queue arn at a given time.";
       case "taskNotRunning":
