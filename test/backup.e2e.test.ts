@@ -3,7 +3,7 @@
 // the backup restored into an empty directory and served again holds every
 // queue, every message acknowledged before the backup started (none of those
 // sent after it finished), lease state, receive counts, FIFO order, an
-// Idempotency-Key's record and access keys. Restore refuses another master key, a non-empty directory and a
+// Idempotency-Key's record, a recurring schedule and access keys. Restore refuses another master key, a non-empty directory and a
 // damaged file; a data directory recording a newer schema is refused at start-up.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -71,6 +71,7 @@ describe("edgeq admin backup and restore", () => {
     await orders.changeVisibility(released[0]!, 0); // received once, visible again: comes back with receiveCount 2
     const events = await edgeq.createQueue("backup-events.fifo", { fifoQueue: true, contentBasedDeduplication: true });
     for (let i = 0; i < 5; i++) await events.send(`event-${i}`, { messageGroupId: "g" });
+    const schedule = await orders.schedule({ id: "nightly-report", cron: "0 3 1 1 *", timezone: "Europe/Berlin", body: "report" }); // next tick months away: none fires in the test
     const key = await edgeq.keys.create({ description: "backup consumer", grants: [{ queue: "backup-*", actions: ["receive"] }] });
 
     // Load: eight senders, each recording when its sends were acknowledged.
@@ -118,6 +119,9 @@ describe("edgeq admin backup and restore", () => {
     // The send's Idempotency-Key is still known (the partition's dedup record, not the KV cache, which is not backed up).
     const repeated = await restored.edgeq.queue("backup-orders").sendBatch([{ body: "order-idem" }], { idempotencyKey: "backup-idem-1" });
     expect(repeated.successful.map((entry) => entry.id)).toEqual(idempotent.successful.map((entry) => entry.id));
+
+    // The recurring schedule, with its next run.
+    expect(await restored.edgeq.queue("backup-orders").schedules()).toEqual([schedule]);
 
     // Lease state: the three leased messages are still in flight; the deleted two are gone.
     const stats = await restored.edgeq.queue("backup-orders").stats();
