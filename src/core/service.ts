@@ -9,6 +9,7 @@ import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
 import { Monitoring } from "./monitoring.js";
 import type { Principal } from "./permissions.js";
+import { Push } from "./push.js";
 import { Queues } from "./queues.js";
 
 export class QueueService {
@@ -18,6 +19,8 @@ export class QueueService {
   /** Seals and opens the paging cursors of list answers. */
   readonly cursors: Cursors;
   readonly monitoring: Monitoring;
+  /** WebSocket subscriptions (push delivery). */
+  readonly push: Push;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
@@ -29,5 +32,6 @@ export class QueueService {
     this.messages = new Messages(env, config, caller, directory);
     this.cursors = new Cursors(config, caller);
     this.monitoring = new Monitoring(env, config, caller, directory);
+    this.push = new Push(env, config, caller, directory, this.messages);
   }
 }

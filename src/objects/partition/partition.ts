@@ -20,6 +20,7 @@ import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
+import { PushSubscribers } from "./push.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
 import { EMPTY_STATS, readStats, toPeeked } from "./stats.js";
@@ -39,11 +40,11 @@ export class Partition extends DurableObject<Env> {
     (error) => console.error(JSON.stringify({ level: "error", event: "sync-failed", partition: this.ctx.id.name, error: String(error) })),
   );
   readonly #monitor: Monitor;
+  readonly #push: PushSubscribers;
   #alarmAt: number | null = null;
   #retryAt: number | null = null;
-  readonly #waiters = new Waiters();
+  readonly #waiters = new Waiters({ count: () => this.#push.count, woken: () => this.#push.wake() });
   readonly #waitsById = new Map<string, () => void>();
-  /** Calls waiting for the next group commit (see `run`). */
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
 
@@ -60,6 +61,8 @@ export class Partition extends DurableObject<Env> {
     migrate(ctx.storage, PARTITION_MIGRATIONS);
     this.#engine = new Engine(exec);
     this.#monitor = new Monitor(this.#engine);
+    const visible = (now: number, { retentionMs, fifo } = this.#engine.meta.state) => this.#engine.store.hasVisible(now, now - retentionMs, fifo);
+    this.#push = new PushSubscribers({ ctx, run: (commands) => this.run(commands), admit: (ref) => this.#atomically(() => this.#engine.admit(ref)), hasVisible: () => visible(Date.now()) });
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -139,6 +142,17 @@ export class Partition extends DurableObject<Env> {
     } finally {
       this.#waitsById.delete(waitId);
     }
+  }
+
+  /** Push subscribers (push.ts): the Worker's WebSocket upgrade, its frames, and a socket that ends. */
+  override fetch(request: Request): Response {
+    return this.#push.accept(request);
+  }
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.#push.frame(ws, message);
+  }
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.#push.closed(ws, code);
   }
 
   /** Ends an `awaitMessages` wait whose receive was answered by another partition. */
