@@ -119,10 +119,7 @@ export class PushSubscribers {
         const sockets = this.#host.ctx.getWebSockets(TAG);
         const start = this.#turn++ % Math.max(1, sockets.length);
         const order = [...sockets.slice(start), ...sockets.slice(0, start)];
-        for (let more = true; more;) {
-          more = false;
-          for (const ws of order) if (await this.#serve(ws)) more = true;
-        }
+        while (await this.#round(order));
         if (order.length > 0 && this.#host.hasVisible()) {
           for (const ws of order) if ((ws.deserializeAttachment() as Attachment).credit === 0) send(ws, { type: "ready" });
         }
@@ -132,30 +129,43 @@ export class PushSubscribers {
     }
   }
 
-  /** One lease for one socket; true if it used all it asked for (there may be more). */
-  async #serve(ws: WebSocket): Promise<boolean> {
-    const before = ws.deserializeAttachment() as Attachment | null;
-    if (!before || before.credit <= 0 || ws.readyState !== WebSocket.OPEN) return false;
-    const take = Math.min(before.credit, MAX_BATCH_ENTRIES);
-    ws.serializeAttachment({ ...before, credit: before.credit - take });
-    const ref = { incarnation: before.incarnation };
-    const options = { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty" as const };
-    const [result] = (await this.#host.run([{ kind: "receive", ref, options }])) as Result<{ messages: LeasedMessage[] }>[];
-    if (!result!.ok) {
-      send(ws, { type: "refused", code: result!.code });
-      return false;
+  /**
+   * One lease for every socket with credit, all in one call (one commit):
+   * true if some socket got all it asked for (there may be more).
+   */
+  async #round(order: WebSocket[]): Promise<boolean> {
+    const asks: { ws: WebSocket; before: Attachment; take: number }[] = [];
+    for (const ws of order) {
+      const before = ws.deserializeAttachment() as Attachment | null;
+      if (!before || before.credit <= 0 || ws.readyState !== WebSocket.OPEN) continue;
+      const take = Math.min(before.credit, MAX_BATCH_ENTRIES);
+      ws.serializeAttachment({ ...before, credit: before.credit - take });
+      asks.push({ ws, before, take });
     }
-    const { messages } = result!;
-    if (ws.readyState !== WebSocket.OPEN) {
-      await this.#release(ref, messages);
-      return false;
+    if (asks.length === 0) return false;
+    const commands = asks.map(({ before, take }): PartitionCommand => ({
+      kind: "receive",
+      ref: { incarnation: before.incarnation },
+      options: { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty" },
+    }));
+    const results = (await this.#host.run(commands)) as Result<{ messages: LeasedMessage[] }>[];
+    let more = false;
+    for (const [i, { ws, before, take }] of asks.entries()) {
+      const result = results[i]!;
+      const messages = result.ok ? result.messages : [];
+      if (!result.ok) send(ws, { type: "refused", code: result.code });
+      if (ws.readyState !== WebSocket.OPEN) {
+        await this.#release({ incarnation: before.incarnation }, messages);
+        continue;
+      }
+      const after = ws.deserializeAttachment() as Attachment;
+      const unused = take - messages.length;
+      if (after.generation === before.generation) ws.serializeAttachment({ ...after, credit: after.credit + unused });
+      else if (unused > 0) send(ws, { type: "returned", credit: unused });
+      for (const message of messages) send(ws, { type: "message", message: toWire(message) });
+      if (result.ok && unused === 0) more = true;
     }
-    const after = ws.deserializeAttachment() as Attachment;
-    const unused = take - messages.length;
-    if (after.generation === before.generation) ws.serializeAttachment({ ...after, credit: after.credit + unused });
-    else if (unused > 0) send(ws, { type: "returned", credit: unused });
-    for (const message of messages) send(ws, { type: "message", message: toWire(message) });
-    return unused === 0;
+    return more;
   }
 
   /** Leases taken for a socket that closed meanwhile come back at once. */
