@@ -1,6 +1,9 @@
 // Push delivery against a real server over real sockets: subscribers through
 // the SDK (Node's WebSocket), a raw socket killed mid-stream, the queue spread
 // over two partitions so one subscriber's socket reaches both.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, QueueDoesNotExistError, type Message } from "../src/sdk/index.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
@@ -57,20 +60,23 @@ describe("WebSocket push through the SDK", () => {
   it("a subscriber killed mid-stream has its unacknowledged messages pushed to another after the lease", async () => {
     const queue = await edgeq.createQueue("push-killed", { visibilityTimeout: 2 });
     await sendAll(queue, Array.from({ length: 20 }, (_, i) => `k${i}`));
-    // A raw socket that takes 5 messages and dies without acking any.
+    // A separate process takes 5 messages over a raw socket and is killed (SIGKILL) without acking any.
     const url = `${server.url.replace(/^http/, "ws")}/v1/queues/push-killed/subscribe?credits=5`;
-    const victim = new WebSocket(url, ["edgeq.v1", `edgeq.bearer.${DEV_SECRET}`]);
+    const script = `const ws = new WebSocket(${JSON.stringify(url)}, ["edgeq.v1", "edgeq.bearer.${DEV_SECRET}"]);
+      ws.addEventListener("message", (event) => { const f = JSON.parse(String(event.data)); if (f.type === "message") console.log(f.message.id); });`;
+    const victim = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     const taken: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      victim.addEventListener("error", () => reject(new Error("the victim's socket failed")));
-      victim.addEventListener("message", (event) => {
-        const frame = JSON.parse(String(event.data)) as { type: string; message: { id: string } };
-        if (frame.type === "message") taken.push(frame.message.id);
+      victim.on("exit", (code) => reject(new Error(`the victim exited early (${code})`)));
+      createInterface({ input: victim.stdout! }).on("line", (line) => {
+        taken.push(line.trim());
         if (taken.length === 5) resolve();
       });
     });
-    expect(victim.protocol).toBe("edgeq.v1");
-    victim.close();
+    victim.removeAllListeners("exit");
+    victim.kill("SIGKILL");
+    await once(victim, "exit");
+    expect((await queue.stats()).inFlight).toBe(5); // still leased to the dead subscriber
 
     const seen = new Map<string, number>(); // id -> receiveCount when processed
     let resolveAll!: () => void;

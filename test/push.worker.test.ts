@@ -146,6 +146,22 @@ describe("WebSocket subscribers", () => {
     sub.ws!.close();
   });
 
+  it("a subscriber that closes normally hands its unacknowledged messages back at once", async () => {
+    const name = uniqueName("push-close");
+    await createQueue(name, { visibilityTimeout: 600 });
+    await send(name, ["kept", "handed back"]);
+    const sub = await subscribe(name, "?credits=2");
+    const first = await sub.next();
+    await sub.next();
+    sub.send({ type: "ack", receiptHandles: [first.message!.receiptHandle] });
+    await settle();
+    sub.ws!.close(1000, "done");
+    for (let i = 0; i < 20 && (await stats(name)).visible === 0; i++) await settle();
+    const after = await stats(name);
+    expect(after.visible).toBe(1);
+    expect(after.inFlight).toBe(0);
+  });
+
   it("extend renews a pushed message's lease", async () => {
     const name = uniqueName("push-extend");
     await createQueue(name);

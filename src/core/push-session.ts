@@ -73,7 +73,12 @@ export class PushSession {
 
   start(): void {
     this.#client.addEventListener("message", (event) => void this.#guard(() => this.#onClient(event.data)));
-    this.#client.addEventListener("close", () => this.#close(1000, "subscriber left"));
+    this.#client.addEventListener("close", (event) => {
+      // A subscriber that closes normally (1000) has acked what it finished: the rest comes back at once.
+      // One that vanished (1006, a killed process) leaves its messages to come back when their leases end.
+      if (event.code === 1000) void this.#guard(() => this.#releaseAll());
+      this.#close(1000, "subscriber left");
+    });
     this.#client.addEventListener("error", () => this.#close(1011, "subscriber socket failed"));
     for (const link of this.#links) {
       link.socket.addEventListener("message", (event) => {
@@ -177,6 +182,13 @@ export class PushSession {
         this.#arm();
       }
     }
+  }
+
+  async #releaseAll(): Promise<void> {
+    const handles = [...this.#inFlight.keys()];
+    this.#inFlight.clear();
+    const { messages, queue } = this.#context;
+    for (let i = 0; i < handles.length; i += 10) await messages.changeVisibility(queue.name, handles.slice(i, i + 10).map((receiptHandle) => ({ receiptHandle, visibilityTimeout: 0 })));
   }
 
   /** Hands free credit to the partitions that asked (else to all), or takes back idle credit for a partition that asked. */

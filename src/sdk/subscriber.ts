@@ -168,7 +168,7 @@ export class Subscription {
 
   /** Runs the handler (after the previous message of its FIFO group), then acks or nacks. */
   #deliver(socket: WebSocket, message: Message): void {
-    if (this.#stopping) return; // not started: its lease ends and it goes to another subscriber
+    if (this.#stopping) return void this.#answer(socket, { type: "nack", receiptHandles: [message.receiptHandle], delaySeconds: 0 }, message); // arrived after stop(): handed back at once
     const group = message.messageGroupId;
     const before = group === undefined ? Promise.resolve() : (this.#groups.get(group) ?? Promise.resolve());
     const task = before.then(async () => {
