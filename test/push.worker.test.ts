@@ -162,6 +162,24 @@ describe("WebSocket subscribers", () => {
     expect(after.inFlight).toBe(0);
   });
 
+  it("drain: nothing more is pushed, the server says drained, and acks still work", async () => {
+    const name = uniqueName("push-drain");
+    await createQueue(name);
+    await send(name, ["d1", "d2", "d3", "d4"]);
+    const sub = await subscribe(name, "?credits=2");
+    const first = await sub.next();
+    await sub.next();
+    sub.send({ type: "drain" });
+    expect((await sub.next()).type).toBe("drained");
+    sub.send({ type: "ack", receiptHandles: [first.message!.receiptHandle] });
+    await settle();
+    expect(sub.frames.map((f) => f.type)).toEqual(["message", "message", "drained"]);
+    const after = await stats(name);
+    expect(after.inFlight).toBe(1);
+    expect(after.visible).toBe(2);
+    sub.ws!.close();
+  });
+
   it("extend renews a pushed message's lease", async () => {
     const name = uniqueName("push-extend");
     await createQueue(name);

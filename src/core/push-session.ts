@@ -63,6 +63,8 @@ export class PushSession {
   #chain: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #draining = false;
+  #drainedSent = false;
 
   constructor(context: SessionContext, client: WebSocket, partitions: { index: number; socket: WebSocket }[], credits: number) {
     this.#context = context;
@@ -137,8 +139,20 @@ export class PushSession {
       case "ack": return this.#settle(frame, "ack");
       case "nack": return this.#settle(frame, "nack");
       case "extend": return this.#settle(frame, "extend");
+      case "drain": return this.#drain();
       default: return this.#error({ code: "UnknownFrameType", field: "type", value: typeof frame.type === "string" ? frame.type.slice(0, 100) : null });
     }
+  }
+
+  /** No more pushes: take back every partition's credit, then say `drained` (see #distribute). */
+  #drain(): void {
+    this.#draining = true;
+    for (const link of this.#links) {
+      if (link.held === 0 || link.revoking) continue;
+      link.revoking = true;
+      this.#tell(link, { type: "revoke" });
+    }
+    this.#distribute();
   }
 
   #credit(add: unknown): void {
@@ -196,6 +210,13 @@ export class PushSession {
     if (this.#closed) return;
     let held = 0;
     for (const link of this.#links) held += link.held;
+    if (this.#draining) {
+      if (held === 0 && this.#opening === 0 && !this.#drainedSent) {
+        this.#drainedSent = true;
+        this.#send({ type: "drained" });
+      }
+      return;
+    }
     let free = this.#credits - this.#inFlight.size - this.#opening - held;
     const ready = this.#links.filter((link) => link.ready);
     if (free <= 0) {

@@ -16,6 +16,8 @@ import { Message, type MessageData } from "./types.js";
 
 const ACK_BATCH = 10;
 const ACK_LINGER_MS = 2;
+/** How long stop() waits for the server's `drained` before it closes anyway (the relay then hands back what it pushed). */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 export interface SubscribeOptions {
   /** Messages pushed and not yet acknowledged at most (1..1000); also how many handlers run at once. Default 10. */
@@ -58,6 +60,7 @@ export class Subscription {
   /** Acks waiting to go out together (at most ACK_LINGER_MS). */
   #acks: string[] = [];
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #drained: (() => void) | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
   /** Pushed messages since the last (re)connect: the backoff starts over once one arrives. */
@@ -119,6 +122,28 @@ export class Subscription {
     this.#socket?.close(1000, "stopped");
   }
 
+  /**
+   * A graceful stop: ask the server to push nothing more and wait until
+   * nothing more is on its way (what still arrives is handed back, #deliver),
+   * let the running handlers finish, send their acks, then close.
+   */
+  async #finish(socket: WebSocket): Promise<void> {
+    if (socket.readyState === 1) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        socket.addEventListener("close", () => resolve());
+        timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+      });
+      socket.send(JSON.stringify({ type: "drain" }));
+      await drained;
+      clearTimeout(timer);
+    }
+    await Promise.allSettled(this.#running);
+    this.#flush(socket);
+    socket.close(1000, "stopped");
+  }
+
   /** Rejects with the server's error when the queue cannot be subscribed to (4xx); other failures are retried. */
   async #check(): Promise<void> {
     try {
@@ -142,7 +167,7 @@ export class Subscription {
     this.#socket = socket;
     let open = false;
     return new Promise((resolve) => {
-      this.#wake = () => socket.close(1000, "stopped");
+      this.#wake = () => void this.#finish(socket);
       socket.addEventListener("open", () => (open = true));
       socket.addEventListener("message", (event) => {
         let frame: ServerFrame;
@@ -154,6 +179,8 @@ export class Subscription {
         if (frame.type === "message") {
           this.#attempt = 0;
           this.#deliver(socket, new Message(frame.message as unknown as MessageData));
+        } else if (frame.type === "drained") {
+          this.#drained?.();
         } else if (frame.type === "error") {
           this.#options.onError?.(new PushFrameError(frame.code, frame.message, frame.receiptHandles));
         }

@@ -27,12 +27,15 @@ export type ClientFrame =
   | { type: "ack"; receiptHandles: string[] }
   | { type: "nack"; receiptHandles: string[]; delaySeconds?: number }
   | { type: "credit"; add: number }
-  | { type: "extend"; receiptHandles: string[]; visibilityTimeout: number };
+  | { type: "extend"; receiptHandles: string[]; visibilityTimeout: number }
+  /** Push nothing more; the server answers `drained` once nothing more is on its way (a graceful stop). */
+  | { type: "drain" };
 
 /** What the server sends a subscriber; `message` is the shape a REST receive returns. */
 export type ServerFrame =
   | { type: "message"; message: Record<string, unknown> & { id: string; receiptHandle: string } }
-  | { type: "error"; code: PushErrorCode; message: string; receiptHandles?: string[] };
+  | { type: "error"; code: PushErrorCode; message: string; receiptHandles?: string[] }
+  | { type: "drained" };
 
 /** Worker to Partition: grant credit, or take back all the partition holds (it answers `returned`). */
 export type RelayFrame = { type: "credit"; add: number } | { type: "revoke" };

@@ -31,7 +31,7 @@ export function renderFrame(problem: FrameProblem | Problem, queue: string): str
   const { code, field, bound, value } = problem;
   switch (code) {
     case "InvalidFrame": return `a frame must be a JSON object with a "type" (text, not binary)${value === "binary" ? ", got a binary frame" : ""}`;
-    case "UnknownFrameType": return `type must be one of ack, nack, credit, extend, got ${JSON.stringify(value)}`;
+    case "UnknownFrameType": return `type must be one of ack, nack, credit, extend, drain, got ${JSON.stringify(value)}`;
     case "FrameTooLarge": return `a frame must be at most ${bound} bytes, got ${value}`;
     case "CreditOverflow": return `credit in flight must be at most ${MAX_PUSH_CREDITS}, the frame would make it ${value}`;
     case "UnknownReceiptHandle": return `${value} receipt handle(s) were not pushed on this subscription; only its own messages can be acknowledged here`;
