@@ -14,7 +14,7 @@ import { MAX_CLIENT_FRAME_BYTES, MAX_FRAME_HANDLES, MAX_PUSH_CREDITS, type Parti
 import type { LeasedMessage, QueueRecord } from "../shared/types.js";
 import type { CoreConfig } from "./config.js";
 import { openReceived } from "./envelope.js";
-import { receivedMessage, type Messages } from "./messages.js";
+import { receivedMessage, type Messages, type ReceivedMessage } from "./messages.js";
 import { Refusal } from "./refusal.js";
 
 /** A frame the subscriber got wrong, as data; the protocol adapter words it. */
@@ -84,7 +84,10 @@ export class PushSession {
     this.#client.addEventListener("error", () => this.#close(1011, "subscriber socket failed"));
     for (const link of this.#links) {
       link.socket.addEventListener("message", (event) => {
-        this.#chain = this.#chain.then(() => this.#guard(() => this.#onPartition(link, event.data)));
+        // Messages are opened as they arrive, side by side, and forwarded in arrival order.
+        const frame = JSON.parse(typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data)) as PartitionFrame;
+        const opening = frame.type === "message" ? this.#open(link, frame.message) : null;
+        this.#chain = this.#chain.then(() => this.#guard(() => this.#onPartition(link, frame, opening)));
       });
       link.socket.addEventListener("close", () => this.#close(1012, "a partition went away; reconnect"));
       link.socket.addEventListener("error", () => this.#close(1012, "a partition went away; reconnect"));
@@ -94,8 +97,16 @@ export class PushSession {
     for (const link of this.#links) if (link.held === 0) this.#tell(link, { type: "credit", add: 0 });
   }
 
-  async #onPartition(link: Link, data: string | ArrayBuffer): Promise<void> {
-    const frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)) as PartitionFrame;
+  /** Opens a pushed message and gives it its receipt handle (null if it does not open: logged, its credit comes back). */
+  #open(link: Link, wire: WireLeased): Promise<ReceivedMessage | null> {
+    link.held = Math.max(0, link.held - 1);
+    this.#opening++;
+    const { config, env, queue } = this.#context;
+    return openReceived(env, config, queue, [{ partition: link.index, message: fromWire(wire) }])
+      .then(([opened]) => (opened ? receivedMessage(config, queue, link.index, opened.message) : null));
+  }
+
+  async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<ReceivedMessage | null> | null): Promise<void> {
     if (frame.type === "ready") {
       link.ready = true;
     } else if (frame.type === "returned") {
@@ -104,14 +115,10 @@ export class PushSession {
     } else if (frame.type === "refused") {
       this.#close(frame.code === "QueueDoesNotExist" ? 4404 : 1011, frame.code);
       return;
-    } else if (frame.type === "message") {
-      link.held = Math.max(0, link.held - 1);
-      this.#opening++;
+    } else if (opening) {
       try {
-        const { config, env, queue } = this.#context;
-        const [opened] = await openReceived(env, config, queue, [{ partition: link.index, message: fromWire(frame.message) }]);
-        if (opened && !this.#closed) {
-          const message = await receivedMessage(config, queue, link.index, opened.message);
+        const message = await opening;
+        if (message && !this.#closed) {
           this.#inFlight.set(message.receiptHandle, Date.now() + this.#context.visibilityTimeout * 1000);
           this.#remember(message.receiptHandle);
           this.#send({ type: "message", message: message as unknown as Extract<ServerFrame, { type: "message" }>["message"] });
