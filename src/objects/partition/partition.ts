@@ -148,8 +148,8 @@ export class Partition extends DurableObject<Env> {
   override fetch(request: Request): Response {
     return this.#push.accept(request);
   }
-  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    return this.#push.frame(ws, message);
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.#push.frame(ws, message);
   }
   override webSocketClose(ws: WebSocket, code: number): void {
     this.#push.closed(ws, code);

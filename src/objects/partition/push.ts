@@ -83,7 +83,7 @@ export class PushSubscribers {
   }
 
   /** A frame from the Worker: credit to use, or a revoke of all it holds. */
-  async frame(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+  frame(ws: WebSocket, data: string | ArrayBuffer): void {
     let frame: RelayFrame;
     try {
       frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)) as RelayFrame;
@@ -93,7 +93,8 @@ export class PushSubscribers {
     const attachment = ws.deserializeAttachment() as Attachment;
     if (frame.type === "credit" && Number.isSafeInteger(frame.add) && frame.add > 0) {
       ws.serializeAttachment({ ...attachment, credit: attachment.credit + frame.add });
-      await this.pump();
+      // Not awaited: the next frames (more credit) are taken while this round commits, and join the next round.
+      this.wake();
     } else if (frame.type === "revoke") {
       ws.serializeAttachment({ ...attachment, credit: 0, generation: attachment.generation + 1 });
       send(ws, { type: "returned", credit: attachment.credit });
