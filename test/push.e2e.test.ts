@@ -113,6 +113,42 @@ describe("WebSocket push through the SDK", () => {
     expect(stats.visible + stats.inFlight).toBe(0);
   });
 
+  it("reconnects after the server restarts, and goes on receiving", async () => {
+    const first = await startServer();
+    let second: RunningServer | undefined;
+    const client = new EdgeQ({ endpoint: first.url, secret: DEV_SECRET });
+    try {
+      const queue = await client.createQueue("push-reconnect");
+      const bodies: string[] = [];
+      const errors: unknown[] = [];
+      let want = 3;
+      let reached!: () => void;
+      let arrived = new Promise<void>((resolve) => (reached = resolve));
+      const subscription = queue.subscribe((message: Message) => {
+        bodies.push(message.body);
+        if (bodies.length === want) reached();
+      }, { credits: 5, onError: (error) => errors.push(error) });
+      await queue.sendBatch(["before-1", "before-2", "before-3"].map((body) => ({ body })));
+      await arrived;
+      await first.stop();
+      // The same port and data directory: the subscriber's endpoint is unchanged.
+      second = await startServer({ port: first.port, stateDir: first.stateDir });
+      want = 6;
+      arrived = new Promise<void>((resolve) => (reached = resolve));
+      await queue.sendBatch(["after-1", "after-2", "after-3"].map((body) => ({ body })));
+      await arrived;
+      await subscription.stop();
+      expect(bodies.slice(0, 3).sort()).toEqual(["before-1", "before-2", "before-3"]);
+      expect(bodies.slice(3).sort()).toEqual(["after-1", "after-2", "after-3"]);
+      expect(errors.length).toBeGreaterThan(0); // the dropped socket was reported
+      const stats = await queue.stats();
+      expect(stats.visible + stats.inFlight).toBe(0);
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  });
+
   it("done rejects with QueueDoesNotExist for a queue that is not there", async () => {
     const subscription = edgeq.queue("push-no-such-queue").subscribe(() => undefined);
     await expect(subscription.done).rejects.toBeInstanceOf(QueueDoesNotExistError);

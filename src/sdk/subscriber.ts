@@ -18,6 +18,8 @@ const ACK_BATCH = 10;
 const ACK_LINGER_MS = 2;
 /** How long stop() waits for the server's `drained` before it closes anyway (the relay then hands back what it pushed). */
 const DRAIN_TIMEOUT_MS = 5_000;
+/** How long a WebSocket handshake may take before it is abandoned and tried again. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface SubscribeOptions {
   /** Messages pushed and not yet acknowledged at most (1..1000); also how many handlers run at once. Default 10. */
@@ -166,9 +168,14 @@ export class Subscription {
     const socket = new WebSocketClass(`${url}?${query}`, protocols);
     this.#socket = socket;
     let open = false;
+    // A handshake that never completes (a server going down mid-accept) is given up and retried.
+    const handshake = setTimeout(() => socket.close(), CONNECT_TIMEOUT_MS);
     return new Promise((resolve) => {
       this.#wake = () => void this.#finish(socket);
-      socket.addEventListener("open", () => (open = true));
+      socket.addEventListener("open", () => {
+        open = true;
+        clearTimeout(handshake);
+      });
       socket.addEventListener("message", (event) => {
         let frame: ServerFrame;
         try {
@@ -185,10 +192,19 @@ export class Subscription {
           this.#options.onError?.(new PushFrameError(frame.code, frame.message, frame.receiptHandles));
         }
       });
-      socket.addEventListener("close", (event) => {
+      let ended = false;
+      const end = (code: number, reason: string) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(handshake);
         if (this.#socket === socket) this.#socket = null;
-        if (event.code !== 1000 && !this.#stopping) this.#options.onError?.(new EdgeQError("NetworkError", `subscription closed (${event.code} ${event.reason}); reconnecting`, 0));
-        resolve(event.code === 4404 ? "gone" : open ? "closed" : "failed");
+        if (code !== 1000 && !this.#stopping) this.#options.onError?.(new EdgeQError("NetworkError", `subscription closed (${code} ${reason}); reconnecting`, 0));
+        resolve(code === 4404 ? "gone" : open ? "closed" : "failed");
+      };
+      socket.addEventListener("close", (event) => end(event.code, event.reason));
+      // Some clients (Node's undici) report a failed handshake with an error and no close event.
+      socket.addEventListener("error", () => {
+        if (!open) end(1006, "the handshake failed");
       });
     });
   }
