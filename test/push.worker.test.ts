@@ -2,7 +2,7 @@
 // the Worker's own fetch handler, credit-based flow control, acks, nacks and
 // extends leasing exactly as a receive does, bad frames answered with error
 // frames, and a lease that ends unacknowledged coming back through the alarm.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
@@ -209,6 +209,29 @@ describe("WebSocket subscribers", () => {
     expect(sub.frames).toHaveLength(3); // the group is held while a1..a3 are in flight
     sub.send({ type: "ack", receiptHandles: firsts.map((f) => f.message!.receiptHandle) });
     expect((await sub.next()).message!.body).toBe("a4");
+    sub.ws!.close();
+  });
+
+  it("one socket reaches every partition: credit 1 over 2 partitions still delivers all of them", async () => {
+    const name = uniqueName("push-spread");
+    await createQueue(name, { partitions: 2 });
+    // One request per message: a batch goes to one partition; go on until both partitions hold some.
+    const all = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"];
+    for (const body of all) await send(name, [body]);
+    const held = async (index: number) => runInDurableObject(partitionOf(name, index), (_: unknown, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n);
+    expect(await held(0)).toBeGreaterThan(0);
+    expect(await held(1)).toBeGreaterThan(0);
+    const sub = await subscribe(name, "?credits=1");
+    const bodies: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const frame = await sub.next();
+      expect(frame.type).toBe("message");
+      bodies.push(frame.message!.body);
+      sub.send({ type: "ack", receiptHandles: [frame.message!.receiptHandle] });
+    }
+    expect(bodies.sort()).toEqual(all);
+    await settle();
+    expect((await stats(name)).depth).toBe(0);
     sub.ws!.close();
   });
 

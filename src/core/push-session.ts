@@ -109,6 +109,9 @@ export class PushSession {
   async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<ReceivedMessage | null> | null): Promise<void> {
     if (frame.type === "ready") {
       link.ready = true;
+    } else if (frame.type === "idle") {
+      // Its credit found nothing: ask the partitions holding none whether they have messages (they answer `ready`).
+      for (const other of this.#links) if (other !== link && other.held === 0 && !other.ready) this.#tell(other, { type: "credit", add: 0 });
     } else if (frame.type === "returned") {
       link.held = Math.max(0, link.held - frame.credit);
       link.revoking = false;

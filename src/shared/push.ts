@@ -43,9 +43,14 @@ export type RelayFrame = { type: "credit"; add: number } | { type: "revoke" };
 /** A leased message on the Worker-Partition socket: a sealed body travels base64-encoded. */
 export type WireLeased = Omit<LeasedMessage, "body"> & { body?: string; body64?: string };
 
-/** Partition to Worker. `ready`: it has visible messages and this socket holds no credit. */
+/**
+ * Partition to Worker. `ready`: it has visible messages and this socket holds
+ * no credit. `idle`: it holds credit it found nothing for (the Worker may ask
+ * the other partitions whether they have messages, and move the credit).
+ */
 export type PartitionFrame =
   | { type: "message"; message: WireLeased }
   | { type: "ready" }
+  | { type: "idle" }
   | { type: "returned"; credit: number }
   | { type: "refused"; code: string };

@@ -23,6 +23,8 @@ interface Attachment {
   credit: number;
   /** Bumped by each revoke, so credit a lease in progress did not use is handed back, not kept. */
   generation: number;
+  /** It holds credit it found nothing for, and has said so (`idle`). */
+  idle?: boolean;
 }
 
 export interface PushHost {
@@ -91,8 +93,9 @@ export class PushSubscribers {
       return; // the Worker is the only peer; a frame it did not write is ignored
     }
     const attachment = ws.deserializeAttachment() as Attachment;
-    if (frame.type === "credit" && Number.isSafeInteger(frame.add) && frame.add > 0) {
-      ws.serializeAttachment({ ...attachment, credit: attachment.credit + frame.add });
+    // Credit 0 is a poke: a socket without credit hears `ready` if messages wait here.
+    if (frame.type === "credit" && Number.isSafeInteger(frame.add) && frame.add >= 0) {
+      ws.serializeAttachment({ ...attachment, credit: attachment.credit + frame.add, idle: frame.add > 0 ? false : attachment.idle });
       // Not awaited: the next frames (more credit) are taken while this round commits, and join the next round.
       this.wake();
     } else if (frame.type === "revoke") {
@@ -161,9 +164,11 @@ export class PushSubscribers {
       }
       const after = ws.deserializeAttachment() as Attachment;
       const unused = take - messages.length;
-      if (after.generation === before.generation) ws.serializeAttachment({ ...after, credit: after.credit + unused });
-      else if (unused > 0) send(ws, { type: "returned", credit: unused });
       for (const message of messages) send(ws, { type: "message", message: toWire(message) });
+      if (after.generation === before.generation) {
+        ws.serializeAttachment({ ...after, credit: after.credit + unused, idle: unused > 0 });
+        if (unused > 0 && !after.idle) send(ws, { type: "idle" }); // once, until credit comes again
+      } else if (unused > 0) send(ws, { type: "returned", credit: unused });
       if (result.ok && unused === 0) more = true;
     }
     return more;
