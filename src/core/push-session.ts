@@ -86,7 +86,7 @@ export class PushSession {
       link.socket.addEventListener("message", (event) => {
         // Messages are opened as they arrive, side by side, and forwarded in arrival order.
         const frame = JSON.parse(typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data)) as PartitionFrame;
-        const opening = frame.type === "message" ? this.#open(link, frame.message) : null;
+        const opening = frame.type === "messages" ? this.#open(link, frame.messages) : null;
         this.#chain = this.#chain.then(() => this.#guard(() => this.#onPartition(link, frame, opening)));
       });
       link.socket.addEventListener("close", () => this.#close(1012, "a partition went away; reconnect"));
@@ -97,16 +97,20 @@ export class PushSession {
     for (const link of this.#links) if (link.held === 0) this.#tell(link, { type: "credit", add: 0 });
   }
 
-  /** Opens a pushed message and gives it its receipt handle (null if it does not open: logged, its credit comes back). */
-  #open(link: Link, wire: WireLeased): Promise<ReceivedMessage | null> {
-    link.held = Math.max(0, link.held - 1);
-    this.#opening++;
+  /** Opens the messages of one lease and gives each its receipt handle (one that does not open is logged and left out; its credit comes back). */
+  #open(link: Link, wire: WireLeased[]): Promise<{ count: number; messages: ReceivedMessage[] }> {
+    link.held = Math.max(0, link.held - wire.length);
+    this.#opening += wire.length;
     const { config, env, queue } = this.#context;
-    return openReceived(env, config, queue, [{ partition: link.index, message: fromWire(wire) }])
-      .then(([opened]) => (opened ? receivedMessage(config, queue, link.index, opened.message) : null));
+    return openReceived(env, config, queue, wire.map((message) => ({ partition: link.index, message: fromWire(message) })))
+      .then((opened) => Promise.all(opened.map(({ message }) => receivedMessage(config, queue, link.index, message))))
+      .then((messages) => ({ count: wire.length, messages }), (error: unknown) => {
+        this.#opening -= wire.length;
+        throw error;
+      });
   }
 
-  async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<ReceivedMessage | null> | null): Promise<void> {
+  async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<{ count: number; messages: ReceivedMessage[] }> | null): Promise<void> {
     if (frame.type === "ready") {
       link.ready = true;
     } else if (frame.type === "idle") {
@@ -119,17 +123,14 @@ export class PushSession {
       this.#close(frame.code === "QueueDoesNotExist" ? 4404 : 1011, frame.code);
       return;
     } else if (opening) {
-      try {
-        const message = await opening;
-        if (message && !this.#closed) {
-          this.#inFlight.set(message.receiptHandle, Date.now() + this.#context.visibilityTimeout * 1000);
-          this.#remember(message.receiptHandle);
-          this.#send({ type: "message", message: message as unknown as Extract<ServerFrame, { type: "message" }>["message"] });
-          this.#arm();
-        }
-      } finally {
-        this.#opening--;
+      const { count, messages } = await opening;
+      this.#opening -= count;
+      for (const message of this.#closed ? [] : messages) {
+        this.#inFlight.set(message.receiptHandle, Date.now() + this.#context.visibilityTimeout * 1000);
+        this.#remember(message.receiptHandle);
+        this.#send({ type: "message", message: message as unknown as Extract<ServerFrame, { type: "message" }>["message"] });
       }
+      this.#arm();
     }
     this.#distribute();
   }

@@ -49,7 +49,7 @@ export type WireLeased = Omit<LeasedMessage, "body"> & { body?: string; body64?:
  * the other partitions whether they have messages, and move the credit).
  */
 export type PartitionFrame =
-  | { type: "message"; message: WireLeased }
+  | { type: "messages"; messages: WireLeased[] }
   | { type: "ready" }
   | { type: "idle" }
   | { type: "returned"; credit: number }

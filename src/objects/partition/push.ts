@@ -161,7 +161,7 @@ export class PushSubscribers {
       }
       const after = ws.deserializeAttachment() as Attachment;
       const unused = take - messages.length;
-      for (const message of messages) send(ws, { type: "message", message: toWire(message) });
+      if (messages.length > 0) send(ws, { type: "messages", messages: messages.map(toWire) }); // one frame per lease
       if (after.generation === before.generation) {
         ws.serializeAttachment({ ...after, credit: after.credit + unused, idle: unused > 0 });
         if (unused > 0 && !after.idle) send(ws, { type: "idle" }); // once, until credit comes again
