@@ -322,6 +322,9 @@ function close(socket: WebSocket, code: number, reason: string): void {
 function fromWire(wire: WireLeased): LeasedMessage {
   const { body, body64, ...rest } = wire;
   if (body64 === undefined) return { ...rest, body: body ?? "" };
+  // The runtime's native codec where it has one (workerd does); atob otherwise.
+  const native = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+  if (native) return { ...rest, body: native(body64) };
   const binary = atob(body64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
