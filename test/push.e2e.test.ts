@@ -16,8 +16,12 @@ beforeAll(async () => {
   edgeq = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
 });
 
+/** Servers a test starts for itself, stopped here too in case the test times out before its finally. */
+const ownServers: RunningServer[] = [];
+
 afterAll(async () => {
   await server?.stop();
+  await Promise.all(ownServers.map((own) => own.stop()));
 });
 
 async function sendAll(queue: ReturnType<EdgeQ["queue"]>, bodies: string[]) {
@@ -115,6 +119,7 @@ describe("WebSocket push through the SDK", () => {
 
   it("reconnects after the server restarts, and goes on receiving", async () => {
     const first = await startServer();
+    ownServers.push(first);
     let second: RunningServer | undefined;
     const client = new EdgeQ({ endpoint: first.url, secret: DEV_SECRET });
     try {
@@ -133,6 +138,7 @@ describe("WebSocket push through the SDK", () => {
       await first.stop();
       // The same port and data directory: the subscriber's endpoint is unchanged.
       second = await startServer({ port: first.port, stateDir: first.stateDir });
+      ownServers.push(second);
       want = 6;
       arrived = new Promise<void>((resolve) => (reached = resolve));
       await queue.sendBatch(["after-1", "after-2", "after-3"].map((body) => ({ body })));
