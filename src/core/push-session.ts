@@ -199,7 +199,7 @@ export class PushSession {
         ? await messages.deleteMessages(queue.name, chunk)
         : await messages.changeVisibility(queue.name, chunk.map((receiptHandle) => ({ receiptHandle, visibilityTimeout: seconds })));
       const refused = new Set(failed.map(({ index }) => index));
-      for (const { index, problem } of failed) this.#send({ type: "error", code: problem.code as PushErrorCode, message: this.#context.render(problem), receiptHandles: [chunk[index]!] });
+      for (const { index, problem } of failed) this.#send({ type: "error", code: problem.code, message: this.#context.render(problem), receiptHandles: [chunk[index]!] });
       if (kind === "extend") {
         chunk.forEach((handle, j) => {
           if (!refused.has(j) && this.#inFlight.has(handle)) this.#inFlight.set(handle, Date.now() + seconds * 1000);
@@ -274,7 +274,7 @@ export class PushSession {
     try {
       await work();
     } catch (error) {
-      if (error instanceof Refusal) return this.#send({ type: "error", code: error.problem.code as PushErrorCode, message: this.#context.render(error.problem) });
+      if (error instanceof Refusal) return this.#send({ type: "error", code: error.problem.code, message: this.#context.render(error.problem) });
       console.error(JSON.stringify({ level: "error", event: "push-frame-failed", queue: this.#context.queue.name, error: String(error), stack: (error as Error)?.stack }));
       this.#send({ type: "error", code: "ServiceUnavailable", message: "the frame could not be handled; try again" });
     }

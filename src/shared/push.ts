@@ -2,6 +2,7 @@
 // the SDK: the frames a subscriber and the server exchange, the frames the
 // Worker and a Partition exchange on their own socket, the error codes an
 // error frame carries, and the bounds of a subscription.
+import type { ErrorCode } from "./errors.js";
 import type { LeasedMessage } from "./types.js";
 
 /** Messages a subscriber may hold in flight (granted credit, unacknowledged): more is a CreditOverflow. */
@@ -34,7 +35,8 @@ export type ClientFrame =
 /** What the server sends a subscriber; `message` is the shape a REST receive returns. */
 export type ServerFrame =
   | { type: "message"; message: Record<string, unknown> & { id: string; receiptHandle: string } }
-  | { type: "error"; code: PushErrorCode; message: string; receiptHandles?: string[] }
+  /** `code`: a frame's own (PushErrorCode), or an ack's, nack's or extend's per-handle failure from the error table (e.g. ReceiptHandleIsInvalid). */
+  | { type: "error"; code: PushErrorCode | ErrorCode; message: string; receiptHandles?: string[] }
   | { type: "drained" };
 
 /** Worker to Partition: grant credit, or take back all the partition holds (it answers `returned`). */
