@@ -312,5 +312,8 @@ describe("bad frames and bad subscriptions", () => {
     expect(sub.response.status).toBe(101);
     expect(sub.response.headers.get("sec-websocket-protocol")).toBe("edgeq.v1");
     sub.ws!.close();
+    // Only a WebSocket upgrade may carry its credential that way.
+    const plain = await exports.default.fetch(new Request(`http://localhost/v1/queues/${name}`, { headers: { "sec-websocket-protocol": "edgeq.v1, edgeq.bearer.local-dev-secret" } }));
+    expect(plain.status).toBe(401);
   });
 });

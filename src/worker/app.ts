@@ -66,7 +66,7 @@ const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
   const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
-  const principal = await authenticateBearer(c.req.header("authorization") ?? bearerFromProtocols(c.req.header("sec-websocket-protocol")), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
+  const principal = await authenticateBearer(c.req.header("authorization") ?? (c.req.header("upgrade")?.toLowerCase() === "websocket" ? bearerFromProtocols(c.req.header("sec-websocket-protocol")) : undefined), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
   c.set("principal", principal);
   c.set("service", new QueueService(c.env, loaded.config, principal, background(c)));
   await limitRequest(c.env, principal);
