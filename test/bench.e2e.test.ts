@@ -34,4 +34,12 @@ it("npm run bench -- --quick completes and writes a valid JSON report", async ()
   expect(report.latencyC1.edgeq.count).toBeGreaterThan(0);
   expect(report.costGrowth.shallow.rowsPerReceive).toBeGreaterThan(0);
   expect(report.costGrowth.deep.depth).toBeGreaterThan(report.costGrowth.shallow.depth);
+  // Push and long-poll pull, side by side: every message delivered in both, latency percentiles present.
+  for (const mode of ["push", "pull"]) {
+    expect(report.pushVsPull[mode].latency.count).toBe(report.pushVsPull.latencyMessages);
+    expect(report.pushVsPull[mode].latency.p50).toBeGreaterThan(0);
+    expect(report.pushVsPull[mode].throughput.messages).toBe(report.pushVsPull.backlog);
+    expect(report.pushVsPull[mode].throughput.msgsPerSec).toBeGreaterThan(0);
+  }
+  expect(log).toContain("push vs long-poll pull");
 }, 240_000);

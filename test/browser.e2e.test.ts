@@ -84,6 +84,18 @@ describe(`the SDK in ${chromiumBinary.source}`, () => {
     await page.close();
   });
 
+  it("subscribes over WebSocket with a scoped token offered as a sub-protocol, and acks what it is pushed", async () => {
+    await admin.createQueue("browser-push");
+    const { token } = await admin.createToken({ queue: "browser-push", actions: ["receive", "delete"], expiresIn: 300 });
+    const page = await open(`http://localhost:${pagePort}`);
+    const result = page.evaluate((args) => (window as any).edgeqSubscribe(args), { endpoint: server.url, token, queue: "browser-push", count: 3 });
+    await page.waitForFunction(() => (window as any).edgeqSubscribed === true);
+    await admin.queue("browser-push").sendBatch(["p1", "p2", "p3"].map((body) => ({ body })));
+    expect(await result).toEqual(["p1", "p2", "p3"]);
+    expect(await admin.queue("browser-push").stats()).toMatchObject({ visible: 0, inFlight: 0, deleted: 3 });
+    await page.close();
+  });
+
   it("is blocked by the browser on an origin the server does not allow", async () => {
     const { token } = await admin.createToken({ queue: "browser-e2e", actions: ["manage"], expiresIn: 300 });
     const page = await open(`http://not-allowed.test:${pagePort}`);

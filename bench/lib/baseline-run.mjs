@@ -5,6 +5,7 @@
 import { cpus } from "node:os";
 import { baselineTarget, edgeqTarget, throttled } from "./clients.mjs";
 import { drainPhase, endToEndPhase, fill, latencyPhase, rowsPerReceive, sendPhase, warmUp } from "./measure.mjs";
+import { pushVsPull } from "./push-run.mjs";
 import { ratio } from "./report.mjs";
 
 export async function baselineBench(url, options, progress, runId) {
@@ -85,6 +86,8 @@ export async function baselineBench(url, options, progress, runId) {
     progress.done();
   }
 
+  const push = await pushVsPull(url, options, progress, queueName, edgeqTarget);
+
   const [, growth] = await targets("depth");
   const shallowDepth = 100;
   await fill(growth, { count: shallowDepth, batch: 10, concurrency, bodySize: 64 });
@@ -120,6 +123,7 @@ export async function baselineBench(url, options, progress, runId) {
     scenarios,
     latencyC1: { edgeq: latency.edgeq, baseline: latency.baseline, differenceMs: round(latency.edgeq.p50 - latency.baseline.p50) },
     costGrowth: { shallow, deep },
+    pushVsPull: push,
   };
 }
 

@@ -26,6 +26,7 @@ export async function edgeqTarget(baseUrl, queue, { partitions } = {}) {
   const deleteUrl = new URL(`${api}/${queue}/messages/delete`);
   return {
     name: "edgeq",
+    queue,
     partitions: partitionsApplied,
     async send(bodies) {
       const result = await postJson(sendUrl, { messages: bodies.map((body) => ({ body })) }, AUTH, throttled);

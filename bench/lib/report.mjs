@@ -24,6 +24,10 @@ export function table(result) {
   if (g.deep.sendMsgsPerSec !== undefined) {
     out.push(`send b10 msgs/s: ${fmt(g.shallow.sendMsgsPerSec, 0)} at depth ${g.shallow.depth}, ${fmt(g.deep.sendMsgsPerSec, 0)} at depth ${g.deep.depth} (${fmt(g.deep.sendMsgsPerSec / g.shallow.sendMsgsPerSec, 2)}x)`);
   }
+  const p = result.pushVsPull;
+  if (p) {
+    out.push(`push vs long-poll pull (${p.consumers} consumers): send-to-delivery p50/p95/p99 ms push ${lat(p.push.latency)}, pull ${lat(p.pull.latency)} (${p.latencyMessages} paced sends); drain of ${p.backlog}: push ${fmt(p.push.throughput.msgsPerSec)} msg/s, pull ${fmt(p.pull.throughput.msgsPerSec)} msg/s`);
+  }
   const m = result.meta;
   out.push(`server: ${m.server} (bench build); partitions: ${m.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${m.throttledRequests}`);
   out.push(`phases: at least ${m.minSeconds} s and ${m.minMessages} messages each, on warmed queues; ${m.concurrency} clients, ${m.bodySize}-byte bodies`);

@@ -13,3 +13,5 @@ export { MAX_TAGS, PERMISSION_ACTIONS, type Permission } from "./extras.js";
 export type { MoveTaskView } from "../shared/types.js";
 export type { ExtraKind } from "../objects/catalog/catalog.js";
 export { PEEK_STATES, type PeekedView, type PeekState, type QueueGauges, type QueueSeries } from "./monitoring.js";
+export type { SubscribeRequest } from "./push.js";
+export type { FrameProblem } from "./push-session.js";

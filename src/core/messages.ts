@@ -14,7 +14,7 @@ import { isUnavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
 import { sendOnce } from "./dedup.js";
 import type { Directory } from "./directory.js";
-import { openReceived, sealMessages, type PreparedMessage } from "./envelope.js";
+import { openReceived, sealMessages, type OpenedMessage, type PreparedMessage } from "./envelope.js";
 import { groupDigest } from "./master.js";
 import { authorize, type Principal } from "./permissions.js";
 import { checkHandles, issueHandle, type CheckedHandle } from "./receipts.js";
@@ -149,19 +149,7 @@ export class Messages {
         // As SQS: a short poll of a standard queue over the limit is refused (OverLimit); a long poll, or any receive of a FIFO queue, just gets nothing.
         overLimit: queue.attributes.fifoQueue || waitSeconds > 0 ? "empty" : "refuse",
       });
-      return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(async ({ partition, message }) => ({
-        id: message.id,
-        body: message.body,
-        receiptHandle: await issueHandle(this.#config, queue, partition, message.seq, message.receiveCount),
-        receiveCount: message.receiveCount,
-        sentAt: message.sentAt,
-        firstReceivedAt: message.firstReceivedAt,
-        md5OfBody: message.md5OfBody,
-        priority: message.priority ?? 0,
-        ...splitAttributes(message.attributes, message.groupId),
-        ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
-        ...withoutSeal(parseSystem(message.system)), // deadLetterSourceQueue, senderId: present only when set
-      })));
+      return Promise.all((await openReceived(this.#env, this.#config, queue, received)).map(({ partition, message }) => receivedMessage(this.#config, queue, partition, message)));
     });
   }
 
@@ -329,6 +317,23 @@ export class Messages {
     }));
     return outcomes;
   }
+}
+
+/** An opened message as a receive (or a push, push.ts) hands it out: with its receipt handle. */
+export async function receivedMessage(config: CoreConfig, queue: QueueRecord, partition: number, message: OpenedMessage): Promise<ReceivedMessage> {
+  return {
+    id: message.id,
+    body: message.body,
+    receiptHandle: await issueHandle(config, queue, partition, message.seq, message.receiveCount),
+    receiveCount: message.receiveCount,
+    sentAt: message.sentAt,
+    firstReceivedAt: message.firstReceivedAt,
+    md5OfBody: message.md5OfBody,
+    priority: message.priority ?? 0,
+    ...splitAttributes(message.attributes, message.groupId),
+    ...(message.groupId && queue.attributes.fifoQueue ? { sequenceNumber: sequenceNumber(message.seq) } : {}),
+    ...withoutSeal(parseSystem(message.system)), // deadLetterSourceQueue, senderId: present only when set
+  };
 }
 
 /** The outcome of an entry whose partition missed its deadline or failed. */

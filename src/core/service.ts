@@ -9,6 +9,7 @@ import { Extras } from "./extras.js";
 import { Messages } from "./messages.js";
 import { Monitoring } from "./monitoring.js";
 import type { Principal } from "./permissions.js";
+import { Push } from "./push.js";
 import { Queues } from "./queues.js";
 import { Schedules } from "./schedules.js";
 
@@ -20,6 +21,8 @@ export class QueueService {
   readonly cursors: Cursors;
   readonly monitoring: Monitoring;
   readonly schedules: Schedules;
+  /** WebSocket subscriptions (push delivery). */
+  readonly push: Push;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
@@ -32,5 +35,6 @@ export class QueueService {
     this.cursors = new Cursors(config, caller);
     this.monitoring = new Monitoring(env, config, caller, directory);
     this.schedules = new Schedules(env, config, caller, directory);
+    this.push = new Push(env, config, caller, directory, this.messages);
   }
 }

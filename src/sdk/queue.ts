@@ -5,6 +5,7 @@
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from "../shared/limits.js";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { Consumer, type ConsumeOptions, type Handler } from "./consumer.js";
+import { Subscription, type SubscribeOptions } from "./subscriber.js";
 import { errorFromCode } from "./errors.js";
 import { randomKey, type CallOptions, type Transport } from "./transport.js";
 import {
@@ -228,6 +229,15 @@ export class Queue {
   /** Starts a consumer: long polls, runs `handler` with bounded concurrency, deletes on success. */
   consume(handler: Handler, options: ConsumeOptions = {}): Consumer {
     return new Consumer(this, handler, options);
+  }
+
+  /**
+   * Subscribes over WebSocket: the server pushes each message as it becomes
+   * visible, at most `credits` unacknowledged; a handler that returns acks,
+   * one that throws nacks. Reconnects with backoff until `stop()`.
+   */
+  subscribe(handler: Handler, options: SubscribeOptions = {}): Subscription {
+    return new Subscription(this, this.#transport, handler, options);
   }
 
   /**

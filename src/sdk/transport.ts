@@ -54,6 +54,11 @@ export class Transport {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
+  /** Where a WebSocket to `path` goes (ws: or wss:), and the credential to offer it (subscriber.ts). */
+  socket(path: string): { url: string; secret: string | undefined } {
+    return { url: `${this.endpoint.replace(/^http/, "ws")}/v1${path}`, secret: this.#options.secret };
+  }
+
   /** The backoff before retry number `attempt` (0-based): full jitter under an exponential ceiling. */
   backoff(attempt: number): number {
     const base = this.#options.baseDelayMs ?? DEFAULTS.baseDelayMs;

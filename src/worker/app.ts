@@ -8,7 +8,7 @@ import { requestId } from "hono/request-id";
 import { problemOf, QueueService, Refusal } from "../core/index.js";
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js";
 import { ApiError } from "./api-error.js";
-import { authenticateBearer } from "./auth/bearer.js";
+import { authenticateBearer, bearerFromProtocols } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
 import { background, type AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
@@ -20,6 +20,7 @@ import { adminRoutes } from "./rest/admin.js";
 import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
+import { subscribeRoutes } from "./rest/subscribe.js";
 import { handleSqs } from "./sqs/handler.js";
 
 /** JSON can escape each byte of a 1 MiB batch into up to six characters. */
@@ -65,7 +66,7 @@ const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
   const loaded = loadConfig(c.env, c.req.url);
   if (!loaded.ok) throw new Refusal(problemOf(loaded));
   c.set("config", loaded.config);
-  const principal = await authenticateBearer(c.req.header("authorization"), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
+  const principal = await authenticateBearer(c.req.header("authorization") ?? (c.req.header("upgrade")?.toLowerCase() === "websocket" ? bearerFromProtocols(c.req.header("sec-websocket-protocol")) : undefined), loaded.config, c.env, lookupLimiter(c.env, c.req.raw.headers));
   c.set("principal", principal);
   c.set("service", new QueueService(c.env, loaded.config, principal, background(c)));
   await limitRequest(c.env, principal);
@@ -76,6 +77,7 @@ app.use("/v1/*", authenticated);
 
 app.route("/v1", credentialRoutes);
 app.route("/v1", adminRoutes);
+app.route("/v1", subscribeRoutes);
 app.route("/v1", rest);
 
 // Prometheus scrapes with `authorization: Bearer <secret>` (admin, or a key with `metrics` grants).

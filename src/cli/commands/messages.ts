@@ -134,16 +134,18 @@ export function tailCommand(): Command {
     .action(async (queueName: string, options: { concurrency: number; visibilityTimeout: number; limit?: number }, command: Command) => {
       const { client, settings } = contextOf(command);
       let printed = 0;
-      const consumer = client.queue(queueName).consume(
-        (message: Message) => {
-          if (options.limit !== undefined && printed >= options.limit) throw new Error("limit reached");
-          printed++;
-          if (settings.json) printJsonLine({ id: message.id, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt, attributes: message.attributes, messageGroupId: message.messageGroupId, sequenceNumber: message.sequenceNumber });
-          else printLine(oneLine(message.body));
-          if (options.limit !== undefined && printed >= options.limit) void consumer.stop();
-        },
-        { concurrency: options.concurrency, batchSize: Math.min(MAX_BATCH_ENTRIES, options.concurrency), visibilityTimeout: options.visibilityTimeout, retryDelay: 0 },
-      );
+      const print = (message: Message) => {
+        if (options.limit !== undefined && printed >= options.limit) throw new Error("limit reached");
+        printed++;
+        if (settings.json) printJsonLine({ id: message.id, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt, attributes: message.attributes, messageGroupId: message.messageGroupId, sequenceNumber: message.sequenceNumber });
+        else printLine(oneLine(message.body));
+        if (options.limit !== undefined && printed >= options.limit) void consumer.stop();
+      };
+      // Pushed over WebSocket (Node 22+ has one built in); on a Node without it, long polling.
+      const queue = client.queue(queueName);
+      const consumer = typeof globalThis.WebSocket === "function"
+        ? queue.subscribe(print, { credits: options.concurrency, visibilityTimeout: options.visibilityTimeout, retryDelay: 0 })
+        : queue.consume(print, { concurrency: options.concurrency, batchSize: Math.min(MAX_BATCH_ENTRIES, options.concurrency), visibilityTimeout: options.visibilityTimeout, retryDelay: 0 });
       const stop = () => void consumer.stop();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

@@ -15,11 +15,14 @@ import { problem } from "../../shared/problems.js";
 import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, SeriesRow, VisibilityOutcome } from "../../shared/types.js";
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
+import { AlarmClock } from "./alarm-clock.js";
 import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
+import { cancelMoveTask, moveTaskOf, startMoveTask, type MoveTaskStart } from "./move-task.js";
+import { PushSubscribers } from "./push.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
 import { runScheduleCommand, type ScheduleCommand, type StoredSchedule } from "./schedules.js";
@@ -38,9 +41,10 @@ export class Partition extends DurableObject<Env> {
     (error) => console.error(JSON.stringify({ level: "error", event: "sync-failed", partition: this.ctx.id.name, error: String(error) })),
   );
   readonly #monitor: Monitor;
-  #alarmAt: number | null = null;
+  readonly #push: PushSubscribers;
+  readonly #alarm: AlarmClock;
   #retryAt: number | null = null;
-  readonly #waiters = new Waiters();
+  readonly #waiters = new Waiters({ count: () => this.#push.count, woken: () => this.#push.wake() });
   readonly #waitsById = new Map<string, () => void>();
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
@@ -58,9 +62,10 @@ export class Partition extends DurableObject<Env> {
     migrate(ctx.storage, PARTITION_MIGRATIONS);
     this.#engine = new Engine(exec);
     this.#monitor = new Monitor(this.#engine);
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    const visible = (now: number, { retentionMs, fifo } = this.#engine.meta.state) => this.#engine.store.hasVisible(now, now - retentionMs, fifo);
+    this.#push = new PushSubscribers({ ctx, run: (commands) => this.run(commands), admit: (ref) => this.#atomically(() => this.#engine.admit(ref)), hasVisible: () => visible(Date.now()) });
+    this.#alarm = new AlarmClock(ctx.storage);
+    void ctx.blockConcurrencyWhile(() => this.#alarm.load());
   }
 
   /**
@@ -139,6 +144,17 @@ export class Partition extends DurableObject<Env> {
     }
   }
 
+  /** Push subscribers (push.ts): the Worker's WebSocket upgrade, its frames, and a socket that ends. */
+  override fetch(request: Request): Response {
+    return this.#push.accept(request);
+  }
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.#push.frame(ws, message);
+  }
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.#push.closed(ws, code);
+  }
+
   /** Ends an `awaitMessages` wait whose receive was answered by another partition. */
   cancelWait(waitId: string): void {
     const cancel = this.#waitsById.get(waitId);
@@ -197,35 +213,23 @@ export class Partition extends DurableObject<Env> {
     return { ok: true, messages: this.#uncounted(() => this.#engine.store.peek(state, after, limit, Date.now())).map(toPeeked) };
   }
 
-  /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving. */
-  async startMove(ref: PartitionRef, task: { handle: string; destination: string | null; rate: number; grantedBy?: string }): Promise<Result<object>> {
-    const refused = this.#atomically(() => {
-      const refusal = this.#engine.admit(ref);
-      if (!refusal) this.#engine.meta.set({ moveTask: { ...task, moved: 0, status: "RUNNING", nextAt: Date.now() } });
-      return refusal;
-    });
+  /** Starts (or resumes) this partition's share of a redrive task; the alarm does the moving (move-task.ts). */
+  async startMove(ref: PartitionRef, task: MoveTaskStart): Promise<Result<object>> {
+    const refused = this.#atomically(() => startMoveTask(this.#engine, ref, task, Date.now()));
     if (refused) return refused;
     await this.#schedule();
     return { ok: true };
   }
 
   async cancelMove(ref: PartitionRef, handle: string): Promise<Result<{ task: MoveTask | null }>> {
-    const refused = this.#atomically(() => {
-      const refusal = this.#engine.admit(ref);
-      const task = this.#engine.meta.state.moveTask;
-      if (!refusal && task?.handle === handle && task.status === "RUNNING") this.#engine.meta.set({ moveTask: { ...task, status: "CANCELLED" } });
-      return refusal;
-    });
+    const refused = this.#atomically(() => cancelMoveTask(this.#engine, ref, handle));
     if (refused) return refused;
     await this.#schedule();
     return { ok: true, task: this.#engine.meta.state.moveTask };
   }
 
   moveStatus(ref: PartitionRef): Result<{ task: MoveTask | null }> {
-    const refused = this.#engine.refusal(ref);
-    if (refused) return refused;
-    const { state } = this.#engine.meta;
-    return { ok: true, task: ref.incarnation === state.incarnation ? state.moveTask : null };
+    return moveTaskOf(this.#engine, ref);
   }
 
   /**
@@ -246,7 +250,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.#alarm.fired();
     let failed = false;
     const steps = alarmSteps({
       env: this.env,
@@ -355,12 +359,7 @@ export class Partition extends DurableObject<Env> {
   /** After a batch committed: wake long-pollers, and arm the alarm no later than anything the batch made due. */
   async #settle(effects: Effects): Promise<void> {
     if (effects.wake) this.#waiters.wakeAll();
-    if (effects.due.length === 0) return;
-    const next = Math.min(...effects.due);
-    if (this.#alarmAt === null || next < this.#alarmAt) {
-      this.#alarmAt = next;
-      await this.ctx.storage.setAlarm(next);
-    }
+    if (effects.due.length > 0) await this.#alarm.noLaterThan(Math.min(...effects.due));
   }
 
   #waitForMessages(deadline: number): Promise<void> {
@@ -383,17 +382,7 @@ export class Partition extends DurableObject<Env> {
       monitorAt: this.#monitor.dueAt(Date.now()),
       scheduleAt: this.#engine.schedules.nextAt(),
     });
-    // Only ever move the alarm earlier: one set for an earlier time fires, finds
-    // less to do, and re-arms. This keeps a storage write off every delete
-    // (deleting the oldest message pushes its retention expiry later).
-    if (next === null) {
-      if (this.#alarmAt === null) return;
-      this.#alarmAt = null;
-      await this.ctx.storage.deleteAlarm();
-    } else if (this.#alarmAt === null || next < this.#alarmAt) {
-      this.#alarmAt = next;
-      await this.ctx.storage.setAlarm(next);
-    }
+    await this.#alarm.due(next);
   }
 }
 

@@ -5,6 +5,7 @@
 // in the timing; stored secrets are found by their keyed hash. (The SQS
 // adapter authenticates with SigV4: src/worker/sqs/sigv4.ts.)
 import type { Principal } from "../../core/index.js";
+import { BEARER_PROTOCOL_PREFIX } from "../../shared/push.js";
 import { equalBytes } from "../../shared/receipt.js";
 import { ApiError } from "../api-error.js";
 import type { EdgeConfig } from "../config.js";
@@ -30,6 +31,15 @@ export async function authenticateBearer(header: string | undefined, config: Edg
   if (!principal) throw new ApiError("Unauthorized", "the bearer secret is not valid (unknown or revoked key)");
   remember(recentKey, principal);
   return principal;
+}
+
+/**
+ * A browser cannot set headers on a WebSocket: it offers its credential as a
+ * sub-protocol `edgeq.bearer.<secret>` instead (never in the URL, which logs keep).
+ */
+export function bearerFromProtocols(header: string | undefined): string | undefined {
+  const offered = (header ?? "").split(",").map((p) => p.trim()).find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+  return offered ? `Bearer ${offered.slice(BEARER_PROTOCOL_PREFIX.length)}` : undefined;
 }
 
 const adminDigests = new Map<string, Promise<Uint8Array>>();

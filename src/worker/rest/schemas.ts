@@ -128,3 +128,6 @@ export const alertsSchema = z
     webhookUrl: z.string().max(2048).nullable().optional(),
   })
   .strict();
+
+/** GET /queues/:name/subscribe (a WebSocket upgrade). */
+export const subscribeSchema = z.object({ credits: queryInteger().optional(), visibilityTimeout: queryInteger().optional() }).strict();
