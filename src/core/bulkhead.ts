@@ -5,6 +5,7 @@
 // alone for a short, growing interval (a circuit breaker) while the queue's
 // other partitions take its traffic. Counters for each are kept per isolate.
 import { problem } from "../shared/problems.js";
+import { isStorageFull } from "../shared/storage-full.js";
 import { Refusal } from "./refusal.js";
 
 export type Target = "catalog" | "keyring" | "partition";
@@ -50,6 +51,10 @@ export function isUnavailable(error: unknown): error is Refusal {
   return error instanceof Refusal && error.problem.code === "ServiceUnavailable";
 }
 
+export function storageFull(target: Target | "server", label: string | number, reserve?: number): Refusal {
+  return new Refusal(problem("storageFull", { code: "InsufficientStorage", field: target, value: label, ...(reserve === undefined ? {} : { bound: reserve }), retryAfterSeconds: RETRY_AFTER_SECONDS }));
+}
+
 /** The deadline of one call: a long poll (`receive`, `awaitMessages`) gets its wait on top. */
 export function deadlineFor(target: Target, method: string, args: readonly unknown[]): number {
   const base = DEADLINES_MS[target];
@@ -83,6 +88,9 @@ export async function bounded<T>(target: Target, label: string, deadlineMs: numb
       throw error;
     }
     if (error instanceof Refusal) throw error;
+    // A full disk is not a broken object: it answers again once space returns,
+    // and the caller needs to know the difference (507, not 503).
+    if (isStorageFull(error)) throw storageFull(target, label);
     bulkheadCounters.failures[target]++;
     console.error(JSON.stringify({ level: "warn", event: "object-call-failed", target, object: label, error: String(error) }));
     throw unavailable(target, label, "failed", deadlineMs);

@@ -31,6 +31,7 @@ export {
   ReceiptHandleIsInvalidError,
   ResourceNotFoundError,
   ServiceUnavailableError,
+  InsufficientStorageError,
   ThrottledError,
   TimeoutError,
   TooManyEntriesInBatchRequestError,

@@ -16,6 +16,7 @@ export interface ServerFlags {
   logFile?: string;
   devMode?: boolean;
   accountId?: string;
+  storageReserve?: number;
 }
 
 /**
@@ -33,6 +34,7 @@ export function withServerFlags(command: Command, { configFlag }: { configFlag: 
   return command
     .option("--log-requests", "print one JSON line per request (off by default)")
     .option("--log-file <file>", "append the request lines and everything else the runtime prints to this file")
+    .option("--storage-reserve <MiB>", "refuse sends (507) while the data directory's disk has less free (default 64; or storage_reserve_mb)", mebibytes)
     .option("--account-id <id>", "the 12-digit account id in queue URLs and ARNs (default 000000000000; or EDGEQ_ACCOUNT_ID, account_id)")
     .option("--no-dev-mode", "refuse the development credentials even on loopback; EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY must be set");
 }
@@ -49,11 +51,18 @@ export function serveOptionsFromFlags(flags: ServerFlags, configFile = flags.con
   // commander sets devMode true unless --no-dev-mode; only the refusal is worth passing on.
   if (flags.devMode === false) options.devMode = false;
   if (flags.accountId !== undefined) options.accountId = flags.accountId;
+  if (flags.storageReserve !== undefined) options.storageReserveBytes = flags.storageReserve * 1024 * 1024;
   return options;
 }
 
 function port(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value.trim()) || number > 65535) throw new InvalidArgumentError(`must be an integer between 0 and 65535, got "${value}"`);
+  return number;
+}
+
+function mebibytes(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || number > 1_048_576) throw new InvalidArgumentError(`must be an integer number of MiB between 0 and 1048576, got "${value}"`);
   return number;
 }

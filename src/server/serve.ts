@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { readConfigFile } from "./config-file.js";
 import { resolveCredentials } from "./credentials.js";
+import { DEFAULT_STORAGE_RESERVE_BYTES, ServerControl } from "./control.js";
 import { DataDirLock } from "./data-lock.js";
 import { checkMasterKey } from "./master-key.js";
 import { runtimeLog } from "./runtime-log.js";
@@ -58,6 +59,8 @@ export interface ServeOptions {
   logFile?: string;
   /** How long close() waits for in-flight requests. Default 30 s. */
   drainTimeoutMs?: number;
+  /** Sends are refused (507 InsufficientStorage) while the data directory's file system has less free. Default 64 MiB. */
+  storageReserveBytes?: number;
   /** False skips the start-up refusal of a master key that unwraps nothing stored (the rotation's own server). Default true. */
   checkMasterKey?: boolean;
 }
@@ -90,6 +93,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   const instance = randomUUID();
+  const control = new ServerControl(dataDir, options.storageReserveBytes ?? (settings.storageReserveMb === undefined ? DEFAULT_STORAGE_RESERVE_BYTES : settings.storageReserveMb * 1024 * 1024));
   let runtime: ChildProcess | undefined;
   let closing = false;
   let disposed: Promise<void> | undefined;
@@ -114,7 +118,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   });
   try {
     // No platform sets CF-Connecting-IP here: the Worker must not take a client's word for its address.
-    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings, EDGEQ_CLIENT_ADDRESS: "none" });
+    const worker = workerOptions(await prepareWorker(options.prebuiltDir, wranglerConfig), { ...credentials.bindings, ...log.bindings, EDGEQ_CLIENT_ADDRESS: "none", EDGEQ_CONTROL_TOKEN: control.token });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
     const port = options.port ?? settings.port ?? DEFAULT_PORT;
     miniflare = new Miniflare(convertV4MiniflareOptions({
@@ -132,6 +136,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     const direct = await miniflare.unsafeGetDirectURL();
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${direct.port}`;
     lock.update({ url });
+    control.start(url);
     if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(url, dataDir, credentials)));
     let closed: Promise<void> | undefined;
     return {
@@ -144,7 +149,10 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
       close: () =>
         (closed ??= (async () => {
           closing = true;
-          await drain(runtime, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+          const drainMs = options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
+          const started = Date.now();
+          await control.drain(drainMs);
+          await drain(runtime, Math.max(1_000, drainMs - (Date.now() - started)));
           await dispose();
           await log.close();
           unwatch();
@@ -153,6 +161,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     };
   } catch (error) {
     closing = true;
+    control.stop();
     await dispose().catch(() => undefined);
     await log.close();
     unwatch();

@@ -10,6 +10,7 @@ import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js
 import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
+import { control } from "./control.js";
 import { background, type AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { limitRequest, lookupLimiter } from "./edge/ratelimit.js";
@@ -28,6 +29,7 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ headerName: "x-request-id" }));
+app.use(control);
 
 // A path that is not valid percent-encoded UTF-8 (e.g. %ed%a0%80) makes the
 // router's decoding throw URIError later: refuse it here as the client's error.
@@ -99,7 +101,7 @@ app.onError((error, c) => {
   const body: ErrorBody = { error: { code, message, requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
-  if (code === "Throttled" || code === "ServiceUnavailable") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
+  if (code === "Throttled" || code === "ServiceUnavailable" || code === "InsufficientStorage") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
   return response;
 });
 

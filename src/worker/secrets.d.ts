@@ -23,6 +23,8 @@ interface EdgeqSecrets {
    * Unset (a deployed Worker): Cloudflare sets it, and it names the client.
    */
   EDGEQ_CLIENT_ADDRESS?: string;
+  /** Set by the self-hosted server alone (a random value per start): the bearer of POST /_edgeq/control (src/worker/control.ts). */
+  EDGEQ_CONTROL_TOKEN?: string;
   /** Seconds a queue's data key encrypts new messages before a new version takes over. */
   EDGEQ_DATA_KEY_ROTATION_SECONDS?: string;
 }

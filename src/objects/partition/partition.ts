@@ -12,6 +12,7 @@
 // store.ts, the object's own state only through meta.ts.
 import { DurableObject } from "cloudflare:workers";
 import { problem } from "../../shared/problems.js";
+import { isStorageFull } from "../../shared/storage-full.js";
 import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, SeriesRow, VisibilityOutcome } from "../../shared/types.js";
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
@@ -301,7 +302,7 @@ export class Partition extends DurableObject<Env> {
       effects.wake = marks.wake;
       effects.due.length = marks.due;
       console.error(JSON.stringify({ level: "error", event: "command-failed", partition: this.ctx.id.name, kind: command.kind, error: String(error), stack: (error as Error)?.stack }));
-      return fail(problem("internal", { code: "InternalError" }));
+      return fail(isStorageFull(error) ? problem("storageFull", { code: "InsufficientStorage", field: "partition", value: this.ctx.id.name ?? "", retryAfterSeconds: 1 }) : problem("internal", { code: "InternalError" }));
     }
   }
 

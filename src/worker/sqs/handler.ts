@@ -93,7 +93,7 @@ export function failure(protocol: Protocol, code: ErrorCode, message: string, re
   const entry = ERROR_CODES[code];
   const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
   const headers: Record<string, string> = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
-  if (code === "Throttled" || code === "ServiceUnavailable") headers["retry-after"] = String(retryAfterSeconds ?? 1);
+  if (code === "Throttled" || code === "ServiceUnavailable" || code === "InsufficientStorage") headers["retry-after"] = String(retryAfterSeconds ?? 1);
   if (protocol === "json") {
     return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
       status: entry.sqsStatus,
