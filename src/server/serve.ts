@@ -2,8 +2,9 @@
 // wrangler.toml at start-up in a checkout) run by workerd through Miniflare's
 // API (no dev proxy, no inspector, no reload), with the credentials and
 // settings of the environment and an optional edgeq.toml, state under one data
-// directory that a lock keeps to one server at a time. `close()` drains:
-// workerd stops accepting, finishes in-flight requests, then exits.
+// directory that a lock keeps to one server at a time. `close()` drains: the
+// Worker answers new requests 503 with Retry-After until none is in flight
+// (control.ts), then workerd stops accepting, finishes what is left, and exits.
 //
 // Clients reach the Worker on a socket of its own (Miniflare's direct
 // socket), not through Miniflare's entry worker: that hop is a second Worker
