@@ -24,6 +24,8 @@ export function table(result) {
   if (g.deep.sendMsgsPerSec !== undefined) {
     out.push(`send b10 msgs/s: ${fmt(g.shallow.sendMsgsPerSec, 0)} at depth ${g.shallow.depth}, ${fmt(g.deep.sendMsgsPerSec, 0)} at depth ${g.deep.depth} (${fmt(g.deep.sendMsgsPerSec / g.shallow.sendMsgsPerSec, 2)}x)`);
   }
+  const p = g.deep.purge;
+  if (p) out.push(`purge at depth ${p.depth}: ${p.purged} messages in ${fmt(p.seconds, 2)} s (${fmt(p.messagesPerSec)} msg/s); ${p.probeSends} single sends meanwhile, latency p50/p99/max ${fmt(p.probeLatency.p50, 1)}/${fmt(p.probeLatency.p99, 1)}/${fmt(p.probeLatency.max, 1)} ms; ${p.left} messages left (the probe's)`);
   const m = result.meta;
   out.push(`server: ${m.server} (bench build); partitions: ${m.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${m.throttledRequests}`);
   out.push(`phases: at least ${m.minSeconds} s and ${m.minMessages} messages each, on warmed queues; ${m.concurrency} clients, ${m.bodySize}-byte bodies`);

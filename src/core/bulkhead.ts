@@ -20,6 +20,8 @@ export const DEADLINES_MS: Readonly<Record<Target, number>> = { catalog: 4_000, 
 
 /** Seconds a refused caller is told to wait (Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
+/** A partition's purge of a deep queue (1,000,000 messages: docs/reliability.md) takes seconds, in bounded steps. */
+export const PURGE_DEADLINE_MS = 120_000;
 
 /** The first interval a breaker stays open; each failed probe doubles it, up to BREAKER_MAX_MS. */
 export const BREAKER_FIRST_MS = 1_000;
@@ -61,6 +63,8 @@ export function deadlineFor(target: Target, method: string, args: readonly unkno
   if (target !== "partition") return base;
   if (method === "receive") return base + 1000 * Number((args[1] as { waitSeconds?: number } | undefined)?.waitSeconds ?? 0);
   if (method === "awaitMessages") return base + 1000 * Number(args[1] ?? 0);
+  // A purge runs in steps of PURGE_CHUNK messages with the partition serving others between them: long, not stuck.
+  if (method === "purge") return PURGE_DEADLINE_MS;
   return base;
 }
 

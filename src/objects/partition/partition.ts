@@ -21,6 +21,7 @@ import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
+import { purgeInChunks } from "./purge.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
 import { EMPTY_STATS, readStats, toPeeked } from "./stats.js";
@@ -111,7 +112,10 @@ export class Partition extends DurableObject<Env> {
   }
 
   async purge(ref: PartitionRef): Promise<Result<{ purged: number }>> {
-    const result = this.#atomically(() => this.#flushed(this.#engine.purge(ref)));
+    const result = await purgeInChunks({
+      begin: () => this.#atomically(() => this.#flushed(this.#engine.beginPurge(ref))),
+      step: (upTo, limit) => this.#atomically(() => this.#flushed(this.#engine.purgeChunk(ref, upTo, limit))),
+    });
     if (result.ok) console.log(JSON.stringify({ level: "info", event: "purged", partition: this.ctx.id.name, purged: result.purged }));
     return result;
   }
