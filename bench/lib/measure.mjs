@@ -182,7 +182,8 @@ export async function latencyPhase(operation, { minSeconds, minMessages, onProgr
  * began, must survive it.
  */
 export async function purgePhase(target) {
-  const depth = (await target.stats()).depth;
+  const depthOf = (stats) => stats.visible + stats.inFlight + stats.delayed;
+  const depth = depthOf(await target.stats());
   let purging = true;
   const latencies = [];
   const probe = (async () => {
@@ -197,7 +198,7 @@ export async function purgePhase(target) {
   const seconds = (performance.now() - start) / 1000;
   purging = false;
   await probe;
-  const left = (await target.stats()).depth;
+  const left = depthOf(await target.stats());
   return { depth, purged, seconds: Math.round(seconds * 100) / 100, messagesPerSec: Math.round(purged / seconds), probeSends: latencies.length, probeLatency: { ...summary(latencies), max: latencies.length ? Math.round(Math.max(...latencies) * 1000) / 1000 : null }, left };
 }
 
