@@ -23,6 +23,14 @@ describe("SIGTERM under load", () => {
     const call = restClient(server.url);
     expect((await call("POST", "/v1/queues", { name: QUEUE })).status).toBe(201);
     expect((await call("POST", "/v1/queues", { name: `${QUEUE}-idle` })).status).toBe(201);
+    // Only the server's own per-start token may begin a drain: not an admin secret, not nothing.
+    const forged = await call("POST", "/_edgeq/control", { draining: true });
+    expect(forged.status).toBe(401);
+    const bare = await fetch(`${server.url}/_edgeq/control`, { method: "POST", body: JSON.stringify({ draining: true }) });
+    expect(bare.status).toBe(401);
+    expect((await call("POST", `/v1/queues/${QUEUE}-idle/messages`, { messages: [{ body: "not draining" }] })).status).toBe(200);
+    expect((await call("POST", `/v1/queues/${QUEUE}-idle/messages/receive`, { maxMessages: 1, visibilityTimeout: 0 })).body.messages).toHaveLength(1);
+    await call("POST", `/v1/queues/${QUEUE}-idle/purge`);
 
     const acknowledged = new Set<string>();
     const outcomes = { ok: 0, draining: 0, otherStatus: [] as number[], connectionErrors: 0 };
