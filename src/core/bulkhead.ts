@@ -53,7 +53,15 @@ export function isUnavailable(error: unknown): error is Refusal {
   return error instanceof Refusal && error.problem.code === "ServiceUnavailable";
 }
 
-export function storageFull(target: Target | "server", label: string | number, reserve?: number): Refusal {
+/**
+ * A full disk met outside the objects the bulkhead guards (workerd's own
+ * storage behind a binding: the rate limiter, KV) answers 507 as well, not 500.
+ */
+export function storageRefusal(error: unknown): Refusal | null {
+  return isStorageFull(error) ? storageFull("runtime", "a binding's storage") : null;
+}
+
+export function storageFull(target: Target | "server" | "runtime", label: string | number, reserve?: number): Refusal {
   return new Refusal(problem("storageFull", { code: "InsufficientStorage", field: target, value: label, ...(reserve === undefined ? {} : { bound: reserve }), retryAfterSeconds: RETRY_AFTER_SECONDS }));
 }
 

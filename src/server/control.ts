@@ -12,7 +12,7 @@ import { statfsSync } from "node:fs";
 
 /** Sends stop while less than this is free: room for the WAL of receives and deletes, and SQLite's journal. */
 export const DEFAULT_STORAGE_RESERVE_BYTES = 64 * 1024 * 1024;
-const WATCH_INTERVAL_MS = 500;
+const WATCH_INTERVAL_MS = 200;
 const RESEND_INTERVAL_MS = 5_000;
 const DRAIN_POLL_MS = 50;
 
@@ -69,7 +69,7 @@ export class ServerControl {
     const low = free < this.reserveBytes;
     if (low === this.#lastLow && Date.now() - this.#lastSentAt < RESEND_INTERVAL_MS) return;
     await this.#send({ storage: { free, reserve: this.reserveBytes } });
-    if (low !== this.#lastLow) console.error(low
+    if (low !== this.#lastLow && (low || this.#lastLow !== undefined)) console.error(low
       ? `edgeq: warning: ${free} bytes free in ${this.dataDir}, under the reserve of ${this.reserveBytes}: sends are refused (507) until space returns`
       : `edgeq: ${free} bytes free in ${this.dataDir} again: sends are accepted`);
     this.#lastLow = low;

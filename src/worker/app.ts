@@ -5,7 +5,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { problemOf, QueueService, Refusal } from "../core/index.js";
+import { problemOf, QueueService, Refusal, storageRefusal } from "../core/index.js";
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js";
 import { ApiError } from "./api-error.js";
 import { authenticateBearer } from "./auth/bearer.js";
@@ -106,6 +106,8 @@ app.onError((error, c) => {
 });
 
 function describeError(error: Error, c: Context<AppEnv>): { code: ErrorCode; message: string; retryAfterSeconds?: number } {
+  const storage = storageRefusal(error);
+  if (storage) error = storage;
   if (error instanceof Refusal) {
     const { problem } = error;
     return { code: problem.code, message: renderRest(problem, { queue: queueOfPath(c.req.path) }), retryAfterSeconds: problem.retryAfterSeconds };
