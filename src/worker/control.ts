@@ -4,8 +4,9 @@
 // whether a drain has begun, and answers how many requests are in flight. A
 // Worker without the token (deployed, wrangler dev) answers 404 here as for
 // any unknown path. While draining, every other request is turned away with
-// 503 and Retry-After, and its connection closed, so that clients go to
-// another server or come back; requests already in flight finish.
+// 503 and Retry-After, so that clients go to another server or come back;
+// requests already in flight finish. (A Connection: close would be dropped:
+// workerd owns the hop-by-hop headers.)
 import type { MiddlewareHandler } from "hono";
 import { serverState, type StorageReport } from "../core/index.js";
 import { ApiError } from "./api-error.js";
@@ -36,7 +37,6 @@ export const control: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (serverState.draining) {
     const response = c.json({ error: { code: "ServiceUnavailable", message: `the server is shutting down; retry after ${DRAIN_RETRY_AFTER_SECONDS} seconds`, requestId: c.var.requestId } }, 503);
     response.headers.set("retry-after", String(DRAIN_RETRY_AFTER_SECONDS));
-    response.headers.set("connection", "close");
     return response;
   }
   inFlight++;
