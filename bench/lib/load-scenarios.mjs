@@ -6,8 +6,9 @@
 //   --wide N      N queues created, listed page by page, each sent to and
 //                 received from: the Catalog's list latency, workerd's memory
 //   --soak 30m    mixed load (batch sends, receive+delete, long polls, a
-//                 partitioned queue, a FIFO queue) for the duration: per minute
-//                 throughput, p50/p99 latency, workerd and server RSS
+//                 partitioned queue, a FIFO queue; producers hold back above a
+//                 depth of 2,000) for the duration: per minute throughput,
+//                 p50/p99 latency, workerd and server RSS
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -216,8 +217,25 @@ export async function soakScenario(server, durationMs, progress) {
       bucket.errors++;
     }
   };
+  // Producers hold back while their queue is deeper than DEPTH_CAP, so a long
+  // soak measures a steady state rather than a queue growing for 30 minutes.
+  const DEPTH_CAP = 2_000;
+  const depthOf = new Map();
+  const watchDepth = (async () => {
+    while (running) {
+      for (const queue of Object.values(queues)) {
+        const stats = await call("GET", `/v1/queues/${encodeURIComponent(queue)}/stats`).catch(() => null);
+        if (stats) depthOf.set(queue, stats.visible + stats.inFlight + stats.delayed);
+      }
+      await sleep(1_000);
+    }
+  })();
   const producer = (queue, fifo) => async (id) => {
     for (let n = 0; running; n++) {
+      if ((depthOf.get(queue) ?? 0) > DEPTH_CAP) {
+        await sleep(50);
+        continue;
+      }
       const messages = Array.from({ length: 10 }, (_, i) => ({ body: `${id}-${n}-${i}`.padEnd(200, "x"), ...(fifo ? { messageGroupId: `g${(n + i) % 8}` } : {}) }));
       await timed(() => call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages`, { messages }));
     }
@@ -234,15 +252,16 @@ export async function soakScenario(server, durationMs, progress) {
   const longPoller = async () => {
     while (running) await timed(() => call("POST", `/v1/queues/${queues.idle}/messages/receive`, { maxMessages: 1, waitSeconds: 5 }));
   };
+  const times = (n, start) => Array.from({ length: n }, (_, i) => start(i));
   const workers = [
-    ...[0, 1, 2].map(producer(queues.plain)),
-    ...[0, 1].map(producer(queues.wide)),
-    ...[0].map(producer(queues.fifo, true)),
-    ...[0, 1, 2].map(consumer(queues.plain)),
-    ...[0, 1].map(consumer(queues.wide)),
-    ...[0, 1].map(consumer(queues.fifo)),
-    ...Array.from({ length: 8 }, longPoller),
-  ].map((run, i) => run(i));
+    ...times(3, producer(queues.plain)),
+    ...times(2, producer(queues.wide)),
+    ...times(1, producer(queues.fifo, true)),
+    ...times(3, consumer(queues.plain)),
+    ...times(2, consumer(queues.wide)),
+    ...times(2, consumer(queues.fifo)),
+    ...times(8, longPoller),
+  ];
   const start = performance.now();
   while (performance.now() - start < durationMs) {
     await sleep(Math.min(minuteMs, durationMs - (performance.now() - start)));
@@ -263,7 +282,7 @@ export async function soakScenario(server, durationMs, progress) {
     progress.note(`minute ${row.minute}: ${row.requestsPerSec} req/s, p50/p99 ${row.latencyMs.p50}/${row.latencyMs.p99} ms, workerd ${row.workerdMiB} MiB, server ${row.serverMiB} MiB, depth ${row.depth}, errors ${row.errors}`);
   }
   running = false;
-  await Promise.all(workers);
+  await Promise.all([...workers, watchDepth]);
   close();
   const first = minutes[0];
   const last = minutes.at(-1);
