@@ -5,7 +5,8 @@
 //                 none lost, none leased twice
 //   --wide N      N queues created, listed page by page, each sent to and
 //                 received from: the Catalog's list latency, workerd's memory
-//   --soak 30m    mixed load (batch sends, receive+delete, long polls, a
+//   --soak 30m    mixed load (batch sends, receive+delete, 5 s long polls (kept
+//                 out of the latencies, which they would only measure the wait of), a
 //                 partitioned queue, a FIFO queue; producers hold back above a
 //                 depth of 2,000) for the duration: per minute throughput,
 //                 p50/p99 latency, workerd and server RSS
@@ -204,15 +205,18 @@ export async function soakScenario(server, durationMs, progress) {
   await call("POST", "/v1/queues", { name: queues.fifo, attributes: { fifoQueue: true, contentBasedDeduplication: true } });
   await call("POST", "/v1/queues", { name: queues.idle });
   const minuteMs = Math.min(60_000, durationMs);
-  let bucket = { ops: 0, latencies: [], errors: 0 };
+  const fresh = () => ({ ops: 0, errors: 0, send: [], receive: [], delete: [], longPolls: 0 });
+  let bucket = fresh();
   const minutes = [];
   let running = true;
-  const timed = async (work) => {
+  /** `kind` null: a long poll, counted but kept out of the latencies (it waits on purpose). */
+  const timed = async (kind, work) => {
     const start = performance.now();
     try {
       await work();
       bucket.ops++;
-      bucket.latencies.push(performance.now() - start);
+      if (kind) bucket[kind].push(performance.now() - start);
+      else bucket.longPolls++;
     } catch {
       bucket.errors++;
     }
@@ -237,20 +241,21 @@ export async function soakScenario(server, durationMs, progress) {
         continue;
       }
       const messages = Array.from({ length: 10 }, (_, i) => ({ body: `${id}-${n}-${i}`.padEnd(200, "x"), ...(fifo ? { messageGroupId: `g${(n + i) % 8}` } : {}) }));
-      await timed(() => call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages`, { messages }));
+      await timed("send", () => call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages`, { messages }));
     }
   };
   const consumer = (queue) => async () => {
     while (running) {
       let handles = [];
-      await timed(async () => {
-        handles = (await call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages/receive`, { maxMessages: 10, waitSeconds: 1 })).messages.map((m) => m.receiptHandle);
+      await timed("receive", async () => {
+        handles = (await call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages/receive`, { maxMessages: 10 })).messages.map((m) => m.receiptHandle);
       });
-      if (handles.length > 0) await timed(() => call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages/delete`, { receiptHandles: handles }));
+      if (handles.length === 0) await sleep(20);
+      else await timed("delete", () => call("POST", `/v1/queues/${encodeURIComponent(queue)}/messages/delete`, { receiptHandles: handles }));
     }
   };
   const longPoller = async () => {
-    while (running) await timed(() => call("POST", `/v1/queues/${queues.idle}/messages/receive`, { maxMessages: 1, waitSeconds: 5 }));
+    while (running) await timed(null, () => call("POST", `/v1/queues/${queues.idle}/messages/receive`, { maxMessages: 1, waitSeconds: 5 }));
   };
   const times = (n, start) => Array.from({ length: n }, (_, i) => start(i));
   const workers = [
@@ -266,20 +271,24 @@ export async function soakScenario(server, durationMs, progress) {
   while (performance.now() - start < durationMs) {
     await sleep(Math.min(minuteMs, durationMs - (performance.now() - start)));
     const done = bucket;
-    bucket = { ops: 0, latencies: [], errors: 0 };
+    bucket = fresh();
     const depths = await Promise.all(Object.values(queues).map((q) => call("GET", `/v1/queues/${encodeURIComponent(q)}/stats`).then((s) => s.visible + s.inFlight + s.delayed).catch(() => null)));
     const row = {
       minute: minutes.length + 1,
       requestsPerSec: round(done.ops / (minuteMs / 1000), 0),
       errors: done.errors,
-      latencyMs: summary(done.latencies),
+      latencyMs: summary([...done.send, ...done.receive, ...done.delete]),
+      sendMs: summary(done.send),
+      receiveMs: summary(done.receive),
+      deleteMs: summary(done.delete),
+      longPolls: done.longPolls,
       workerdMiB: rssMiB(pids.workerd),
       serverMiB: rssMiB(pids.server),
       benchMiB: round(process.memoryUsage().rss / 1024 / 1024, 1),
       depth: depths.reduce((sum, d) => sum + (d ?? 0), 0),
     };
     minutes.push(row);
-    progress.note(`minute ${row.minute}: ${row.requestsPerSec} req/s, p50/p99 ${row.latencyMs.p50}/${row.latencyMs.p99} ms, workerd ${row.workerdMiB} MiB, server ${row.serverMiB} MiB, depth ${row.depth}, errors ${row.errors}`);
+    progress.note(`minute ${row.minute}: ${row.requestsPerSec} req/s, p50/p99 ${round(row.latencyMs.p50, 1)}/${round(row.latencyMs.p99, 1)} ms, workerd ${row.workerdMiB} MiB, server ${row.serverMiB} MiB, depth ${row.depth}, errors ${row.errors}`);
   }
   running = false;
   await Promise.all([...workers, watchDepth]);
@@ -308,9 +317,10 @@ export function loadTable(result) {
     out.push(`each queue sent to, received from and deleted from in ${result.sendReceiveDeleteSeconds} s; ${result.receivedOwnMessage}/${result.queues} received their own message`);
     out.push(`workerd RSS: ${result.workerdMiB.before} MiB before, ${result.workerdMiB.afterCreate} MiB after creating, ${result.workerdMiB.afterUse} MiB after using every queue; server (Node) ${result.serverMiB} MiB`);
   } else if (result.scenario === "soak") {
-    out.push("| minute | req/s | errors | p50 ms | p99 ms | workerd MiB | server MiB | bench MiB | depth |");
-    out.push("|---|---|---|---|---|---|---|---|---|");
-    for (const m of result.minutes) out.push(`| ${m.minute} | ${m.requestsPerSec} | ${m.errors} | ${round(m.latencyMs.p50, 1)} | ${round(m.latencyMs.p99, 1)} | ${m.workerdMiB} | ${m.serverMiB} | ${m.benchMiB} | ${m.depth} |`);
+    out.push("| minute | req/s | errors | p50 / p99 ms (all) | send p50 / p99 | receive p50 / p99 | delete p50 / p99 | long polls | workerd MiB | server MiB | bench MiB | depth |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    const pp = (s) => `${round(s.p50, 1)} / ${round(s.p99, 1)}`;
+    for (const m of result.minutes) out.push(`| ${m.minute} | ${m.requestsPerSec} | ${m.errors} | ${pp(m.latencyMs)} | ${pp(m.sendMs)} | ${pp(m.receiveMs)} | ${pp(m.deleteMs)} | ${m.longPolls} | ${m.workerdMiB} | ${m.serverMiB} | ${m.benchMiB} | ${m.depth} |`);
     out.push(`growth first to last minute: workerd ${result.growth.workerdMiB} MiB, server ${result.growth.serverMiB} MiB; workerd at most ${result.workerdMaxMiB} MiB`);
   }
   return out.join("\n");
