@@ -34,4 +34,9 @@ it("npm run bench -- --quick completes and writes a valid JSON report", async ()
   expect(report.latencyC1.edgeq.count).toBeGreaterThan(0);
   expect(report.costGrowth.shallow.rowsPerReceive).toBeGreaterThan(0);
   expect(report.costGrowth.deep.depth).toBeGreaterThan(report.costGrowth.shallow.depth);
+  // The purge of the deep queue removed what was there; the probe's sends during it survived (the first may land before it began).
+  const purge = report.costGrowth.deep.purge;
+  expect(purge.purged).toBeGreaterThanOrEqual(report.costGrowth.deep.depth);
+  expect(purge.left).toBeGreaterThanOrEqual(purge.probeSends - 1);
+  expect(purge.left).toBeLessThanOrEqual(purge.probeSends);
 }, 240_000);
