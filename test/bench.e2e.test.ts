@@ -42,4 +42,9 @@ it("npm run bench -- --quick completes and writes a valid JSON report", async ()
     expect(report.pushVsPull[mode].throughput.msgsPerSec).toBeGreaterThan(0);
   }
   expect(log).toContain("push vs long-poll pull");
+  // The purge of the deep queue removed what was there; the probe's sends during it survived (the first may land before it began).
+  const purge = report.costGrowth.deep.purge;
+  expect(purge.purged).toBeGreaterThanOrEqual(report.costGrowth.deep.depth);
+  expect(purge.left).toBeGreaterThanOrEqual(purge.probeSends - 1);
+  expect(purge.left).toBeLessThanOrEqual(purge.probeSends);
 }, 240_000);

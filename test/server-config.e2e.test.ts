@@ -79,7 +79,7 @@ describe("self-hosted credentials", () => {
     writeFileSync(typo, `admin_secert = "x"\n`);
     const unknown = await refused(["--config", typo]);
     expect(unknown.code).toBe(2);
-    expect(unknown.output).toBe(`edgeq: ${typo}: unknown setting "admin_secert"; the settings are host, port, data_dir, admin_key_id, admin_secret, master_key, previous_master_key, account_id, cors_origins, log_requests, log_file, tls_cert, tls_key\n`);
+    expect(unknown.output).toBe(`edgeq: ${typo}: unknown setting "admin_secert"; the settings are host, port, data_dir, admin_key_id, admin_secret, master_key, previous_master_key, account_id, cors_origins, log_requests, log_file, tls_cert, tls_key, storage_reserve_mb\n`);
   });
 
   it("--persist-to still names the data directory", async () => {

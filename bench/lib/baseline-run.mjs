@@ -4,7 +4,7 @@
 // a partition sweep (--partitions 1,2,4) and rows read per receive by depth.
 import { cpus } from "node:os";
 import { baselineTarget, edgeqTarget, throttled } from "./clients.mjs";
-import { drainPhase, endToEndPhase, fill, latencyPhase, rowsPerReceive, sendPhase, warmUp } from "./measure.mjs";
+import { drainPhase, endToEndPhase, fill, latencyPhase, purgePhase, rowsPerReceive, sendPhase, warmUp } from "./measure.mjs";
 import { pushVsPull } from "./push-run.mjs";
 import { ratio } from "./report.mjs";
 
@@ -101,6 +101,8 @@ export async function baselineBench(url, options, progress, runId) {
   await fill(growth, { count: Math.max(0, options.depth - sentShallow), batch: 10, concurrency, bodySize: 64 });
   const deep = { depth: options.depth, rowsPerReceive: await rowsPerReceive(growth), sendMsgsPerSec: await sendAt(options.depth) };
   progress.done();
+  progress.note("purge of the deep queue");
+  deep.purge = await purgePhase(growth);
 
   return {
     meta: {

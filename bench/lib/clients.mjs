@@ -49,6 +49,9 @@ export async function edgeqTarget(baseUrl, queue, { partitions } = {}) {
     async stats() {
       return JSON.parse((await request(`${api}/${queue}/stats`, { headers: AUTH })).text);
     },
+    async purge() {
+      return (await postJson(new URL(`${api}/${queue}/purge`), {}, AUTH, throttled)).purged;
+    },
   };
 }
 

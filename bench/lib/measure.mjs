@@ -174,6 +174,34 @@ export async function latencyPhase(operation, { minSeconds, minMessages, onProgr
   return { ...summary(latencies), perSec: latencies.length / seconds, seconds, cpu: cpu() };
 }
 
+/**
+ * Purges a deep queue while one client sends single messages to it one after
+ * another: the purge's time, and the sends' latency meanwhile, which shows how
+ * long the partition was kept from other work at a time (its purge steps are
+ * bounded; docs/reliability.md). The probe's messages, sent after the purge
+ * began, must survive it.
+ */
+export async function purgePhase(target) {
+  const depthOf = (stats) => stats.visible + stats.inFlight + stats.delayed;
+  const depth = depthOf(await target.stats());
+  let purging = true;
+  const latencies = [];
+  const probe = (async () => {
+    while (purging) {
+      const start = performance.now();
+      await target.send(["probe"]);
+      latencies.push(performance.now() - start);
+    }
+  })();
+  const start = performance.now();
+  const purged = await target.purge();
+  const seconds = (performance.now() - start) / 1000;
+  purging = false;
+  await probe;
+  const left = depthOf(await target.stats());
+  return { depth, purged, seconds: Math.round(seconds * 100) / 100, messagesPerSec: Math.round(purged / seconds), probeSends: latencies.length, probeLatency: { ...summary(latencies), max: latencies.length ? Math.round(Math.max(...latencies) * 1000) / 1000 : null }, left };
+}
+
 /** SQLite rows read by one receive at a given queue depth (edgeq's own counters). */
 export async function rowsPerReceive(target, receives = 20) {
   const before = await target.stats();

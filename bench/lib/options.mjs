@@ -2,6 +2,7 @@
 // default run (edgeq vs the baseline), `--peers` (edgeq vs pgmq vs BullMQ) and
 // `--quick` (a short smoke run of either, as the bench test runs it).
 import { fileURLToPath } from "node:url";
+import { parseDuration } from "./load-scenarios.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -26,6 +27,10 @@ export function parseOptions(args) {
     partitions: [1],
     depth: quick ? 5_000 : 100_000,
     out: undefined,
+    /** Issue 20's scenarios (load-scenarios.mjs): at most one of them per run. */
+    waiters: null,
+    wide: null,
+    soakMs: null,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -71,9 +76,18 @@ export function parseOptions(args) {
       case "--pgmq-sql": opts.pgmqSql = value; break;
       case "--depth": opts.depth = Math.max(int(), 200); break;
       case "--out": opts.out = value; break;
+      case "--waiters": opts.waiters = int(); break;
+      case "--wide": opts.wide = int(); break;
+      case "--soak": {
+        const ms = parseDuration(value);
+        if (ms === null || ms < 10_000) fail(`--soak takes a duration of at least 10s such as 30m, 90s or 1h, got ${value}`);
+        opts.soakMs = ms;
+        break;
+      }
       default: fail(`unknown argument ${arg}`);
     }
   }
+  if ([opts.waiters, opts.wide, opts.soakMs, opts.peers || null].filter((v) => v !== null && v !== false).length > 1) fail("--waiters, --wide, --soak and --peers are separate runs: choose one");
   if (opts.peers && opts.server !== "self") fail("--peers measures the self-hosted server only (npm start)");
   return opts;
 }

@@ -24,6 +24,8 @@ export function table(result) {
   if (g.deep.sendMsgsPerSec !== undefined) {
     out.push(`send b10 msgs/s: ${fmt(g.shallow.sendMsgsPerSec, 0)} at depth ${g.shallow.depth}, ${fmt(g.deep.sendMsgsPerSec, 0)} at depth ${g.deep.depth} (${fmt(g.deep.sendMsgsPerSec / g.shallow.sendMsgsPerSec, 2)}x)`);
   }
+  const purge = g.deep.purge;
+  if (purge) out.push(`purge at depth ${purge.depth}: ${purge.purged} messages in ${fmt(purge.seconds, 2)} s (${fmt(purge.messagesPerSec)} msg/s); ${purge.probeSends} single sends meanwhile, latency p50/p99/max ${fmt(purge.probeLatency.p50, 1)}/${fmt(purge.probeLatency.p99, 1)}/${fmt(purge.probeLatency.max, 1)} ms; ${purge.left} messages left (the probe's)`);
   const p = result.pushVsPull;
   if (p) {
     out.push(`push vs long-poll pull (${p.consumers} consumers): send-to-delivery p50/p95/p99 ms push ${lat(p.push.latency)}, pull ${lat(p.pull.latency)} (${p.latencyMessages} paced sends); drain of ${p.backlog}: push ${fmt(p.push.throughput.msgsPerSec)} msg/s, pull ${fmt(p.pull.throughput.msgsPerSec)} msg/s`);

@@ -24,10 +24,11 @@ export async function freePort() {
 }
 
 /**
- * @param {{ mode?: "self" | "dev", build?: "product" | "bench", stateDir?: string, port?: number, timeoutMs?: number }} options
+ * @param {{ mode?: "self" | "dev", build?: "product" | "bench", stateDir?: string, port?: number, timeoutMs?: number, openFiles?: number }} options
  * With no stateDir, a temporary one is made; removeState() deletes it after stop().
+ * `openFiles` raises the server's (and its workerd's) file-descriptor limit through `ulimit -n`.
  */
-export async function startServer({ mode = "self", build = "product", stateDir, port, timeoutMs = 90_000 } = {}) {
+export async function startServer({ mode = "self", build = "product", stateDir, port, timeoutMs = 90_000, openFiles } = {}) {
   port ??= await freePort();
   const ownState = stateDir === undefined;
   stateDir ??= mkdtempSync(join(tmpdir(), "edgeq-bench-"));
@@ -37,7 +38,10 @@ export async function startServer({ mode = "self", build = "product", stateDir, 
     mode === "dev"
       ? [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", ...config, "--var", "EDGEQ_DEV_MODE:true", "--show-interactive-dev-session=false", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
       : [join(ROOT, selfScript[0]), ...selfScript.slice(1), "--port", String(port), "--persist-to", stateDir];
-  const child = spawn(process.execPath, args, {
+  const [command, argv] = openFiles
+    ? ["/bin/sh", ["-c", `ulimit -n ${openFiles} || exit 3; exec "$0" "$@"`, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],

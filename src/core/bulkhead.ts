@@ -5,6 +5,7 @@
 // alone for a short, growing interval (a circuit breaker) while the queue's
 // other partitions take its traffic. Counters for each are kept per isolate.
 import { problem } from "../shared/problems.js";
+import { isStorageFull } from "../shared/storage-full.js";
 import { Refusal } from "./refusal.js";
 
 export type Target = "catalog" | "keyring" | "partition";
@@ -19,6 +20,8 @@ export const DEADLINES_MS: Readonly<Record<Target, number>> = { catalog: 4_000, 
 
 /** Seconds a refused caller is told to wait (Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
+/** A partition's purge of a deep queue (1,000,000 messages: docs/reliability.md) takes seconds, in bounded steps. */
+export const PURGE_DEADLINE_MS = 120_000;
 
 /** The first interval a breaker stays open; each failed probe doubles it, up to BREAKER_MAX_MS. */
 export const BREAKER_FIRST_MS = 1_000;
@@ -50,12 +53,26 @@ export function isUnavailable(error: unknown): error is Refusal {
   return error instanceof Refusal && error.problem.code === "ServiceUnavailable";
 }
 
+/**
+ * A full disk met outside the objects the bulkhead guards (workerd's own
+ * storage behind a binding: the rate limiter, KV) answers 507 as well, not 500.
+ */
+export function storageRefusal(error: unknown): Refusal | null {
+  return isStorageFull(error) ? storageFull("runtime", "a binding's storage") : null;
+}
+
+export function storageFull(target: Target | "server" | "runtime", label: string | number, reserve?: number): Refusal {
+  return new Refusal(problem("storageFull", { code: "InsufficientStorage", field: target, value: label, ...(reserve === undefined ? {} : { bound: reserve }), retryAfterSeconds: RETRY_AFTER_SECONDS }));
+}
+
 /** The deadline of one call: a long poll (`receive`, `awaitMessages`) gets its wait on top. */
 export function deadlineFor(target: Target, method: string, args: readonly unknown[]): number {
   const base = DEADLINES_MS[target];
   if (target !== "partition") return base;
   if (method === "receive") return base + 1000 * Number((args[1] as { waitSeconds?: number } | undefined)?.waitSeconds ?? 0);
   if (method === "awaitMessages") return base + 1000 * Number(args[1] ?? 0);
+  // A purge runs in steps of PURGE_CHUNK messages with the partition serving others between them: long, not stuck.
+  if (method === "purge") return PURGE_DEADLINE_MS;
   return base;
 }
 
@@ -83,6 +100,9 @@ export async function bounded<T>(target: Target, label: string, deadlineMs: numb
       throw error;
     }
     if (error instanceof Refusal) throw error;
+    // A full disk is not a broken object: it answers again once space returns,
+    // and the caller needs to know the difference (507, not 503).
+    if (isStorageFull(error)) throw storageFull(target, label);
     bulkheadCounters.failures[target]++;
     console.error(JSON.stringify({ level: "warn", event: "object-call-failed", target, object: label, error: String(error) }));
     throw unavailable(target, label, "failed", deadlineMs);

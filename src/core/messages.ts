@@ -13,6 +13,7 @@ import type { LeaseRef, NewMessage, QueueRecord, Result, SentMessage } from "../
 import { isUnavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
 import { sendOnce } from "./dedup.js";
+import { refuseSendWhileStorageLow } from "./server-state.js";
 import type { Directory } from "./directory.js";
 import { openReceived, sealMessages, type OpenedMessage, type PreparedMessage } from "./envelope.js";
 import { groupDigest } from "./master.js";
@@ -85,6 +86,7 @@ export class Messages {
   async send(name: string, entries: SendEntry[], options: SendOptions = {}): Promise<Batch<SendSuccess>> {
     authorize(this.#caller, name, "send");
     refuse(checkBatchSize(entries, "messages"));
+    refuseSendWhileStorageLow();
     return this.#withQueue(name, async (queue) => {
       refuse(checkSendRequest(queue, entries, options));
       const failed: EntryProblem[] = [];

@@ -40,6 +40,8 @@ export class OverLimitError extends EdgeQError { override name = "OverLimitError
 export class NotConfiguredError extends EdgeQError { override name = "NotConfiguredError"; }
 /** A Durable Object the request needed was slow or failing; nothing was half-applied; retried by the SDK after Retry-After. */
 export class ServiceUnavailableError extends EdgeQError { override name = "ServiceUnavailableError"; }
+/** The server's disk is (nearly) full: sends are refused (HTTP 507) while receives and deletes still work; retried by the SDK after Retry-After. */
+export class InsufficientStorageError extends EdgeQError { override name = "InsufficientStorageError"; }
 /** A redrive task handle that names no task (of this queue). */
 export class ResourceNotFoundError extends EdgeQError { override name = "ResourceNotFoundError"; }
 /** The request is valid but not now: e.g. a second redrive while one runs, or cancelling a finished one. */
@@ -79,6 +81,7 @@ const BY_CODE: Record<string, ErrorClass> = {
   OverLimit: OverLimitError,
   NotConfigured: NotConfiguredError,
   ServiceUnavailable: ServiceUnavailableError,
+  InsufficientStorage: InsufficientStorageError,
   ResourceNotFound: ResourceNotFoundError,
   UnsupportedOperation: UnsupportedOperationError,
   InternalError: InternalError,

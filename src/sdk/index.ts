@@ -32,6 +32,7 @@ export {
   ReceiptHandleIsInvalidError,
   ResourceNotFoundError,
   ServiceUnavailableError,
+  InsufficientStorageError,
   ThrottledError,
   TimeoutError,
   TooManyEntriesInBatchRequestError,

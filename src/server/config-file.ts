@@ -25,9 +25,11 @@ export interface FileSettings {
   logFile?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Sends are refused while the data directory's file system has fewer MiB free. */
+  storageReserveMb?: number;
 }
 
-type Kind = "string" | "port" | "path" | "boolean";
+type Kind = "string" | "port" | "path" | "boolean" | "mebibytes";
 
 /** TOML key -> setting; the order is the order the error message lists them in. */
 const KEYS: Record<string, [keyof FileSettings, Kind]> = {
@@ -44,6 +46,7 @@ const KEYS: Record<string, [keyof FileSettings, Kind]> = {
   log_file: ["logFile", "path"],
   tls_cert: ["tlsCert", "path"],
   tls_key: ["tlsKey", "path"],
+  storage_reserve_mb: ["storageReserveMb", "mebibytes"],
 };
 
 export interface ConfigFile {
@@ -83,6 +86,12 @@ export function readConfigFile(file: string): ConfigFile {
 function check(path: string, key: string, kind: Kind, value: unknown): string | number | boolean {
   if (kind === "boolean") {
     if (typeof value !== "boolean") throw new ServeConfigError(`${path}: ${key} must be true or false, got ${JSON.stringify(value)}`);
+    return value;
+  }
+  if (kind === "mebibytes") {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1_048_576) {
+      throw new ServeConfigError(`${path}: ${key} must be an integer between 0 and 1048576 (MiB), got ${JSON.stringify(value)}`);
+    }
     return value;
   }
   if (kind === "port") {

@@ -18,6 +18,7 @@ export interface ServerFlags {
   accountId?: string;
   tlsCert?: string;
   tlsKey?: string;
+  storageReserve?: number;
 }
 
 /**
@@ -37,6 +38,7 @@ export function withServerFlags(command: Command, { configFlag }: { configFlag: 
     .option("--log-file <file>", "append the request lines and everything else the runtime prints to this file")
     .option("--tls-cert <file>", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change or SIGHUP)")
     .option("--tls-key <file>", "the PEM private key of --tls-cert")
+    .option("--storage-reserve <MiB>", "refuse sends (507) while the data directory's disk has less free (default 64; or storage_reserve_mb)", mebibytes)
     .option("--account-id <id>", "the 12-digit account id in queue URLs and ARNs (default 000000000000; or EDGEQ_ACCOUNT_ID, account_id)")
     .option("--no-dev-mode", "refuse the development credentials even on loopback; EDGEQ_ADMIN_KEY_ID, EDGEQ_ADMIN_SECRET and EDGEQ_MASTER_KEY must be set");
 }
@@ -55,11 +57,18 @@ export function serveOptionsFromFlags(flags: ServerFlags, configFile = flags.con
   if (flags.accountId !== undefined) options.accountId = flags.accountId;
   if (flags.tlsCert !== undefined) options.tlsCert = flags.tlsCert;
   if (flags.tlsKey !== undefined) options.tlsKey = flags.tlsKey;
+  if (flags.storageReserve !== undefined) options.storageReserveBytes = flags.storageReserve * 1024 * 1024;
   return options;
 }
 
 function port(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value.trim()) || number > 65535) throw new InvalidArgumentError(`must be an integer between 0 and 65535, got "${value}"`);
+  return number;
+}
+
+function mebibytes(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || number > 1_048_576) throw new InvalidArgumentError(`must be an integer number of MiB between 0 and 1048576, got "${value}"`);
   return number;
 }

@@ -1,6 +1,7 @@
 // A server in the foreground: print one start-up line (URL, data directory,
 // credentials and where request logs go), and on SIGTERM or SIGINT drain
-// in-flight requests, then exit 0. A second signal during the drain stops at
+// (new requests answered 503 with Retry-After while in-flight ones finish,
+// at most DRAIN_TIMEOUT_MS), then exit 0. A second signal during the drain stops at
 // once (exit 1); acknowledged messages are safe either way. Settings to fix
 // exit 2 with one line naming what to set; a failed start exits 1.
 /// <reference types="node" />

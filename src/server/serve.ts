@@ -2,8 +2,9 @@
 // wrangler.toml at start-up in a checkout) run by workerd through Miniflare's
 // API (no dev proxy, no inspector, no reload), with the credentials and
 // settings of the environment and an optional edgeq.toml, state under one data
-// directory that a lock keeps to one server at a time. `close()` drains:
-// workerd stops accepting, finishes in-flight requests, then exits.
+// directory that a lock keeps to one server at a time. `close()` drains: the
+// Worker answers new requests 503 with Retry-After until none is in flight
+// (control.ts), then workerd stops accepting, finishes what is left, and exits.
 //
 // Clients reach the Worker on a socket of its own (Miniflare's direct
 // socket), not through Miniflare's entry worker: that hop is a second Worker
@@ -23,6 +24,7 @@ import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { readConfigFile, ServeConfigError } from "./config-file.js";
 import { resolveCredentials } from "./credentials.js";
 import { claimDataFormat } from "./data-format.js";
+import { DEFAULT_STORAGE_RESERVE_BYTES, ServerControl } from "./control.js";
 import { DataDirLock } from "./data-lock.js";
 import { checkMasterKey } from "./master-key.js";
 import { runtimeLog } from "./runtime-log.js";
@@ -67,6 +69,8 @@ export interface ServeOptions {
   tlsKey?: string;
   /** Told what a certificate reload did (on a file change or reloadTls()). Default: a line on stderr. */
   onTlsReload?: (message: string) => void;
+  /** Sends are refused (507 InsufficientStorage) while the data directory's file system has less free. Default 64 MiB. */
+  storageReserveBytes?: number;
   /** False skips the start-up refusal of a master key that unwraps nothing stored (the rotation's own server). Default true. */
   checkMasterKey?: boolean;
 }
@@ -108,6 +112,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     throw error;
   }
   const instance = randomUUID();
+  const control = new ServerControl(dataDir, options.storageReserveBytes ?? (settings.storageReserveMb === undefined ? DEFAULT_STORAGE_RESERVE_BYTES : settings.storageReserveMb * 1024 * 1024));
   let runtime: ChildProcess | undefined;
   let closing = false;
   let disposed: Promise<void> | undefined;
@@ -137,6 +142,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
       ...credentials.bindings,
       ...log.bindings,
       EDGEQ_CLIENT_ADDRESS: "none",
+      EDGEQ_CONTROL_TOKEN: control.token,
       ...(tlsFiles ? { EDGEQ_PUBLIC_SCHEME: "https" } : {}), // workerd sees the plain side: QueueUrls must say https
     });
     // Options in the flat (v4) shape wrangler's reader produces; Miniflare 5 converts them.
@@ -158,7 +164,10 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
     if (tlsFiles) tls = await TlsFront.listen(tlsFiles, host, port, Number(direct.port), options.onTlsReload ?? ((message) => console.error(`edgeq: ${message}`)));
     const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${tls ? tls.port : direct.port}`;
     lock.update({ url });
-    if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(tls ? `http://127.0.0.1:${direct.port}` : url, dataDir, credentials)));
+    // The server's own calls (the control path, the master-key check) go to workerd's plain socket.
+    const plain = tls ? `http://127.0.0.1:${direct.port}` : url;
+    control.start(plain);
+    if (options.checkMasterKey !== false) warnings.push(...(await checkMasterKey(plain, dataDir, credentials)));
     let closed: Promise<void> | undefined;
     return {
       url,
@@ -172,7 +181,10 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
         (closed ??= (async () => {
           closing = true;
           tls?.stopAccepting();
-          await drain(runtime, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+          const drainMs = options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
+          const started = Date.now();
+          await control.drain(drainMs);
+          await drain(runtime, Math.max(1_000, drainMs - (Date.now() - started)));
           tls?.destroy();
           await dispose();
           await log.close();
@@ -183,6 +195,7 @@ export async function serve(options: ServeOptions = {}): Promise<EdgeqServer> {
   } catch (error) {
     closing = true;
     tls?.destroy();
+    control.stop();
     await dispose().catch(() => undefined);
     await log.close();
     unwatch();

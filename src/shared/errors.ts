@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   NotConfigured: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   /** A Durable Object the request needs missed its deadline or failed (src/core/bulkhead.ts); nothing half-applied; retry. */
   ServiceUnavailable: { status: 503, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
+  /** The server's disk is (nearly) full: sends are refused, receives and deletes still work; retry once consumers drained or space returned (docs/reliability.md). */
+  InsufficientStorage: { status: 507, sqs: "ServiceUnavailable", sqsStatus: 503, legacy: "ServiceUnavailable" },
   InternalError: { status: 500, sqs: "InternalFailure", sqsStatus: 500, legacy: "InternalFailure" },
   // Edge guards (src/worker/guards): request rate and per-queue send limits.
   Throttled: { status: 429, sqs: "ThrottlingException", sqsStatus: 400, legacy: "RequestThrottled" },

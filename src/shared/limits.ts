@@ -26,6 +26,8 @@ export const DEFAULT_LIST_QUEUES = 100;
 
 /** Messages deleted by one retention pass of the alarm; keeps each alarm short. */
 export const RETENTION_CHUNK = 500;
+/** Messages deleted by one transaction of a purge; between two the partition serves other requests (docs/reliability.md). */
+export const PURGE_CHUNK = 1000;
 
 /** How long the Worker trusts its cached copy of a queue's configuration; after that it asks the Catalog again, in the background. */
 export const QUEUE_CONFIG_CACHE_MS = 5_000;

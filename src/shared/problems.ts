@@ -100,6 +100,8 @@ export type Rule =
   | "cursor"
   /** The object `field` ("catalog" | "keyring" | "partition", named by `value`) missed its deadline (`bound`, ms) or failed (`bound` "failed"); retry after `retryAfterSeconds`. */
   | "unavailable"
+  /** The storage of `field` ("catalog" | "keyring" | "partition" | "server") is full (`value`: the object, or the free bytes left); nothing was half-applied; retry after `retryAfterSeconds`. */
+  | "storageFull"
   /** Something failed that should not have (a bug, logged where it happened); the request changed nothing. Retry. */
   | "internal";
 

@@ -5,11 +5,12 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { problemOf, QueueService, Refusal } from "../core/index.js";
+import { problemOf, QueueService, Refusal, storageRefusal } from "../core/index.js";
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from "../shared/errors.js";
 import { ApiError } from "./api-error.js";
 import { authenticateBearer, bearerFromProtocols } from "./auth/bearer.js";
 import { loadConfig } from "./config.js";
+import { control } from "./control.js";
 import { background, type AppEnv } from "./context.js";
 import { restCors } from "./edge/cors.js";
 import { limitRequest, lookupLimiter } from "./edge/ratelimit.js";
@@ -29,6 +30,7 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ headerName: "x-request-id" }));
+app.use(control);
 
 // A path that is not valid percent-encoded UTF-8 (e.g. %ed%a0%80) makes the
 // router's decoding throw URIError later: refuse it here as the client's error.
@@ -101,11 +103,13 @@ app.onError((error, c) => {
   const body: ErrorBody = { error: { code, message, requestId: c.var.requestId } };
   const response = c.json(body, ERROR_CODES[code].status as 400);
   if (code === "Unauthorized") response.headers.set("www-authenticate", 'Bearer realm="edgeq"');
-  if (code === "Throttled" || code === "ServiceUnavailable") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
+  if (code === "Throttled" || code === "ServiceUnavailable" || code === "InsufficientStorage") response.headers.set("retry-after", String(retryAfterSeconds ?? 1));
   return response;
 });
 
 function describeError(error: Error, c: Context<AppEnv>): { code: ErrorCode; message: string; retryAfterSeconds?: number } {
+  const storage = storageRefusal(error);
+  if (storage) error = storage;
   if (error instanceof Refusal) {
     const { problem } = error;
     return { code: problem.code, message: renderRest(problem, { queue: queueOfPath(c.req.path) }), retryAfterSeconds: problem.retryAfterSeconds };

@@ -29,6 +29,8 @@ interface EdgeqSecrets {
    * must carry the scheme the client used. See src/worker/edge/scheme.ts.
    */
   EDGEQ_PUBLIC_SCHEME?: string;
+  /** Set by the self-hosted server alone (a random value per start): the bearer of POST /_edgeq/control (src/worker/control.ts). */
+  EDGEQ_CONTROL_TOKEN?: string;
   /** Seconds a queue's data key encrypts new messages before a new version takes over. */
   EDGEQ_DATA_KEY_ROTATION_SECONDS?: string;
 }

@@ -261,12 +261,23 @@ export class Engine {
     return { ok: true, outcomes };
   }
 
-  purge(ref: PartitionRef): Result<{ purged: number }> {
+  /** The first step of a purge (purge.ts): forgets dedup records and attempts, and answers the last sequence number it will remove. */
+  beginPurge(ref: PartitionRef): Result<{ upTo: number }> {
     const refused = this.admit(ref);
     if (refused) return refused;
-    const purged = this.clear();
+    this.#inFlight = null;
+    forgetDedup(this.#exec);
+    forgetAttempts(this.#exec);
+    return { ok: true, upTo: this.store.lastSeq() };
+  }
+
+  /** One step of a purge: up to `limit` of the messages at or below `upTo`; null once the queue's life has changed. */
+  purgeChunk(ref: PartitionRef, upTo: number, limit: number): number | null {
+    if (this.admit(ref)) return null;
+    this.#inFlight = null;
+    const purged = this.store.removeUpTo(upTo, limit, Date.now());
     this.count({ depth: -purged, purged });
-    return { ok: true, purged };
+    return purged;
   }
 
   /** Removes every message and what belongs to them (dedup records, receive attempts). */

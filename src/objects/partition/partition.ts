@@ -12,6 +12,7 @@
 // store.ts, the object's own state only through meta.ts.
 import { DurableObject } from "cloudflare:workers";
 import { problem } from "../../shared/problems.js";
+import { isStorageFull } from "../../shared/storage-full.js";
 import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats, Result, SentMessage, SeriesRow, VisibilityOutcome } from "../../shared/types.js";
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
@@ -23,6 +24,7 @@ import type { MoveTask } from "./meta.js";
 import { Monitor } from "./monitor.js";
 import { cancelMoveTask, moveTaskOf, startMoveTask, type MoveTaskStart } from "./move-task.js";
 import { PushSubscribers } from "./push.js";
+import { purgeInChunks } from "./purge.js";
 import { PARTITION_MIGRATIONS } from "./schema.js";
 import { nextDue } from "./schedule.js";
 import { runScheduleCommand, type ScheduleCommand, type StoredSchedule } from "./schedules.js";
@@ -113,7 +115,10 @@ export class Partition extends DurableObject<Env> {
   }
 
   async purge(ref: PartitionRef): Promise<Result<{ purged: number }>> {
-    const result = this.#atomically(() => this.#flushed(this.#engine.purge(ref)));
+    const result = await purgeInChunks({
+      begin: () => this.#atomically(() => this.#flushed(this.#engine.beginPurge(ref))),
+      step: (upTo, limit) => this.#atomically(() => this.#flushed(this.#engine.purgeChunk(ref, upTo, limit))),
+    });
     if (result.ok) console.log(JSON.stringify({ level: "info", event: "purged", partition: this.ctx.id.name, purged: result.purged }));
     return result;
   }
@@ -319,7 +324,7 @@ export class Partition extends DurableObject<Env> {
       effects.wake = marks.wake;
       effects.due.length = marks.due;
       console.error(JSON.stringify({ level: "error", event: "command-failed", partition: this.ctx.id.name, kind: command.kind, error: String(error), stack: (error as Error)?.stack }));
-      return fail(problem("internal", { code: "InternalError" }));
+      return fail(isStorageFull(error) ? problem("storageFull", { code: "InsufficientStorage", field: "partition", value: this.ctx.id.name ?? "", retryAfterSeconds: 1 }) : problem("internal", { code: "InternalError" }));
     }
   }
 

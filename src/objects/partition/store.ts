@@ -271,6 +271,18 @@ export class MessageStore {
     return rows.length;
   }
 
+  /** The highest sequence number present, 0 when empty. */
+  lastSeq(): number {
+    return this.#exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM messages")[0]?.seq ?? 0;
+  }
+
+  /** Deletes up to `limit` of the oldest messages with `seq <= upTo` (a purge's step). */
+  removeUpTo(upTo: number, limit: number, now: number): number {
+    const rows = this.#exec<{ group_id: string | null }>("DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE seq <= ? ORDER BY seq LIMIT ?) RETURNING group_id", upTo, limit);
+    this.#refreshGroups(rows, now);
+    return rows.length;
+  }
+
   /** Removes every message and group. */
   clear(): number {
     this.#exec("DELETE FROM fifo_groups");

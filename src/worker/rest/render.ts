@@ -136,6 +136,12 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       return "the partition is draining; retry";
     case "unavailable":
       return `the ${String(p.field)} (${String(p.value)}) ${p.bound === "failed" ? "failed" : `did not answer within ${String(bound)} ms`}; nothing was half-applied; retry after ${p.retryAfterSeconds ?? 1} seconds`;
+    case "storageFull":
+      return p.field === "server"
+        ? `the server's disk has only ${String(p.value)} bytes free, under its reserve of ${String(bound)}: sends are refused until consumers drain the queue or space returns; receives and deletes still work; retry after ${p.retryAfterSeconds ?? 1} seconds`
+        : p.field === "runtime"
+          ? `the server's disk is full (${String(p.value)} could not be written); retry after ${p.retryAfterSeconds ?? 1} seconds`
+          : `the ${String(p.field)} (${String(p.value)}) is out of disk space; nothing was half-applied; retry after ${p.retryAfterSeconds ?? 1} seconds`;
     case "notConfigured":
       return `edgeq is not configured: set ${(p.value as string[]).join(", ")} ${settingAdvice(bound)}`;
     case "devDefault":

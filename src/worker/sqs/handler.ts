@@ -5,7 +5,7 @@
 // `<ErrorResponse>`). It catches everything itself: the REST onError never
 // sees an SQS request.
 import type { Context } from "hono";
-import { problemOf, QueueService, Refusal } from "../../core/index.js";
+import { problemOf, QueueService, Refusal, storageRefusal } from "../../core/index.js";
 import { ERROR_CODES, type ErrorCode } from "../../shared/errors.js";
 import { QUEUE_NAME_PATTERN } from "../../shared/limits.js";
 import { ApiError } from "../api-error.js";
@@ -70,7 +70,8 @@ export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
     naming = { origin: url.origin, accountId: config.accountId, region: caller.region };
     const result = await run({ service: new QueueService(c.env, config, principal, background(c)), naming, principal, input: request.input });
     return success(protocol, action, result, requestId);
-  } catch (error) {
+  } catch (caught) {
+    const error = storageRefusal(caught) ?? caught;
     if (error instanceof Refusal) {
       const rendered = renderSqs(error.problem, { naming: naming ?? { origin: "", accountId: "", region: "" }, entryName: ENTRY_NAMES[action] });
       return failure(protocol, rendered.code, rendered.message, requestId, error.problem.retryAfterSeconds);
@@ -93,7 +94,7 @@ export function failure(protocol: Protocol, code: ErrorCode, message: string, re
   const entry = ERROR_CODES[code];
   const fault = entry.sqsStatus >= 500 ? "Receiver" : "Sender";
   const headers: Record<string, string> = { "x-amzn-RequestId": requestId, date: new Date().toUTCString() };
-  if (code === "Throttled" || code === "ServiceUnavailable") headers["retry-after"] = String(retryAfterSeconds ?? 1);
+  if (code === "Throttled" || code === "ServiceUnavailable" || code === "InsufficientStorage") headers["retry-after"] = String(retryAfterSeconds ?? 1);
   if (protocol === "json") {
     return new Response(JSON.stringify({ __type: `com.amazonaws.sqs#${entry.sqs}`, message }), {
       status: entry.sqsStatus,

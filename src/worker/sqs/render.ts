@@ -167,6 +167,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return "The service is unavailable. Please retry.";
       case "unavailable":
         return `The service is unavailable: the ${String(p.field)} ${p.bound === "failed" ? "failed" : `did not answer within ${String(p.bound)} ms`}. Please retry.`;
+      case "storageFull":
+        return "The service is unavailable: insufficient storage. Please retry.";
       case "notConfigured":
         return `edgeq is not configured: set ${(p.value as string[]).join(", ")}${p.bound === "self-hosted" ? " in the environment of edgeq serve or its edgeq.toml" : " with wrangler secret put"}.`;
       case "devDefault":
