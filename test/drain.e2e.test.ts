@@ -2,9 +2,11 @@
 // the Worker turns new requests away with 503 and Retry-After while the ones
 // in flight (here a long poll holds the drain open) finish, then workerd stops
 // and the process exits 0 within the documented drain time (30 s). Every send
-// answered 2xx is there after a restart on the same data directory.
+// answered 2xx is there after a restart on the same data directory. A push
+// subscriber connected at the signal has its socket closed with 1012 (service
+// restart) before the process exits, and its unacknowledged message comes back.
 import { afterAll, describe, expect, it } from "vitest";
-import { restClient, startServer, type RunningServer } from "./helpers/server.js";
+import { DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 const QUEUE = "drain";
 const WAIT_SECONDS = 3;
@@ -100,6 +102,48 @@ describe("SIGTERM under load", () => {
     const missing = [...acknowledged].filter((body) => !received.has(body));
     expect(missing).toEqual([]);
     expect(acknowledged.size).toBeGreaterThan(0);
+    expect(await server.stop()).toBe(0);
+    server = undefined;
+  }, 90_000);
+
+  it("closes a push subscriber's socket with 1012 before exiting, and its unacknowledged message comes back", async () => {
+    server = await startServer();
+    const { stateDir } = server;
+    const call = restClient(server.url);
+    expect((await call("POST", "/v1/queues", { name: `${QUEUE}-push` })).status).toBe(201);
+    const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}/v1/queues/${QUEUE}-push/subscribe?credits=1&visibilityTimeout=1`, ["edgeq.v1", `edgeq.bearer.${DEV_SECRET}`]);
+    const pushed = new Promise<{ type: string; message?: { body: string } }>((resolve) => socket.addEventListener("message", (event) => resolve(JSON.parse(String(event.data)))));
+    const closed = new Promise<{ code: number; at: number }>((resolve) => socket.addEventListener("close", (event) => resolve({ code: event.code, at: Date.now() })));
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve);
+      socket.addEventListener("error", reject);
+    });
+    expect((await call("POST", `/v1/queues/${QUEUE}-push/messages`, { messages: [{ body: "held at the signal" }] })).status).toBe(200);
+    const frame = await pushed;
+    expect(frame.type).toBe("message");
+    expect(frame.message?.body).toBe("held at the signal");
+
+    process.kill(server.child.pid!, "SIGTERM");
+    const exited = await new Promise<{ code: number | null; at: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not exit within ${EXIT_BOUND_MS} ms of SIGTERM`)), EXIT_BOUND_MS);
+      server!.child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, at: Date.now() });
+      });
+    });
+    const close = await closed;
+    console.log(`[drain] subscriber closed ${close.code}; the process exited ${exited.at - close.at} ms later`);
+    expect(close.code).toBe(1012);
+    expect(close.at).toBeLessThanOrEqual(exited.at);
+    expect(exited.code).toBe(0);
+
+    // Never acknowledged: it is received again once its lease (1 s) has ended.
+    server = await startServer({ stateDir });
+    const again = restClient(server.url);
+    const answer = await again("POST", `/v1/queues/${QUEUE}-push/messages/receive`, { maxMessages: 1, waitSeconds: 5 });
+    expect(answer.status).toBe(200);
+    expect(answer.body.messages.map((message: { body: string }) => message.body)).toEqual(["held at the signal"]);
+    expect(answer.body.messages[0].receiveCount).toBe(2);
     expect(await server.stop()).toBe(0);
     server = undefined;
   }, 90_000);

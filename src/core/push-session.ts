@@ -16,6 +16,7 @@ import type { CoreConfig } from "./config.js";
 import { openReceived } from "./envelope.js";
 import { receivedMessage, type Messages, type ReceivedMessage } from "./messages.js";
 import { Refusal } from "./refusal.js";
+import { serverState } from "./server-state.js";
 
 /** A frame the subscriber got wrong, as data; the protocol adapter words it. */
 export interface FrameProblem {
@@ -48,6 +49,8 @@ interface Link {
 /** Handles this session issued, remembered so an ack of anyone else's is refused; bounded. */
 const MAX_ISSUED = 10_000;
 const encoder = new TextEncoder();
+/** How often a session of the self-hosted server looks whether a drain began (serverState.draining). */
+const DRAIN_CHECK_MS = 200;
 
 export class PushSession {
   readonly #context: SessionContext;
@@ -62,6 +65,7 @@ export class PushSession {
   /** Partition frames in order: opening is async, and FIFO order must survive it. */
   #chain: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #drainCheck: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #draining = false;
   #drainedSent = false;
@@ -74,6 +78,11 @@ export class PushSession {
   }
 
   start(): void {
+    // A drain must close subscriber sockets, or they hold the runtime's own drain open to its deadline. A socket
+    // can only be closed from the request that opened it (workerd's I/O context), so each session looks for itself.
+    if (this.#context.env.EDGEQ_CONTROL_TOKEN) this.#drainCheck = setInterval(() => {
+      if (serverState.draining) this.#close(1012, "the server is shutting down; reconnect");
+    }, DRAIN_CHECK_MS);
     this.#client.addEventListener("message", (event) => void this.#guard(() => this.#onClient(event.data)));
     this.#client.addEventListener("close", (event) => {
       // A subscriber that closes normally (1000) has acked what it finished: the rest comes back at once.
@@ -305,6 +314,7 @@ export class PushSession {
   #close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#drainCheck);
     clearTimeout(this.#timer);
     for (const link of this.#links) close(link.socket, 1000, "subscriber left");
     close(this.#client, code, reason);

@@ -5,7 +5,9 @@
 // Worker without the token (deployed, wrangler dev) answers 404 here as for
 // any unknown path. While draining, every other request is turned away with
 // 503 and Retry-After, so that clients go to another server or come back;
-// requests already in flight finish. (A Connection: close would be dropped:
+// requests already in flight finish, and push subscribers' sockets are closed
+// with 1012 (service restart) by their sessions (core/push-session.ts) so that
+// they reconnect elsewhere. (A Connection: close would be dropped:
 // workerd owns the hop-by-hop headers.)
 import type { MiddlewareHandler } from "hono";
 import { serverState, type StorageReport } from "../core/index.js";
