@@ -6,6 +6,7 @@ export { Queue, type ProducerOptions } from "./queue.js";
 export { Keys, type AccessKey, type Action, type CreateKeyInput, type Grant, type ScopedToken } from "./credentials.js";
 export { Consumer, type ConsumeOptions, type ConsumerEvents, type Handler } from "./consumer.js";
 export { PushFrameError, Subscription, type SubscribeOptions } from "./subscriber.js";
+export { verifyWebhook, type VerifyWebhookOptions, type WebhookHeaders } from "./webhook.js";
 export { Transport, type CallOptions, type RetryOptions, type TransportOptions } from "./transport.js";
 export {
   BatchRequestTooLongError,
