@@ -137,7 +137,7 @@ describe("per-minute series", () => {
       for (let minute = now; minute < now + 2 * SERIES_RETENTION_MINUTES; minute++) series.record(minute, snapshot);
       expect(series.count()).toBe(SERIES_RETENTION_MINUTES + 1);
       // Pruning a backlog takes at most one chunk per write.
-      state.storage.sql.exec("INSERT INTO series SELECT minute - 100000, visible, in_flight, delayed, depth, oldest_sent_at, sent, received, deleted, redelivered, dead_lettered, expired, throttled, delete_latency_ms, delete_latency_count FROM series");
+      state.storage.sql.exec("INSERT INTO series SELECT minute - 100000, visible, in_flight, delayed, depth, oldest_sent_at, sent, received, deleted, redelivered, dead_lettered, expired, throttled, delete_latency_ms, delete_latency_count, pushed FROM series");
       expect(series.prune(now + 2 * SERIES_RETENTION_MINUTES)).toBe(64);
     });
   });
@@ -225,7 +225,7 @@ describe("GET /metrics", () => {
         const name = `${prefix}${String(i).padStart(5, "0")}`;
         state.storage.sql.exec("INSERT INTO queues (name, incarnation, attributes, created_at, updated_at, span) VALUES (?, ?, '{}', ?, ?, 1)", name, 900_000 + i, now, now);
         state.storage.sql.exec(
-          "INSERT INTO partition_gauges VALUES (?, 0, ?, 3, 1, 0, 4, ?, 10, 7, 6, 1, 0, 0, 0, 0, 0, 600, 6, ?)", name, 900_000 + i, now - 5_000, now,
+          "INSERT INTO partition_gauges VALUES (?, 0, ?, 3, 1, 0, 4, ?, 10, 7, 6, 1, 0, 0, 0, 0, 0, 600, 6, ?, 0)", name, 900_000 + i, now - 5_000, now,
         );
       }
     });

@@ -5,6 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parsePrometheus, valueOf } from "./helpers/prometheus.js";
 import { partitionOf, rest, travel, uniqueName } from "./helpers/worker-rest.js";
 
 interface Frame {
@@ -315,5 +316,34 @@ describe("bad frames and bad subscriptions", () => {
     // Only a WebSocket upgrade may carry its credential that way.
     const plain = await exports.default.fetch(new Request(`http://localhost/v1/queues/${name}`, { headers: { "sec-websocket-protocol": "edgeq.v1, edgeq.bearer.local-dev-secret" } }));
     expect(plain.status).toBe(401);
+  });
+});
+
+describe("push counter", () => {
+  it("counts pushed messages (not pulled ones) in stats, the series and GET /metrics as edgeq_push_deliveries_total", async () => {
+    const name = uniqueName("push-count");
+    await createQueue(name);
+    await send(name, ["p1", "p2", "p3"]);
+    const pulled = await rest("POST", `/v1/queues/${name}/messages/receive`, { maxMessages: 1, visibilityTimeout: 60 });
+    expect(pulled.body.messages).toHaveLength(1);
+    const sub = await subscribe(name, "?credits=5&visibilityTimeout=60");
+    await sub.next();
+    await sub.next();
+    await settle();
+    expect(sub.frames).toHaveLength(2);
+    const numbers = (await rest("GET", `/v1/queues/${name}/stats`)).body as { received: number; pushed: number };
+    expect(numbers).toMatchObject({ received: 3, pushed: 2 });
+
+    // The alarm writes the minute's series row and reports to the Catalog, which /metrics reads.
+    expect(await runDurableObjectAlarm(partitionOf(name))).toBe(true);
+    const series = (await rest("GET", `/v1/queues/${name}/metrics?since=${Date.now() - 3_600_000}`)).body.series as { pushed: number[]; received: number[] };
+    expect(series.pushed.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(series.received.reduce((a, b) => a + b, 0)).toBe(3);
+    const metrics = await exports.default.fetch(new Request("http://localhost/metrics", { headers: { authorization: "Bearer local-dev-secret" } }));
+    const families = parsePrometheus(await metrics.text());
+    expect(families.get("edgeq_push_deliveries_total")!.type).toBe("counter");
+    expect(valueOf(families, "edgeq_push_deliveries_total", { queue: name })).toBe(2);
+    expect(valueOf(families, "edgeq_messages_received_total", { queue: name })).toBe(3);
+    sub.ws!.close();
   });
 });

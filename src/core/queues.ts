@@ -108,6 +108,7 @@ export class Queues {
       commits: stats.commits,
       redelivered: stats.redelivered,
       throttled: stats.throttled,
+      pushed: stats.pushed,
       meanDeleteLatencyMs: stats.deleteLatencyCount === 0 ? 0 : Math.round(stats.deleteLatencyMs / stats.deleteLatencyCount),
       paused: queue.attributes.paused === true,
     };
@@ -188,6 +189,6 @@ export function sumStats(all: PartitionStats[]): PartitionStats {
     sent: sum("sent"), received: sum("received"), deleted: sum("deleted"), expired: sum("expired"), purged: sum("purged"),
     deadLettered: sum("deadLettered"), moved: sum("moved"),
     rowsRead: sum("rowsRead"), rowsWritten: sum("rowsWritten"), commits: sum("commits"), depth: sum("depth"), draining: false,
-    redelivered: sum("redelivered"), throttled: sum("throttled"), deleteLatencyMs: sum("deleteLatencyMs"), deleteLatencyCount: sum("deleteLatencyCount"),
+    redelivered: sum("redelivered"), throttled: sum("throttled"), deleteLatencyMs: sum("deleteLatencyMs"), deleteLatencyCount: sum("deleteLatencyCount"), pushed: sum("pushed"),
   };
 }

@@ -11,7 +11,7 @@ import type { QueueSeries, SeriesRow } from "../shared/types.js";
 export type { QueueSeries };
 
 const GAUGES = ["visible", "inFlight", "delayed", "depth"] as const;
-const COUNTS = ["sent", "received", "deleted", "redelivered", "deadLettered", "expired", "throttled"] as const;
+const COUNTS = ["sent", "received", "deleted", "redelivered", "deadLettered", "expired", "throttled", "pushed"] as const;
 
 /** The row in force at `minute`: the newest at or before it (rows are sorted by minute). */
 function inForce(rows: SeriesRow[], minute: number): SeriesRow | null {
@@ -32,11 +32,11 @@ function inForce(rows: SeriesRow[], minute: number): SeriesRow | null {
  */
 export function cutSeries(partitions: SeriesRow[][], from: number, stepMinutes: number, nowMs: number): QueueSeries {
   const now = Math.floor(nowMs / 60_000);
-  const out: QueueSeries = { t: [], visible: [], inFlight: [], delayed: [], depth: [], oldestMessageAgeSeconds: [], sent: [], received: [], deleted: [], redelivered: [], deadLettered: [], expired: [], throttled: [], meanDeleteLatencyMs: [] };
+  const out: QueueSeries = { t: [], visible: [], inFlight: [], delayed: [], depth: [], oldestMessageAgeSeconds: [], sent: [], received: [], deleted: [], redelivered: [], deadLettered: [], expired: [], throttled: [], pushed: [], meanDeleteLatencyMs: [] };
   for (let start = from; start <= now; start += stepMinutes) {
     const end = Math.min(start + stepMinutes, now + 1);
     const gauges = { visible: 0, inFlight: 0, delayed: 0, depth: 0 };
-    const counts = { sent: 0, received: 0, deleted: 0, redelivered: 0, deadLettered: 0, expired: 0, throttled: 0 };
+    const counts = { sent: 0, received: 0, deleted: 0, redelivered: 0, deadLettered: 0, expired: 0, throttled: 0, pushed: 0 };
     let latencyMs = 0;
     let latencyCount = 0;
     let oldest: number | null = null;

@@ -103,6 +103,8 @@ export interface Counters {
   /** Receive-to-delete latency: the sum (ms, from the first receive) and the number of deletes it covers. */
   deleteLatencyMs: number;
   deleteLatencyCount: number;
+  /** Messages leased to push subscribers (also counted in `received`). */
+  pushed: number;
 }
 
 export interface PartitionStats extends Counters {
@@ -133,6 +135,8 @@ export interface QueueStats {
   commits: number;
   redelivered: number;
   throttled: number;
+  /** Messages delivered by push (also counted in `received`). */
+  pushed: number;
   /** Mean time from first receive to delete over the queue's life, ms (0 before any delete). */
   meanDeleteLatencyMs: number;
   /** The queue is paused (receives and pushes deliver nothing). */
@@ -170,6 +174,7 @@ export interface SeriesRow {
   throttled: number;
   deleteLatencyMs: number;
   deleteLatencyCount: number;
+  pushed: number;
 }
 
 export type AlertName = "depth" | "oldestAgeSeconds" | "deadLetterDepth";
@@ -203,6 +208,7 @@ export interface QueueSeries {
   deadLettered: number[];
   expired: number[];
   throttled: number[];
+  pushed: number[];
   /** Mean receive-to-delete latency of the step's deletes (from first receive), ms; 0 without deletes. */
   meanDeleteLatencyMs: number[];
 }

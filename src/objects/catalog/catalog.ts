@@ -11,7 +11,7 @@ import { problem, type Problem } from "../../shared/problems.js";
 import type { AlertSettings, AlertState, Failure, PartitionStats, QueueRecord, Result } from "../../shared/types.js";
 import { migrate, runSql, type Migration } from "../migrate.js";
 import { alertStates, announce, evaluateAlerts, getAlerts, hasAlerts, setAlerts, type AlertName } from "./alerts.js";
-import { forgetReports, GAUGES_MIGRATION, queueGauges, storeReport, type QueueGauges } from "./gauges.js";
+import { forgetReports, GAUGES_MIGRATION, PUSH_GAUGES_MIGRATION, queueGauges, storeReport, type QueueGauges } from "./gauges.js";
 import { extrasPage, readExtras, resealExtras, updateExtras, type ExtraKind, type ExtraRow, type ExtrasChange, type ExtrasCursor, type Reseal } from "./extras.js";
 import { cancelMoveTask, listMoveTasks, MOVE_TASK_MIGRATION, startMoveTask, type MoveContext, type MoveTaskView } from "./move-tasks.js";
 import { settingsFor, spanAfter, splitDecision } from "./partition-map.js";
@@ -48,6 +48,7 @@ const CATALOG_MIGRATIONS: readonly Migration[] = [
   MOVE_TASK_MIGRATION,
   // Monitoring: the partitions' reports and the alerts, see gauges.ts and alerts.ts.
   GAUGES_MIGRATION,
+  PUSH_GAUGES_MIGRATION,
 ];
 
 interface QueueRow extends Record<string, SqlStorageValue> {

@@ -43,8 +43,11 @@ export const GAUGES_MIGRATION = [
    )`,
 ];
 
+/** Push delivery (issue 17): the partitions' `pushed` counter. */
+export const PUSH_GAUGES_MIGRATION = [`ALTER TABLE partition_gauges ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0`];
+
 /** The counters summed per queue, in the order QueueGauges lists them. */
-const SUMMED = ["visible", "in_flight", "delayed", "depth", "sent", "received", "deleted", "redelivered", "dead_lettered", "expired", "purged", "moved", "throttled", "delete_latency_ms", "delete_latency_count"] as const;
+const SUMMED = ["visible", "in_flight", "delayed", "depth", "sent", "received", "deleted", "redelivered", "dead_lettered", "expired", "purged", "moved", "throttled", "delete_latency_ms", "delete_latency_count", "pushed"] as const;
 
 /** One queue's reported numbers (zero for a queue none of whose partitions has reported yet). */
 export interface QueueGauges {
@@ -67,6 +70,7 @@ export interface QueueGauges {
   throttled: number;
   deleteLatencyMs: number;
   deleteLatencyCount: number;
+  pushed: number;
   /** When the latest of its partitions' reports arrived (0: none yet). */
   reportedAt: number;
 }
@@ -79,7 +83,7 @@ export function storeReport(sql: SqlStorage, queue: string, incarnation: number,
     queue, index, incarnation,
     stats.visible, stats.inFlight, stats.delayed, stats.depth, stats.sent, stats.received, stats.deleted, stats.redelivered,
     stats.deadLettered, stats.expired, stats.purged, stats.moved, stats.throttled, stats.deleteLatencyMs, stats.deleteLatencyCount,
-    stats.oldestSentAt, now,
+    stats.pushed, stats.oldestSentAt, now,
   );
 }
 
@@ -106,8 +110,8 @@ export function queueGauges(sql: SqlStorage, prefix = "", names?: string[]): Que
     out.push({
       queue: String(row[0]), fifo: row[1] === 1, deadLetterQueue: row[2] === null ? null : String(row[2]),
       visible: n(3), inFlight: n(4), delayed: n(5), depth: n(6), sent: n(7), received: n(8), deleted: n(9), redelivered: n(10),
-      deadLettered: n(11), expired: n(12), purged: n(13), moved: n(14), throttled: n(15), deleteLatencyMs: n(16), deleteLatencyCount: n(17),
-      oldestSentAt: row[18] === null ? null : Number(row[18]), reportedAt: n(19),
+      deadLettered: n(11), expired: n(12), purged: n(13), moved: n(14), throttled: n(15), deleteLatencyMs: n(16), deleteLatencyCount: n(17), pushed: n(18),
+      oldestSentAt: row[19] === null ? null : Number(row[19]), reportedAt: n(20),
     });
   }
   return out;

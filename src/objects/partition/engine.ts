@@ -166,6 +166,7 @@ export class Engine {
     if (taken > 0) this.count(options.deleteOnReceive ? { received: taken, deleted: taken, depth: -taken } : { received: taken });
     const redelivered = leased.replayed ? 0 : leased.messages.filter((message) => message.receiveCount > 1).length;
     if (redelivered > 0) this.count({ redelivered });
+    if (taken > 0 && options.push) this.count({ pushed: taken });
     if (leased.deadLettered > 0) effects.due.push(Math.max(now, meta.moveRetryAt));
     if (taken > 0 && waiting && !options.deleteOnReceive) effects.due.push(now + options.visibilityTimeout * 1000);
     const ranked = this.ranked(now) ? { ranked: true } : {};

@@ -26,6 +26,8 @@ export interface LeaseOptions {
   quietOnly?: boolean;
   /** Standard queues: only messages of this priority or above (priority.ts); the answer then says the highest left visible (`top`). */
   minPriority?: number;
+  /** A push round leases (WebSocket subscribers): counted as `pushed` as well as `received`. */
+  push?: boolean;
 }
 
 export interface LeaseContext {

@@ -102,9 +102,10 @@ const COUNTER_COLUMNS: Record<keyof Counters, string> = {
   throttled: "throttled",
   deleteLatencyMs: "delete_latency_ms",
   deleteLatencyCount: "delete_latency_count",
+  pushed: "pushed",
 };
 
-const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0, redelivered: 0, throttled: 0, deleteLatencyMs: 0, deleteLatencyCount: 0 };
+const ZERO: Counters = { depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0, rowsRead: 0, rowsWritten: 0, commits: 0, redelivered: 0, throttled: 0, deleteLatencyMs: 0, deleteLatencyCount: 0, pushed: 0 };
 
 export class PartitionMeta {
   readonly #exec: Exec;

@@ -147,7 +147,7 @@ export class PushSubscribers {
     const commands = asks.map(({ before, take }): PartitionCommand => ({
       kind: "receive",
       ref: { incarnation: before.incarnation },
-      options: { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty" },
+      options: { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty", push: true },
     }));
     const results = (await this.#host.run(commands)) as Result<{ messages: LeasedMessage[] }>[];
     let more = false;

@@ -148,4 +148,10 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
      )`,
     `CREATE INDEX schedules_by_next ON schedules (next_at)`,
   ],
+  // Push delivery (issue 17): messages leased to push subscribers, a part of
+  // `received`, in the counters and the per-minute series.
+  [
+    `ALTER TABLE counters ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE series ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];

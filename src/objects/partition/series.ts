@@ -31,6 +31,7 @@ const COLUMNS = {
   throttled: "throttled",
   deleteLatencyMs: "delete_latency_ms",
   deleteLatencyCount: "delete_latency_count",
+  pushed: "pushed",
 } as const satisfies Record<keyof SeriesRow, string>;
 
 type Row = SeriesRow & Record<string, SqlStorageValue>;
@@ -59,6 +60,7 @@ export class Series {
       minute, visible: stats.visible, inFlight: stats.inFlight, delayed: stats.delayed, depth: stats.depth, oldestSentAt: stats.oldestSentAt,
       sent: stats.sent, received: stats.received, deleted: stats.deleted, redelivered: stats.redelivered, deadLettered: stats.deadLettered,
       expired: stats.expired, throttled: stats.throttled, deleteLatencyMs: stats.deleteLatencyMs, deleteLatencyCount: stats.deleteLatencyCount,
+      pushed: stats.pushed,
     };
     const keys = Object.keys(COLUMNS) as (keyof SeriesRow)[];
     this.#exec(

@@ -8,7 +8,7 @@ import type { MessageStore, StoredMessage } from "./store.js";
 /** What a partition that has not met the queue life asked about holds: nothing. */
 export const EMPTY_STATS = {
   visible: 0, inFlight: 0, delayed: 0, oldestSentAt: null, depth: 0, sent: 0, received: 0, deleted: 0, expired: 0, purged: 0, deadLettered: 0, moved: 0,
-  rowsRead: 0, rowsWritten: 0, commits: 0, redelivered: 0, throttled: 0, deleteLatencyMs: 0, deleteLatencyCount: 0,
+  rowsRead: 0, rowsWritten: 0, commits: 0, redelivered: 0, throttled: 0, deleteLatencyMs: 0, deleteLatencyCount: 0, pushed: 0,
 } as const;
 
 /** A message as a peek shows it: the stored fields, its receive count as it is, and when it is (or next becomes) visible. */
@@ -45,6 +45,7 @@ export function readStats(store: MessageStore, counters: Readonly<Counters>, now
     throttled: counters.throttled,
     deleteLatencyMs: counters.deleteLatencyMs,
     deleteLatencyCount: counters.deleteLatencyCount,
+    pushed: counters.pushed,
     depth: counters.depth,
     draining,
   };

@@ -28,6 +28,7 @@ const QUEUE_FAMILIES: QueueFamily[] = [
   { name: "edgeq_queue_report_timestamp_seconds", type: "gauge", help: "When the queue's partitions last reported these numbers (0: not yet).", value: (q) => q.reportedAt / 1000 },
   { name: "edgeq_messages_sent_total", type: "counter", help: "Messages sent to the queue.", value: (q) => q.sent },
   { name: "edgeq_messages_received_total", type: "counter", help: "Messages handed to consumers by receives.", value: (q) => q.received },
+  { name: "edgeq_push_deliveries_total", type: "counter", help: "Messages delivered by push to WebSocket subscribers (also counted in edgeq_messages_received_total).", value: (q) => q.pushed },
   { name: "edgeq_messages_deleted_total", type: "counter", help: "Messages deleted by consumers (or taken by at-most-once receives).", value: (q) => q.deleted },
   { name: "edgeq_messages_redelivered_total", type: "counter", help: "Receives of a message that had been received before.", value: (q) => q.redelivered },
   { name: "edgeq_messages_dead_lettered_total", type: "counter", help: "Messages moved to the dead-letter queue after maxReceiveCount receives.", value: (q) => q.deadLettered },
