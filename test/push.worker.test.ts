@@ -347,3 +347,42 @@ describe("push counter", () => {
     sub.ws!.close();
   });
 });
+
+describe("push and delivery control (issue 19)", () => {
+  it("pause stops pushes to a connected subscriber and resume starts them again", async () => {
+    const name = uniqueName("push-pause");
+    await createQueue(name);
+    const sub = await subscribe(name, "?credits=5&visibilityTimeout=60");
+    await send(name, ["before"]);
+    expect((await sub.next()).message!.body).toBe("before");
+    expect((await rest("POST", `/v1/queues/${name}/pause`)).status).toBe(200);
+    await send(name, ["while-paused-1", "while-paused-2"]);
+    await settle();
+    await runDurableObjectAlarm(partitionOf(name)); // a wake-up while paused pushes nothing either
+    await settle();
+    expect(sub.frames.map((frame) => frame.message?.body)).toEqual(["before"]);
+    expect(await stats(name)).toMatchObject({ visible: 2, inFlight: 1 });
+
+    expect((await rest("POST", `/v1/queues/${name}/resume`)).status).toBe(200);
+    const resumed = [(await sub.next()).message!.body, (await sub.next()).message!.body];
+    expect(resumed.sort()).toEqual(["while-paused-1", "while-paused-2"]);
+    expect(await stats(name)).toMatchObject({ visible: 0, inFlight: 3 });
+    sub.ws!.close();
+  });
+
+  it("pushes the highest priority first, and within a priority the oldest first", async () => {
+    const name = uniqueName("push-priority");
+    await createQueue(name);
+    const sent = await rest("POST", `/v1/queues/${name}/messages`, { messages: [{ body: "p0-a" }, { body: "p5-a", priority: 5 }, { body: "p9-a", priority: 9 }, { body: "p5-b", priority: 5 }, { body: "p0-b" }] });
+    expect(sent.body.failed).toEqual([]);
+    const sub = await subscribe(name, "?credits=1&visibilityTimeout=60");
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const frame = await sub.next();
+      order.push(frame.message!.body);
+      sub.send({ type: "ack", receiptHandles: [frame.message!.receiptHandle] }); // credit 1: the next push follows the ack
+    }
+    expect(order).toEqual(["p9-a", "p5-a", "p5-b", "p0-a", "p0-b"]);
+    sub.ws!.close();
+  });
+});
