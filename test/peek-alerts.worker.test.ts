@@ -139,11 +139,21 @@ describe("alerts", () => {
       [{ depth: -1 }, "depth must be an integer between 0 and"],
       [{ depth: 1.5 }, "depth"],
       [{ webhookUrl: "ftp://example.com/x" }, "webhookUrl must be an http or https URL"],
+      // The server itself (the test's requests come to http://localhost): every loopback name at its port.
+      [{ webhookUrl: "http://localhost/alerts" }, "webhookUrl must not point at this server itself (http://localhost), got http://localhost/alerts"],
+      [{ webhookUrl: "http://127.0.0.1:80/alerts" }, "webhookUrl must not point at this server itself"],
+      [{ webhookUrl: "http://[::1]/alerts" }, "webhookUrl must not point at this server itself"],
       [{ color: "red" }, "color"],
     ] as const) {
       const refused = await rest("PUT", `/v1/queues/${queue}/alerts`, body);
       expect(refused.status, JSON.stringify(body)).toBe(400);
       expect(refused.body.error.message, JSON.stringify(body)).toContain(message);
+    }
+    // Another port on loopback (a local receiver) and another host are fine.
+    for (const webhookUrl of ["http://127.0.0.1:9999/alerts", "https://localhost/alerts", "https://hooks.example.com/edgeq"]) {
+      const set = await rest("PUT", `/v1/queues/${queue}/alerts`, { depth: 10, webhookUrl }); // a threshold: with none the alerts are off
+      expect(set.status, webhookUrl).toBe(200);
+      expect(set.body.webhookUrl).toBe(webhookUrl);
     }
     expect((await rest("PUT", `/v1/queues/nope-${Date.now()}/alerts`, { depth: 1 })).status).toBe(404);
   });

@@ -49,3 +49,23 @@ describe("edgeq-signature", () => {
     expect(await verifyWebhook(SECRET, { "edgeq-signature": `t=${t},${other}` }, BODY)).toBe(false);
   });
 });
+
+describe("webhook URLs (core/webhook-url.ts)", () => {
+  it("refuses what is not http(s), and the server's own host and port (whatever the scheme: one port is one listener) under any loopback name, and allows the ports on both sides", async () => {
+    const { checkWebhookUrl } = await import("../src/core/webhook-url.js");
+    const self = "http://127.0.0.1:8787";
+    expect(checkWebhookUrl("url", "ftp://example.com/x", self)).toMatchObject({ rule: "format", field: "url" });
+    expect(checkWebhookUrl("url", "not a url", self)).toMatchObject({ rule: "format" });
+    expect(checkWebhookUrl("url", `https://example.com/${"x".repeat(2048)}`, self)).toMatchObject({ rule: "format" });
+    for (const url of ["http://127.0.0.1:8787/hook", "https://127.0.0.1:8787/hook", "http://localhost:8787/", "http://[::1]:8787/x", "http://127.1.2.3:8787/x", "http://0.0.0.0:8787/x"]) {
+      expect(checkWebhookUrl("url", url, self), url).toMatchObject({ code: "InvalidParameterValue", rule: "selfTarget", field: "url", bound: self, value: url });
+    }
+    for (const url of ["http://127.0.0.1:8786/hook", "http://127.0.0.1:8788/hook", "http://example.com:8787/x"]) {
+      expect(checkWebhookUrl("url", url, self), url).toBeNull();
+    }
+    // A deployed Worker: its hostname at the default port is itself; another host is not.
+    expect(checkWebhookUrl("url", "https://edgeq.example.workers.dev/v1/queues", "https://edgeq.example.workers.dev")).toMatchObject({ rule: "selfTarget" });
+    expect(checkWebhookUrl("url", "https://EDGEQ.example.workers.dev:443/x", "https://edgeq.example.workers.dev")).toMatchObject({ rule: "selfTarget" });
+    expect(checkWebhookUrl("url", "https://hooks.example.com/x", "https://edgeq.example.workers.dev")).toBeNull();
+  });
+});

@@ -19,6 +19,7 @@ import { authorize, can, type Principal } from "./permissions.js";
 import { Refusal, refuse, unwrap } from "./refusal.js";
 import { spanIndexes } from "./routing.js";
 import { cutSeries, type QueueSeries } from "./series.js";
+import { checkWebhookUrl } from "./webhook-url.js";
 
 export type { QueueGauges, QueueSeries, PeekState };
 
@@ -118,11 +119,12 @@ export class Monitoring {
     return unwrap(await this.#directory.catalog().getAlerts(name)).alerts;
   }
 
-  async setAlerts(name: string, settings: AlertSettings): Promise<AlertState> {
+  /** `selfOrigin`: the origin the request came to; a webhook there is refused (webhook-url.ts). */
+  async setAlerts(name: string, settings: AlertSettings, selfOrigin?: string): Promise<AlertState> {
     refuse(checkQueueName(name));
     authorize(this.#caller, name, "manage");
     for (const field of ["depth", "oldestAgeSeconds", "deadLetterDepth"] as const) refuse(checkRange(field, settings[field] ?? undefined, [0, Number.MAX_SAFE_INTEGER]));
-    if (settings.webhookUrl !== null && !isWebhookUrl(settings.webhookUrl)) refuse(problem("format", { field: "webhookUrl", bound: "webhookUrl", value: settings.webhookUrl }));
+    if (settings.webhookUrl !== null) refuse(checkWebhookUrl("webhookUrl", settings.webhookUrl, selfOrigin));
     return unwrap(await this.#directory.catalog().setAlerts(name, settings)).alerts;
   }
 
@@ -145,15 +147,6 @@ export class Monitoring {
 
 function ref(queue: QueueRecord) {
   return { incarnation: queue.incarnation };
-}
-
-function isWebhookUrl(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return (parsed.protocol === "https:" || parsed.protocol === "http:") && url.length <= 2048;
-  } catch {
-    return false;
-  }
 }
 
 function encodePeekCursor(partition: number, seq: number): string {

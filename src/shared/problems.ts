@@ -48,6 +48,8 @@ export type Rule =
   | "dedupRequired"
   /** The delay or deliverAt in `field` is `value` seconds away; it must be less than `bound` (seconds). */
   | "delayTooLong"
+  /** URL `value` of `field` points at this server itself (`bound`: the origin the request came to). */
+  | "selfTarget"
   /** `field` names `queue` itself where another queue is needed. */
   | "sameQueue"
   /** `field` names the queue `queue`, which does not exist. */

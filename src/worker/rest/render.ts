@@ -88,6 +88,8 @@ export function renderRest(p: Problem, context: RestContext = {}): string {
       return `${field} is ${String(p.value)} s away; it must be less than the queue's messageRetentionPeriod (${String(bound)} s), or the message would expire before it is delivered`;
     case "sameQueue":
       return `${field} must be another queue, not the queue itself`;
+    case "selfTarget":
+      return `${field} must not point at this server itself (${String(bound)}), got ${String(p.value)}`;
     case "targetMissing":
       return `${field} names ${queue}, which does not exist`;
     case "targetType":

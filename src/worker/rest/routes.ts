@@ -136,7 +136,7 @@ rest.put("/queues/:name/alerts", async (c) => {
   const input = parse(alertsSchema, await jsonBody(c));
   return c.json(await c.var.service.monitoring.setAlerts(c.req.param("name"), {
     depth: input.depth ?? null, oldestAgeSeconds: input.oldestAgeSeconds ?? null, deadLetterDepth: input.deadLetterDepth ?? null, webhookUrl: input.webhookUrl ?? null,
-  }));
+  }, new URL(c.req.url).origin));
 });
 
 rest.get("/queues/:name/dead-letter-sources", async (c) => c.json({ queues: await c.var.service.queues.deadLetterSources(c.req.param("name")) }));

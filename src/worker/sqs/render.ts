@@ -120,6 +120,8 @@ export function renderSqs(p: Problem, context: SqsContext): { code: ErrorCode; m
         return "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly";
       case "delayTooLong":
         return invalid(`DelaySeconds must be less than the queue's MessageRetentionPeriod (${String(p.bound)} seconds).`);
+      case "selfTarget":
+        return invalid("the URL points at this server itself.");
       case "sameQueue":
         return `Value ${p.field?.startsWith("attributes.redrivePolicy") ? "RedrivePolicy" : param} is invalid. Reason: Dead-letter target must be another queue.`;
       case "targetMissing":
