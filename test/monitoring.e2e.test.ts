@@ -84,6 +84,7 @@ describe("monitoring over HTTP", () => {
     expect(lines[1].series.sent.reduce((a: number, b: number) => a + b, 0)).toBe(3);
     const text = await cli(["queues", "stats", "mon-e2e", "--watch", "--count", "1"]);
     expect(text.stdout).toContain("last hour, one character a minute:");
+    expect(text.stdout).toMatch(/DEAD-LETTERED\s+PUSHED/); // the push deliveries column (none here)
     expect((await admin.queue("mon-e2e").stats()).received).toBe(1); // peeking and watching received nothing
   });
 

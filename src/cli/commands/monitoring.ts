@@ -50,9 +50,9 @@ export async function showStats(queue: Queue, flags: WatchFlags, json: boolean):
 function render(name: string, stats: QueueStats, series: QueueSeries, live: boolean, interval: number): void {
   if (live) process.stdout.write("\x1b[H\x1b[2J");
   printLine(`${name}  ${formatTime(Date.now())}${live ? `  (every ${interval}s, Ctrl-C to stop)` : ""}`);
-  printTable(["VISIBLE", "IN FLIGHT", "DELAYED", "OLDEST", "SENT", "RECEIVED", "DELETED", "REDELIVERED", "DEAD-LETTERED"], [[
+  printTable(["VISIBLE", "IN FLIGHT", "DELAYED", "OLDEST", "SENT", "RECEIVED", "DELETED", "REDELIVERED", "DEAD-LETTERED", "PUSHED"], [[
     String(stats.visible), String(stats.inFlight), String(stats.delayed), `${stats.oldestMessageAgeSeconds}s`,
-    String(stats.sent), String(stats.received), String(stats.deleted), String(stats.redelivered), String(stats.deadLettered),
+    String(stats.sent), String(stats.received), String(stats.deleted), String(stats.redelivered), String(stats.deadLettered), String(stats.pushed),
   ]]);
   const last = (values: number[]) => values.at(-1) ?? 0;
   const rows: [string, number[], string][] = [
