@@ -6,34 +6,28 @@
 // test files reading dist/ are not disturbed.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleCli, type BundledCli } from "./helpers/cli.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
 let bin: string;
-let outdir: string;
+let bundle: BundledCli | undefined;
 let home: string;
 
 beforeAll(async () => {
-  // Inside the checkout, so that the bundle's external packages resolve from node_modules.
-  mkdirSync(join(process.cwd(), "node_modules/.cache"), { recursive: true });
-  outdir = mkdtempSync(join(process.cwd(), "node_modules/.cache/edgeq-cli-"));
-  await build({
-    entryPoints: ["src/cli/main.ts"], bundle: true, splitting: true, format: "esm", platform: "node", target: "node20",
-    packages: "external", outdir, entryNames: "edgeq", logLevel: "warning",
-  });
-  bin = join(outdir, "edgeq.js");
+  bundle = await bundleCli();
+  bin = bundle.bin;
   home = mkdtempSync(join(tmpdir(), "edgeq-cli-delivery-"));
   server = await startServer({ extraArgs: ["--log-requests"] }); // the at-most-once test counts requests in the log
 });
 
 afterAll(async () => {
   await server?.stop();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
 interface Run {

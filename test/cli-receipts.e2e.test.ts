@@ -5,29 +5,23 @@
 // random moments. The CLI is built into a private directory so that other
 // test files reading dist/ are not disturbed.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, type Message } from "../src/sdk/index.js";
+import { bundleCli, type BundledCli } from "./helpers/cli.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
 let admin: EdgeQ;
 let bin: string;
-let outdir: string;
+let bundle: BundledCli | undefined;
 let home: string;
 
 beforeAll(async () => {
-  // Inside the checkout, so that the bundle's external packages resolve from node_modules.
-  mkdirSync(join(process.cwd(), "node_modules/.cache"), { recursive: true });
-  outdir = mkdtempSync(join(process.cwd(), "node_modules/.cache/edgeq-cli-"));
-  await build({
-    entryPoints: ["src/cli/main.ts"], bundle: true, splitting: true, format: "esm", platform: "node", target: "node20",
-    packages: "external", outdir, entryNames: "edgeq", logLevel: "warning",
-  });
-  bin = join(outdir, "edgeq.js");
+  bundle = await bundleCli();
+  bin = bundle.bin;
   home = mkdtempSync(join(tmpdir(), "edgeq-cli-receipts-"));
   // With request logs on, the Worker answers a little later after a receive has leased its
   // messages: the window in which Ctrl-C used to strand a tail's batch (2 in 4 tries without, nearly
@@ -38,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
 interface Run {

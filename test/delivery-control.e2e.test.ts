@@ -3,29 +3,24 @@
 // SIGKILL of the server (state on disk). The CLI is built into a private
 // directory, as in cli-delivery.e2e.test.ts.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, InvalidParameterValueError, ResourceNotFoundError } from "../src/sdk/index.js";
+import { bundleCli, type BundledCli } from "./helpers/cli.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 const running: RunningServer[] = [];
 let server: RunningServer;
 let edgeq: EdgeQ;
 let bin: string;
-let outdir: string;
+let bundle: BundledCli | undefined;
 let home: string;
 
 beforeAll(async () => {
-  mkdirSync(join(process.cwd(), "node_modules/.cache"), { recursive: true });
-  outdir = mkdtempSync(join(process.cwd(), "node_modules/.cache/edgeq-cli-"));
-  await build({
-    entryPoints: ["src/cli/main.ts"], bundle: true, splitting: true, format: "esm", platform: "node", target: "node20",
-    packages: "external", outdir, entryNames: "edgeq", logLevel: "warning",
-  });
-  bin = join(outdir, "edgeq.js");
+  bundle = await bundleCli();
+  bin = bundle.bin;
   home = mkdtempSync(join(tmpdir(), "edgeq-cli-control-"));
   server = await startServer();
   running.push(server);
@@ -34,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(running.map((s) => s.stop("SIGKILL")));
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -1,0 +1,23 @@
+// The `edgeq` CLI bundled from source into a private directory (inside the
+// checkout, so that the bundle's external packages resolve from
+// node_modules), so that test files reading dist/ are not disturbed.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+export interface BundledCli {
+  /** The entry file to run with `node`. */
+  bin: string;
+  /** Removes the bundle. */
+  remove(): void;
+}
+
+export async function bundleCli(): Promise<BundledCli> {
+  mkdirSync(join(process.cwd(), "node_modules/.cache"), { recursive: true });
+  const outdir = mkdtempSync(join(process.cwd(), "node_modules/.cache/edgeq-cli-"));
+  await build({
+    entryPoints: ["src/cli/main.ts"], bundle: true, splitting: true, format: "esm", platform: "node", target: "node20",
+    packages: "external", outdir, entryNames: "edgeq", logLevel: "warning",
+  });
+  return { bin: join(outdir, "edgeq.js"), remove: () => rmSync(outdir, { recursive: true, force: true }) };
+}
