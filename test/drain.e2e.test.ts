@@ -38,6 +38,11 @@ describe("SIGTERM under load", () => {
     const outcomes = { ok: 0, draining: 0, otherStatus: [] as number[], connectionErrors: 0 };
     const retryAfter = new Set<string | null>();
     let running = true;
+    // The first time a send is turned away, an SQS (JSON protocol) request too: refused in SQS's shape.
+    let sqsDuringDrain: Promise<{ status: number; retryAfter: string | null; body: { __type?: string } }> | undefined;
+    const sqsRequest = () =>
+      fetch(`${server!.url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.ListQueues" }, body: "{}" })
+        .then(async (response) => ({ status: response.status, retryAfter: response.headers.get("retry-after"), body: await response.json() }));
     const producer = async (id: number) => {
       for (let n = 0; running; n++) {
         const bodies = Array.from({ length: 3 }, (_, i) => `${id}-${n}-${i}`);
@@ -50,6 +55,7 @@ describe("SIGTERM under load", () => {
             outcomes.draining++;
             retryAfter.add(answer.headers.get("retry-after"));
             expect(answer.body.error.code).toBe("ServiceUnavailable");
+            sqsDuringDrain ??= sqsRequest();
             await new Promise((resolve) => setTimeout(resolve, 20));
           } else outcomes.otherStatus.push(answer.status);
         } catch {
@@ -88,6 +94,7 @@ describe("SIGTERM under load", () => {
     expect(outcomes.draining).toBeGreaterThan(0);
     expect([...retryAfter]).toEqual(["1"]);
     expect(outcomes.otherStatus).toEqual([]);
+    expect(await sqsDuringDrain).toEqual({ status: 503, retryAfter: "1", body: { __type: "com.amazonaws.sqs#ServiceUnavailable", message: "The service is shutting down. Please retry." } });
 
     // Every acknowledged send survived the stop.
     server = await startServer({ stateDir });

@@ -22,7 +22,7 @@ import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
 import { subscribeRoutes } from "./rest/subscribe.js";
-import { handleSqs } from "./sqs/handler.js";
+import { handleSqs, isSqsPath } from "./sqs/handler.js";
 
 /** JSON can escape each byte of a 1 MiB batch into up to six characters. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
@@ -50,8 +50,7 @@ app.use(usage);
 // SQS query-protocol clients post to the queue URL, `/<12-digit account>/<queue>`.
 // Dispatched here rather than as a `/:account/:queue` route, which would share
 // a level with /v1 and push hono off its fast RegExpRouter onto the trie router.
-const SQS_QUEUE_PATH = /^\/\d{12}\/[^/]+\/?$/;
-app.use("*", async (c, next) => (c.req.method === "POST" && SQS_QUEUE_PATH.test(c.req.path) ? handleSqs(c) : next()));
+app.use("*", async (c, next) => (c.req.method === "POST" && isSqsPath(c.req.path) ? handleSqs(c) : next()));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 

@@ -13,6 +13,9 @@ import type { MiddlewareHandler } from "hono";
 import { serverState, type StorageReport } from "../core/index.js";
 import { ApiError } from "./api-error.js";
 import type { AppEnv } from "./context.js";
+import { isLandingRequest } from "./landing.js";
+import { failure, isSqsPath } from "./sqs/handler.js";
+import { detectProtocol } from "./sqs/protocol.js";
 
 export const CONTROL_PATH = "/_edgeq/control";
 /** Seconds a client is asked to wait before retrying a request turned away by a drain. */
@@ -37,6 +40,8 @@ export const control: MiddlewareHandler<AppEnv> = async (c, next) => {
     return c.json({ inFlight, draining: serverState.draining, storageLow: serverState.storageLow !== null });
   }
   if (serverState.draining) {
+    // An SQS client gets the refusal in its protocol's shape (its SDK retries a 503 ServiceUnavailable), everyone else REST's.
+    if (isSqsRequest(c.req.raw, c.req.path)) return failure(detectProtocol(c.req.raw.headers), "ServiceUnavailable", "The service is shutting down. Please retry.", c.var.requestId, DRAIN_RETRY_AFTER_SECONDS);
     const response = c.json({ error: { code: "ServiceUnavailable", message: `the server is shutting down; retry after ${DRAIN_RETRY_AFTER_SECONDS} seconds`, requestId: c.var.requestId } }, 503);
     response.headers.set("retry-after", String(DRAIN_RETRY_AFTER_SECONDS));
     return response;
@@ -53,4 +58,10 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   const encode = (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const [a, b] = await Promise.all([encode(given), encode(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** What app.ts hands to the SQS handler: a POST to a queue URL, or a POST or non-landing GET to `/`. */
+function isSqsRequest(request: Request, path: string): boolean {
+  if (path === "/") return request.method === "POST" || (request.method === "GET" && !isLandingRequest(request, new URL(request.url)));
+  return request.method === "POST" && isSqsPath(path);
 }

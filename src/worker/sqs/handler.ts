@@ -37,6 +37,13 @@ const ENTRY_NAMES: Record<string, string> = {
   ChangeMessageVisibilityBatch: "ChangeMessageVisibilityBatchRequestEntry",
 };
 
+/** A queue URL's path, `/<12-digit account>/<queue>`, which SQS query-protocol clients post to. */
+const SQS_QUEUE_PATH = /^\/\d{12}\/[^/]+\/?$/;
+
+export function isSqsPath(path: string): boolean {
+  return SQS_QUEUE_PATH.test(path);
+}
+
 export async function handleSqs(c: Context<AppEnv>): Promise<Response> {
   const requestId = c.var.requestId ?? crypto.randomUUID();
   const protocol = detectProtocol(c.req.raw.headers);
