@@ -4,6 +4,7 @@
 // and unknown keys get a clear, retryable 503; nothing is lost once the fault
 // is lifted. Latencies are printed for docs/performance.md, not asserted,
 // except that no request waited for the slow object.
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrometheus, valueOf } from "./helpers/prometheus.js";
 import { restClient, startServer, type RunningServer } from "./helpers/server.js";
@@ -38,6 +39,24 @@ async function bulkheadMetric(family: string, labels: Record<string, string> = {
   const response = await fetch(`${server.url}/metrics`, { headers: { authorization: "Bearer local-dev-secret" } });
   expect(response.status).toBe(200);
   return valueOf(parsePrometheus(await response.text()), family, labels) ?? Number.NaN;
+}
+
+/** A WebSocket upgrade request's answer when it is refused: its status and JSON body (an accepted upgrade fails the test). */
+function refusedUpgrade(path: string): Promise<{ status: number; body: { error?: { code: string } } }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${server.url}${path}`, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", authorization: "Bearer local-dev-secret" } });
+    req.on("upgrade", (_response, socket) => {
+      socket.destroy();
+      reject(new Error("the upgrade was accepted"));
+    });
+    req.on("response", (response) => {
+      let text = "";
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,6 +162,10 @@ describe("one of four partitions failing", () => {
       expect(failed.length).toBeGreaterThan(0); // partition 2's share
       expect(failed.length).toBeLessThan(40);
       expect(new Set(failed.map((f) => f.code))).toEqual(new Set(["ServiceUnavailable"]));
+      // A push subscription reaches every partition: with one failing it is refused, retryably, rather than left half-open.
+      const subscribe = await refusedUpgrade(`/v1/queues/${name}/subscribe`);
+      expect(subscribe.status).toBe(503);
+      expect(subscribe.body.error?.code).toBe("ServiceUnavailable");
       const undeleted = new Set(failed.map((f) => leased[f.index]!.body));
       undeletedHandles = failed.map((f) => leased[f.index]!.receiptHandle);
       for (const m of leased) if (!undeleted.has(m.body)) bodies.delete(m.body); // deleted for good

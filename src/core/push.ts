@@ -9,7 +9,7 @@ import { MAX_IN_FLIGHT, MAX_VISIBILITY_TIMEOUT } from "../shared/limits.js";
 import { checkRange, problems } from "../shared/problems.js";
 import { DEFAULT_PUSH_CREDITS, MAX_PUSH_CREDITS } from "../shared/push.js";
 import type { QueueRecord } from "../shared/types.js";
-import { unavailable } from "./bulkhead.js";
+import { bounded, DEADLINES_MS, unavailable } from "./bulkhead.js";
 import type { CoreConfig } from "./config.js";
 import type { Directory } from "./directory.js";
 import type { Messages } from "./messages.js";
@@ -62,10 +62,13 @@ export class Push {
   async #open(queue: QueueRecord, index: number, visibilityTimeout: number, maxInFlight: number): Promise<{ index: number; socket: WebSocket }> {
     const stub = this.#env.PARTITION.get(this.#env.PARTITION.idFromName(this.#directory.partitionName(queue, index)));
     const query = new URLSearchParams({ incarnation: String(queue.incarnation), visibilityTimeout: String(visibilityTimeout), maxInFlight: String(maxInFlight) });
-    const response = await stub.fetch(`https://partition/subscribe?${query}`, { headers: { upgrade: "websocket" } });
+    // Bounded like every other partition call: a slow partition answers 503 ServiceUnavailable, not a hung upgrade.
+    // (A socket accepted after the deadline holds no credit, so nothing is ever leased for it.)
+    const label = this.#directory.partitionName(queue, index);
+    const response = await bounded("partition", label, DEADLINES_MS.partition, () => stub.fetch(`https://partition/subscribe?${query}`, { headers: { upgrade: "websocket" } }));
     if (!response.webSocket) {
       const refused = (await response.json().catch(() => null)) as { code?: string } | null;
-      if (refused?.code !== "QueueDoesNotExist") throw unavailable("partition", this.#directory.partitionName(queue, index), "failed", 0);
+      if (refused?.code !== "QueueDoesNotExist") throw unavailable("partition", label, "failed", 0);
       this.#directory.forget(queue.name);
       throw new Refusal(problems.queueMissing(queue.name));
     }

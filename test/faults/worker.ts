@@ -29,7 +29,7 @@ function withFaults<C extends ObjectClass>(Base: C): C {
   }
   for (const method of Object.getOwnPropertyNames(Base.prototype)) {
     const original: unknown = Reflect.get(Base.prototype, method);
-    if (method === "constructor" || method === "alarm" || method === "fetch" || typeof original !== "function") continue;
+    if (method === "constructor" || method === "alarm" || typeof original !== "function") continue;
     Object.defineProperty(Faulty.prototype, method, {
       configurable: true,
       writable: true,
