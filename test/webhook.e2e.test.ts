@@ -1,0 +1,171 @@
+// Push webhooks against a real server: a node:http server on port 0 is the
+// target; the server's partitions lease batches from their alarm, and the
+// Worker signs and POSTs them. Checks every message arrives once on 200,
+// partial failures (batchItemFailures) and 500s are retried with their
+// receive counted, the dead-letter after maxReceiveCount, and signatures
+// verifying with the secret the API answered (and not with another).
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgeQ, verifyWebhook } from "../src/sdk/index.js";
+import { DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
+
+let server: RunningServer;
+let edgeq: EdgeQ;
+let rest: ReturnType<typeof restClient>;
+
+interface Delivery {
+  headers: IncomingMessage["headers"];
+  body: string;
+  json: { queue: string; messages: { id: string; body: string; receiveCount: number; receiptHandle: string }[] };
+}
+
+/** A webhook target: records every POST and answers with `answer(delivery)`. */
+async function target(answer: (delivery: Delivery) => { status: number; body?: string }): Promise<{ url: string; deliveries: Delivery[]; server: Server }> {
+  const deliveries: Delivery[] = [];
+  const http = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const delivery = { headers: request.headers, body, json: JSON.parse(body) };
+      deliveries.push(delivery);
+      const { status, body: answerBody } = answer(delivery);
+      response.writeHead(status, { "content-type": "application/json" }).end(answerBody ?? "");
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  targets.push(http);
+  return { url: `http://127.0.0.1:${(http.address() as { port: number }).port}/hook`, deliveries, server: http };
+}
+
+const targets: Server[] = [];
+
+beforeAll(async () => {
+  server = await startServer();
+  edgeq = new EdgeQ({ endpoint: server.url, secret: DEV_SECRET });
+  rest = restClient(server.url);
+});
+
+afterAll(async () => {
+  for (const http of targets) http.close();
+  await server?.stop();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string, seconds = 40): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function sendAll(queue: ReturnType<EdgeQ["queue"]>, bodies: string[]) {
+  for (let i = 0; i < bodies.length; i += 10) expect((await queue.sendBatch(bodies.slice(i, i + 10).map((body) => ({ body })))).failed).toEqual([]);
+}
+
+describe("push webhooks", () => {
+  it("a target answering 200 receives every message once, in signed batches of at most batchSize", async () => {
+    const queue = await edgeq.createQueue("hook-once", { partitions: 2 });
+    const hook = await target(() => ({ status: 200 }));
+    const set = await rest("PUT", "/v1/queues/hook-once/webhook", { url: hook.url, batchSize: 5, maxConcurrency: 2, timeoutSeconds: 5 });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ url: hook.url, batchSize: 5, maxConcurrency: 2, timeoutSeconds: 5 });
+    expect(set.body.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    const bodies = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    await sendAll(queue, bodies);
+    const seen = () => hook.deliveries.flatMap((delivery) => delivery.json.messages.map((message) => message.body));
+    await until(() => seen().length >= 40, "40 deliveries");
+    await until(async () => (await queue.stats()).inFlight === 0, "no message in flight");
+    expect(seen().sort()).toEqual([...bodies].sort());
+    const stats = await queue.stats();
+    expect(stats.visible + stats.inFlight + stats.delayed).toBe(0);
+    for (const delivery of hook.deliveries) {
+      expect(delivery.json.queue).toBe("hook-once");
+      expect(delivery.json.messages.length).toBeGreaterThan(0);
+      expect(delivery.json.messages.length).toBeLessThanOrEqual(5);
+      expect(delivery.json.messages.every((message) => message.receiveCount === 1)).toBe(true);
+      expect(await verifyWebhook(set.body.secret, delivery.headers, delivery.body)).toBe(true);
+      expect(await verifyWebhook(`${set.body.secret}0`, delivery.headers, delivery.body)).toBe(false);
+      expect(await verifyWebhook(set.body.secret, delivery.headers, `${delivery.body} `)).toBe(false);
+    }
+  });
+
+  it("batchItemFailures acknowledges all but the messages it names; those come back with their receive counted", async () => {
+    const queue = await edgeq.createQueue("hook-partial");
+    let failedOnce = false;
+    const hook = await target((delivery) => {
+      const named = delivery.json.messages.find((message) => message.body === "fail-me" && message.receiveCount === 1);
+      if (!named) return { status: 200 };
+      failedOnce = true;
+      return { status: 200, body: JSON.stringify({ batchItemFailures: [{ itemIdentifier: named.id }] }) };
+    });
+    expect((await rest("PUT", "/v1/queues/hook-partial/webhook", { url: hook.url })).status).toBe(200);
+    await sendAll(queue, ["ok-1", "fail-me", "ok-2"]);
+    const received = () => hook.deliveries.flatMap((delivery) => delivery.json.messages);
+    await until(() => received().some((message) => message.body === "fail-me" && message.receiveCount === 2), "the failed message again");
+    await until(async () => (await queue.stats()).inFlight === 0, "no message in flight");
+    expect(failedOnce).toBe(true);
+    expect(received().filter((message) => message.body === "ok-1").map((message) => message.receiveCount)).toEqual([1]);
+    expect(received().filter((message) => message.body === "ok-2").map((message) => message.receiveCount)).toEqual([1]);
+    expect(received().filter((message) => message.body === "fail-me").map((message) => message.receiveCount)).toEqual([1, 2]);
+    expect((await queue.stats()).visible).toBe(0);
+  });
+
+  it("a target answering 500 sees retries with growing receive counts, then the message is dead-lettered", async () => {
+    await edgeq.createQueue("hook-500-dlq");
+    const queue = await edgeq.createQueue("hook-500", { redrivePolicy: { deadLetterQueue: "hook-500-dlq", maxReceiveCount: 3 } });
+    const hook = await target(() => ({ status: 500 }));
+    expect((await rest("PUT", "/v1/queues/hook-500/webhook", { url: hook.url, batchSize: 1 })).status).toBe(200);
+    await queue.send("always-fails");
+    await until(async () => (await edgeq.queue("hook-500-dlq").stats()).visible === 1, "the dead letter", 50);
+    expect(hook.deliveries.map((delivery) => delivery.json.messages[0]!.receiveCount)).toEqual([1, 2, 3]);
+    const [dead] = await edgeq.queue("hook-500-dlq").receive({ maxMessages: 1 });
+    expect(dead!.body).toBe("always-fails");
+    const stats = await queue.stats();
+    expect(stats.visible + stats.inFlight + stats.delayed).toBe(0);
+  });
+
+  it("GET shows the subscription without its secret, rotate-secret signs with a new one, DELETE stops deliveries", async () => {
+    const queue = await edgeq.createQueue("hook-manage");
+    const hook = await target(() => ({ status: 200 }));
+    const first = await rest("PUT", "/v1/queues/hook-manage/webhook", { url: hook.url });
+    expect((await rest("GET", "/v1/queues/hook-manage/webhook")).body).toEqual({ url: hook.url, batchSize: 10, maxConcurrency: 2, timeoutSeconds: 10 });
+    const rotated = await rest("POST", "/v1/queues/hook-manage/webhook/rotate-secret");
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(first.body.secret);
+    await queue.send("after-rotate");
+    await until(() => hook.deliveries.length === 1, "one delivery");
+    expect(await verifyWebhook(rotated.body.secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(true);
+    expect(await verifyWebhook(first.body.secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(false);
+    expect((await rest("DELETE", "/v1/queues/hook-manage/webhook")).status).toBe(204);
+    expect((await rest("GET", "/v1/queues/hook-manage/webhook")).status).toBe(404);
+    await queue.send("after-delete");
+    const [kept] = await queue.receive({ maxMessages: 1, waitSeconds: 5 });
+    expect(kept!.body).toBe("after-delete");
+    expect(hook.deliveries.length).toBe(1);
+  });
+
+  it("refuses a URL that is not http(s) or points at the server itself, and bounds out of range, naming the field", async () => {
+    await edgeq.createQueue("hook-bad");
+    const put = (body: object) => rest("PUT", "/v1/queues/hook-bad/webhook", body);
+    const ftp = await put({ url: "ftp://example.com/hook" });
+    expect(ftp.status).toBe(400);
+    expect(ftp.body.error.message).toContain("url");
+    const self = await put({ url: `${server.url}/v1/queues` });
+    expect(self.status).toBe(400);
+    expect(self.body.error.message).toContain("url");
+    for (const [field, low, high] of [["batchSize", 0, 11], ["maxConcurrency", 0, 11], ["timeoutSeconds", 0, 31]] as const) {
+      for (const value of [low, high]) {
+        const answer = await put({ url: "http://127.0.0.1:9/hook", [field]: value });
+        expect(answer.status, `${field}=${value}`).toBe(400);
+        expect(answer.body.error.code).toBe("InvalidParameterValue");
+        expect(answer.body.error.message).toContain(field);
+      }
+    }
+    for (const [field, low, high] of [["batchSize", 1, 10], ["maxConcurrency", 1, 10], ["timeoutSeconds", 1, 30]] as const) {
+      for (const value of [low, high]) expect((await put({ url: "http://127.0.0.1:9/hook", [field]: value })).status, `${field}=${value}`).toBe(200);
+    }
+    expect((await rest("GET", "/v1/queues/hook-none/webhook")).status).toBe(404);
+  });
+});
