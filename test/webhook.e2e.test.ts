@@ -6,7 +6,7 @@
 // verifying with the secret the API answered (and not with another).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgeQ, verifyWebhook } from "../src/sdk/index.js";
+import { EdgeQ, ResourceNotFoundError, verifyWebhook } from "../src/sdk/index.js";
 import { DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -125,25 +125,57 @@ describe("push webhooks", () => {
     expect(stats.visible + stats.inFlight + stats.delayed).toBe(0);
   });
 
-  it("GET shows the subscription without its secret, rotate-secret signs with a new one, DELETE stops deliveries", async () => {
+  it("through the SDK: webhook() shows it without its secret, rotateWebhookSecret() signs with a new one, deleteWebhook() stops deliveries", async () => {
     const queue = await edgeq.createQueue("hook-manage");
     const hook = await target(() => ({ status: 200 }));
-    const first = await rest("PUT", "/v1/queues/hook-manage/webhook", { url: hook.url });
-    expect((await rest("GET", "/v1/queues/hook-manage/webhook")).body).toEqual({ url: hook.url, batchSize: 10, maxConcurrency: 2, timeoutSeconds: 10 });
-    const rotated = await rest("POST", "/v1/queues/hook-manage/webhook/rotate-secret");
-    expect(rotated.status).toBe(200);
-    expect(rotated.body.secret).toMatch(/^whsec_/);
-    expect(rotated.body.secret).not.toBe(first.body.secret);
+    const first = await queue.setWebhook({ url: hook.url });
+    expect(first.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(await queue.webhook()).toEqual({ url: hook.url, batchSize: 10, maxConcurrency: 2, timeoutSeconds: 10 });
+    expect((await rest("GET", "/v1/queues/hook-manage/webhook")).body).not.toHaveProperty("secret");
+    expect((await rest("GET", "/v1/queues/hook-manage")).body.attributes).not.toHaveProperty("webhook");
+    const rotated = await queue.rotateWebhookSecret();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(first.secret);
     await queue.send("after-rotate");
     await until(() => hook.deliveries.length === 1, "one delivery");
-    expect(await verifyWebhook(rotated.body.secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(true);
-    expect(await verifyWebhook(first.body.secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(false);
-    expect((await rest("DELETE", "/v1/queues/hook-manage/webhook")).status).toBe(204);
+    expect(await verifyWebhook(rotated, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(true);
+    expect(await verifyWebhook(first.secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(false);
+    await queue.deleteWebhook();
+    await expect(queue.webhook()).rejects.toBeInstanceOf(ResourceNotFoundError);
     expect((await rest("GET", "/v1/queues/hook-manage/webhook")).status).toBe(404);
     await queue.send("after-delete");
     const [kept] = await queue.receive({ maxMessages: 1, waitSeconds: 5 });
     expect(kept!.body).toBe("after-delete");
     expect(hook.deliveries.length).toBe(1);
+  });
+
+  it("a target that does not answer within timeoutSeconds, or refuses the connection, fails the batch: it comes back", async () => {
+    const queue = await edgeq.createQueue("hook-timeout");
+    let calls = 0;
+    const slow = createServer((request, response) => {
+      calls++;
+      if (calls === 1) return; // never answers: the POST times out after 1 s
+      request.resume();
+      request.on("end", () => response.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    targets.push(slow);
+    await queue.setWebhook({ url: `http://127.0.0.1:${(slow.address() as { port: number }).port}/`, timeoutSeconds: 1 });
+    await queue.send("slow");
+    await until(async () => calls >= 2 && (await queue.stats()).inFlight === 0 && (await queue.stats()).visible === 0, "the retry after the timeout");
+    expect((await queue.stats()).received).toBe(2);
+    // A closed port: the connection is refused, every attempt fails, and the message stays in the queue.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await queue.setWebhook({ url: `http://127.0.0.1:${port}/` });
+    await queue.send("refused");
+    await until(async () => (await queue.stats()).received >= 3, "a refused attempt");
+    await queue.deleteWebhook();
+    const [back] = await queue.receive({ maxMessages: 1, waitSeconds: 10, visibilityTimeout: 60 });
+    expect(back!.body).toBe("refused");
+    expect(back!.receiveCount).toBeGreaterThan(1);
   });
 
   it("refuses a URL that is not http(s) or points at the server itself, and bounds out of range, naming the field", async () => {

@@ -186,9 +186,10 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
 }
 
 function queueJson(queue: QueueRecord) {
-  const { redrivePolicy } = queue.attributes;
+  // The webhook is shown by GET .../webhook (the record keeps only its delivery settings).
+  const { redrivePolicy, webhook: _webhook, ...rest } = queue.attributes;
   // grantedBy is the server's bookkeeping (who may move dead letters), not an attribute the client set.
-  const attributes = redrivePolicy ? { ...queue.attributes, redrivePolicy: { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } } : queue.attributes;
+  const attributes = { ...rest, redrivePolicy: redrivePolicy ? { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } : redrivePolicy };
   return { name: queue.name, attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
 }
 
