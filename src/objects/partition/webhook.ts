@@ -44,10 +44,14 @@ export interface WebhookHost {
   arm(at: number): Promise<void>;
 }
 
-/** Full jitter: a uniformly random wait below min(cap, base * 2^(receives - 1)), in whole seconds. */
+/**
+ * Full jitter: a uniformly random wait up to min(cap, base * 2^(receives - 1)),
+ * in whole seconds (visibility timeouts are), rounded up so a retry never
+ * follows its failure at once.
+ */
 export function backoffSeconds(receiveCount: number, random = Math.random()): number {
   const ceiling = Math.min(WEBHOOK_BACKOFF_CAP_SECONDS, WEBHOOK_BACKOFF_BASE_SECONDS * 2 ** Math.max(0, receiveCount - 1));
-  return Math.floor(ceiling * random);
+  return Math.max(1, Math.ceil(ceiling * random));
 }
 
 export class WebhookDeliverer {
