@@ -54,6 +54,27 @@ describe("webhook subscription", () => {
     expect((await rest("POST", "/v1/queues/hook-no-such-queue/webhook/rotate-secret")).status).toBe(404);
   });
 
+  it("needs manage on the queue: a key with every other action may not set, show, rotate or delete it", async () => {
+    const name = await queue("hook-grants");
+    const keyFor = async (actions: string[]) => {
+      const key = await rest("POST", "/v1/keys", { grants: [{ queue: name, actions }] });
+      expect(key.status).toBe(201);
+      return { authorization: `Bearer ${key.body.secret as string}` };
+    };
+    const worker = await keyFor(["send", "receive", "delete", "peek", "metrics"]);
+    const manager = await keyFor(["manage"]);
+    const path = `/v1/queues/${name}/webhook`;
+    const refused = await rest("PUT", path, { url: REFUSING }, worker);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("Forbidden");
+    expect((await rest("PUT", path, { url: REFUSING }, manager)).status).toBe(200);
+    expect((await rest("GET", path, undefined, worker)).status).toBe(403);
+    expect((await rest("POST", `${path}/rotate-secret`, undefined, worker)).status).toBe(403);
+    expect((await rest("DELETE", path, undefined, worker)).status).toBe(403);
+    expect((await rest("GET", path, undefined, manager)).status).toBe(200);
+    expect((await rest("DELETE", path, undefined, manager)).status).toBe(204);
+  });
+
   it("a partition gets the delivery settings and never the URL or the secret; DELETE clears them", async () => {
     const name = await queue("hook-sealed");
     const url = "http://127.0.0.1:9/very-secret-path";
