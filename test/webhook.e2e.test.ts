@@ -4,7 +4,9 @@
 // partial failures (batchItemFailures) and 500s are retried with their
 // receive counted, the dead-letter after maxReceiveCount, and signatures
 // verifying with the secret the API answered (and not with another).
+import { execFileSync, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, ResourceNotFoundError, verifyWebhook } from "../src/sdk/index.js";
 import { DEV_SECRET, restClient, startServer, type RunningServer } from "./helpers/server.js";
@@ -199,5 +201,56 @@ describe("push webhooks", () => {
       for (const value of [low, high]) expect((await put({ url: "http://127.0.0.1:9/hook", [field]: value })).status, `${field}=${value}`).toBe(200);
     }
     expect((await rest("GET", "/v1/queues/hook-none/webhook")).status).toBe(404);
+  });
+});
+
+describe("edgeq webhook (the built CLI)", () => {
+  const BIN = join(process.cwd(), "dist/cli/edgeq.js");
+
+  beforeAll(() => {
+    execFileSync(process.execPath, ["scripts/build.mjs", "--no-types"], { stdio: "ignore" });
+  });
+
+  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: { PATH: process.env.PATH!, HOME: process.cwd(), EDGEQ_ENDPOINT: server.url, EDGEQ_SECRET: DEV_SECRET, ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout!.on("data", (chunk) => (stdout += chunk));
+      child.stderr!.on("data", (chunk) => (stderr += chunk));
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it("set prints the secret once, show prints it without, rotate prints a new one that signs, delete removes it; bad flags exit 2", async () => {
+    await edgeq.createQueue("hook-cli");
+    const hook = await target(() => ({ status: 200 }));
+    const set = await cli(["--json", "webhook", "set", "hook-cli", hook.url, "--batch-size", "3", "--timeout-seconds", "5"]);
+    expect(set.code, set.stderr).toBe(0);
+    const created = JSON.parse(set.stdout);
+    expect(created).toMatchObject({ url: hook.url, batchSize: 3, maxConcurrency: 2, timeoutSeconds: 5 });
+    const shown = await cli(["webhook", "show", "hook-cli"]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(hook.url);
+    expect(shown.stdout).not.toContain(created.secret);
+    const rotated = await cli(["--json", "webhook", "rotate", "hook-cli"]);
+    const { secret } = JSON.parse(rotated.stdout);
+    expect(secret).not.toBe(created.secret);
+    await edgeq.queue("hook-cli").send("via cli");
+    await until(() => hook.deliveries.length === 1, "the delivery");
+    expect(await verifyWebhook(secret, hook.deliveries[0]!.headers, hook.deliveries[0]!.body)).toBe(true);
+    expect((await cli(["webhook", "delete", "hook-cli"])).stdout).toBe("deleted the webhook of hook-cli\n");
+    const gone = await cli(["webhook", "show", "hook-cli"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("hook-cli");
+    const bad = await cli(["webhook", "set", "hook-cli", hook.url, "--batch-size", "11"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("between 1 and 10");
+    const ftp = await cli(["webhook", "set", "hook-cli", "ftp://example.com/"]);
+    expect(ftp.code).toBe(1);
+    expect(ftp.stderr).toContain("url");
   });
 });

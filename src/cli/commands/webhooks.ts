@@ -8,7 +8,7 @@ import { printFields, printJson, printLine } from "../output.js";
 interface SetFlags {
   batchSize?: number;
   maxConcurrency?: number;
-  timeout?: number;
+  timeoutSeconds?: number;
 }
 
 export function webhookCommand(): Command {
@@ -19,10 +19,10 @@ export function webhookCommand(): Command {
     .description("create or replace the queue's webhook; prints its signing secret, shown this once")
     .option("--batch-size <n>", `messages per POST (${WEBHOOK_BATCH_SIZE.join("..")}, default 10)`, integer(...WEBHOOK_BATCH_SIZE))
     .option("--max-concurrency <n>", `POSTs in flight per partition (${WEBHOOK_MAX_CONCURRENCY.join("..")}, default 2)`, integer(...WEBHOOK_MAX_CONCURRENCY))
-    .option("--timeout <seconds>", `seconds a POST may take (${WEBHOOK_TIMEOUT_SECONDS.join("..")}, default 10)`, integer(...WEBHOOK_TIMEOUT_SECONDS))
+    .option("--timeout-seconds <seconds>", `seconds a POST may take (${WEBHOOK_TIMEOUT_SECONDS.join("..")}, default 10)`, integer(...WEBHOOK_TIMEOUT_SECONDS))
     .action(async (queueName: string, url: string, flags: SetFlags, command: Command) => {
       const { client, settings } = contextOf(command);
-      const set = await client.queue(queueName).setWebhook({ url, batchSize: flags.batchSize, maxConcurrency: flags.maxConcurrency, timeoutSeconds: flags.timeout });
+      const set = await client.queue(queueName).setWebhook({ url, batchSize: flags.batchSize, maxConcurrency: flags.maxConcurrency, timeoutSeconds: flags.timeoutSeconds });
       if (settings.json) return printJson(set);
       printFields({ queue: queueName, ...set });
       printLine("keep the secret: it is not shown again (edgeq webhook rotate makes a new one)");
