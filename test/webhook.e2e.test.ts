@@ -113,6 +113,30 @@ describe("push webhooks", () => {
     expect((await queue.stats()).visible).toBe(0);
   });
 
+  it("on a FIFO queue a failed message fails the later ones of its group, so the group is processed in order", async () => {
+    const queue = await edgeq.createQueue("hook-order.fifo", { fifoQueue: true, contentBasedDeduplication: true });
+    const processed: string[] = [];
+    let failedFirst = false;
+    const hook = await target((delivery) => {
+      const failures: { itemIdentifier: string }[] = [];
+      for (const message of delivery.json.messages) {
+        if (message.body === "g-1" && !failedFirst) {
+          failedFirst = true;
+          failures.push({ itemIdentifier: message.id });
+        } else if (failures.length === 0) processed.push(message.body); // what the endpoint processed: nothing after its failure
+      }
+      return { status: 200, body: JSON.stringify({ batchItemFailures: failures }) };
+    });
+    const bodies = ["g-1", "g-2", "g-3"];
+    for (const body of bodies) await queue.send(body, { messageGroupId: "g" });
+    expect((await rest("PUT", "/v1/queues/hook-order.fifo/webhook", { url: hook.url })).status).toBe(200);
+    await until(() => processed.length >= 3, "the group processed");
+    await until(async () => (await queue.stats()).inFlight === 0, "no message in flight");
+    expect(failedFirst).toBe(true);
+    expect(processed).toEqual(bodies);
+    expect((await queue.stats()).visible).toBe(0);
+  });
+
   it("a target answering 500 sees retries with growing receive counts, then the message is dead-lettered", async () => {
     await edgeq.createQueue("hook-500-dlq");
     const queue = await edgeq.createQueue("hook-500", { redrivePolicy: { deadLetterQueue: "hook-500-dlq", maxReceiveCount: 3 } });

@@ -104,8 +104,17 @@ export class WebhookDeliverer {
   /** Deletes the acknowledged leases; the rest come back after their backoff, their receive counted toward maxReceiveCount. */
   async #settle(batch: WebhookBatch, acked: Set<string>): Promise<void> {
     const ref = { incarnation: batch.incarnation };
-    const done = batch.messages.filter((message) => acked.has(message.id));
-    const failed = batch.messages.filter((message) => !acked.has(message.id));
+    // A FIFO group stays in order: after a failed message, the later ones of its group fail too (as Lambda does for FIFO queues).
+    const stopped = new Set<string>();
+    const ok = (message: LeasedMessage) => {
+      const blocked = message.groupId !== null && this.#host.meta().state.fifo && stopped.has(message.groupId);
+      if (acked.has(message.id) && !blocked) return true;
+      if (message.groupId !== null) stopped.add(message.groupId);
+      return false;
+    };
+    const outcomes = batch.messages.map(ok);
+    const done = batch.messages.filter((_, i) => outcomes[i]);
+    const failed = batch.messages.filter((_, i) => !outcomes[i]);
     const commands: PartitionCommand[] = [];
     if (done.length > 0) commands.push({ kind: "delete", ref, leases: done.map((message) => ({ seq: message.seq, lease: message.receiveCount })) });
     if (failed.length > 0) commands.push({ kind: "visibility", ref, entries: failed.map((message) => ({ seq: message.seq, lease: message.receiveCount, visibilityTimeout: backoffSeconds(message.receiveCount) })) });
