@@ -33,3 +33,10 @@ it("the faults config declares exactly the product's bindings, and only a test e
   expect(faults.main).toMatch(/test\/faults\/worker\.ts$/);
   expect(product.main).toMatch(/src\/worker\/index\.ts$/);
 });
+
+it("every config binds WEBHOOK_DELIVERY to its own Worker's WebhookDelivery entrypoint", () => {
+  for (const path of ["../wrangler.toml", "../bench/wrangler.toml", "../test/faults/wrangler.toml"]) {
+    const config = read(path);
+    expect(config.services, path).toEqual([{ binding: "WEBHOOK_DELIVERY", service: config.name, entrypoint: "WebhookDelivery" }]);
+  }
+});

@@ -14,6 +14,7 @@ import { queuesCommand } from "./commands/queues.js";
 import { redriveCommand } from "./commands/redrive.js";
 import { schedulesCommand } from "./commands/schedules.js";
 import { serveCommand } from "./commands/serve.js";
+import { webhookCommand } from "./commands/webhooks.js";
 
 export const VERSION = EDGEQ_VERSION;
 
@@ -42,6 +43,7 @@ Examples:
   edgeq release jobs <receipt-handle> --after 30
   edgeq tail jobs --concurrency 4
   edgeq queues stats jobs --json
+  edgeq webhook set jobs https://example.com/hook --batch-size 5
   edgeq redrive start jobs-dlq && edgeq redrive list jobs-dlq
   edgeq keys create --grant "jobs=send,receive,delete" --description worker
   edgeq tokens create jobs --actions send --expires-in 600
@@ -57,6 +59,7 @@ Exit status: 0 on success; 1 when a request failed; 2 for a usage error.`);
   program.addCommand(peekCommand());
   program.addCommand(redriveCommand());
   program.addCommand(schedulesCommand());
+  program.addCommand(webhookCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());

@@ -41,6 +41,11 @@ export class Extras {
 
   async read(name: string, kind: ExtraKind): Promise<Record<string, string>> {
     authorize(this.#caller, name, "see");
+    return this.opened(name, kind);
+  }
+
+  /** The entries opened, for a caller the core already authorized (webhooks.ts). */
+  async opened(name: string, kind: ExtraKind): Promise<Record<string, string>> {
     const stored = unwrap(await this.#directory.catalog().queueExtras(name, kind)).values;
     const opened = await Promise.all(Object.entries(stored).map(([key, value]) => openExtra(this.#config, name, kind, key, value)));
     // An entry sealed under the current master key wins over one not yet re-sealed by a rotation, and that over a clear one stored before sealing.
@@ -64,6 +69,11 @@ export class Extras {
   async store(name: string, stored: Record<string, string>): Promise<void> {
     authorize(this.#caller, name, "manage");
     if (Object.keys(stored).length > 0) unwrap(await this.#change(name, "attribute", { set: stored }));
+  }
+
+  /** Sets or removes sealed entries, for a caller the core already authorized (webhooks.ts). */
+  async change(name: string, kind: ExtraKind, change: ExtrasChange): Promise<void> {
+    unwrap(await this.#change(name, kind, change));
   }
 
   async addPermission(name: string, label: string, permission: Permission): Promise<void> {

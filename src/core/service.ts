@@ -12,6 +12,7 @@ import type { Principal } from "./permissions.js";
 import { Push } from "./push.js";
 import { Queues } from "./queues.js";
 import { Schedules } from "./schedules.js";
+import { Webhooks } from "./webhooks.js";
 
 export class QueueService {
   readonly queues: Queues;
@@ -23,6 +24,8 @@ export class QueueService {
   readonly schedules: Schedules;
   /** WebSocket subscriptions (push delivery). */
   readonly push: Push;
+  /** Push webhooks: the subscription (delivery is the Partition alarm's and worker/rest/webhook-delivery.ts's). */
+  readonly webhooks: Webhooks;
   readonly accountId: string;
 
   /** `background` keeps work that outlives the response (a queue record's refresh) alive: ExecutionContext.waitUntil. */
@@ -36,5 +39,6 @@ export class QueueService {
     this.monitoring = new Monitoring(env, config, caller, directory);
     this.schedules = new Schedules(env, config, caller, directory);
     this.push = new Push(env, config, caller, directory, this.messages);
+    this.webhooks = new Webhooks(caller, directory, this.extras);
   }
 }

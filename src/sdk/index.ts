@@ -58,6 +58,8 @@ export {
   type QueuePage,
   type QueueSeries,
   type QueueStats,
+  type WebhookInfo,
+  type WebhookOptions,
   type ReceiveOptions,
   type RedriveAllowPolicy,
   type RedriveOptions,

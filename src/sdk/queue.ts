@@ -28,6 +28,8 @@ import {
   type ScheduleOptions,
   type SendEntry,
   type SendOptions,
+  type WebhookInfo,
+  type WebhookOptions,
   type SentMessage,
 } from "./types.js";
 
@@ -198,6 +200,30 @@ export class Queue {
   /** Sets every threshold at once (an absent or null one is off); all off removes the alerts. */
   setAlerts(alerts: Partial<AlertSettings>, options: CallOptions = {}): Promise<AlertState> {
     return this.#transport.call("PUT", `${this.#path}/alerts`, alerts, options);
+  }
+
+  /**
+   * Pushes the queue's messages to `url` in signed POSTs (check them with
+   * `verifyWebhook`); replaces any webhook set before. The answer's `secret`
+   * is shown this once.
+   */
+  setWebhook(webhook: WebhookOptions, options: CallOptions = {}): Promise<WebhookInfo & { secret: string }> {
+    return this.#transport.call("PUT", `${this.#path}/webhook`, webhook, options);
+  }
+
+  /** The webhook without its secret; ResourceNotFoundError when none is set. */
+  webhook(options: CallOptions = {}): Promise<WebhookInfo> {
+    return this.#transport.call("GET", `${this.#path}/webhook`, undefined, options);
+  }
+
+  async deleteWebhook(options: CallOptions = {}): Promise<void> {
+    await this.#transport.call("DELETE", `${this.#path}/webhook`, undefined, options);
+  }
+
+  /** A new signing secret; the old one stops signing at once. */
+  async rotateWebhookSecret(options: CallOptions = {}): Promise<string> {
+    const { secret } = await this.#post<{ secret: string }>("/webhook/rotate-secret", undefined, options);
+    return secret;
   }
 
   /** Queues whose redrive policy names this one as their dead-letter queue. */

@@ -197,3 +197,21 @@ export interface RedriveOptions {
  */
 /** A redrive task as the REST API reports it: the core's view, with a failure worded as `failureReason`. */
 export type RedriveTask = Omit<MoveTaskView, "failure"> & { failureReason?: string };
+
+/** PUT /v1/queues/:name/webhook: where and how the queue's messages are pushed (docs/sdk.md#webhooks). */
+export interface WebhookOptions {
+  url: string;
+  /** Messages per POST, 1..10 (default 10). */
+  batchSize?: number;
+  /** POSTs in flight at once per partition, 1..10 (default 2). */
+  maxConcurrency?: number;
+  /** Seconds a POST may take before it counts as failed, 1..30 (default 10). */
+  timeoutSeconds?: number;
+}
+
+export interface WebhookInfo {
+  url: string;
+  batchSize: number;
+  maxConcurrency: number;
+  timeoutSeconds: number;
+}

@@ -134,7 +134,29 @@ export interface DeliveryAttributes {
   redriveAllowPolicy: RedriveAllowPolicy | null;
   /** Paused (POST /v1/queues/:name/pause): sends are stored, receives and pushes deliver nothing. Absent in records made before it: false. */
   paused?: boolean;
+  /** A push webhook (PUT /v1/queues/:name/webhook): how the partitions deliver; its URL and secret are sealed in the Catalog's extras. */
+  webhook?: WebhookDelivery | null;
 }
+
+/** What a partition needs of a webhook subscription: no URL, no secret. */
+export interface WebhookDelivery {
+  batchSize: number;
+  maxConcurrency: number;
+  timeoutSeconds: number;
+  /** The origin the subscription was set through: the Worker loads its configuration as a request there would (loopback development or not). */
+  origin: string;
+}
+
+/** Webhook bounds, SQS/Lambda-like: batches of 1..10, 1..10 batches in flight, a 1..30 s timeout. */
+export const WEBHOOK_BATCH_SIZE: readonly [number, number] = [1, 10];
+export const DEFAULT_WEBHOOK_BATCH_SIZE = 10;
+export const WEBHOOK_MAX_CONCURRENCY: readonly [number, number] = [1, 10];
+export const DEFAULT_WEBHOOK_MAX_CONCURRENCY = 2;
+export const WEBHOOK_TIMEOUT_SECONDS: readonly [number, number] = [1, 30];
+export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+/** A failed delivery waits min(cap, base * 2^(receives - 1)) * random() (full jitter). */
+export const WEBHOOK_BACKOFF_BASE_SECONDS = 1;
+export const WEBHOOK_BACKOFF_CAP_SECONDS = 300;
 
 export type QueueAttributes = NumericAttributes & DeliveryAttributes;
 

@@ -47,6 +47,7 @@ function withFaults<C extends ObjectClass>(Base: C): C {
 export const Catalog = withFaults(BaseCatalog) as typeof BaseCatalog;
 export const Keyring = withFaults(BaseKeyring) as typeof BaseKeyring;
 export const Partition = withFaults(BasePartition) as typeof BasePartition;
+export { WebhookDelivery } from "../../src/worker/rest/webhook-delivery.js";
 
 type FaultStub = { injectFault(fault: Fault | null): Promise<void> };
 

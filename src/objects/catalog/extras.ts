@@ -7,8 +7,8 @@
 import { problem, type Problem } from "../../shared/problems.js";
 import { runSql } from "../migrate.js";
 
-/** tag: queue tags; attribute: SQS attributes edgeq stores and reports only; permission: AddPermission labels. */
-export type ExtraKind = "tag" | "attribute" | "permission";
+/** tag: queue tags; attribute: SQS attributes edgeq stores and reports only; permission: AddPermission labels; webhook: a push webhook's URL and secret. */
+export type ExtraKind = "tag" | "attribute" | "permission" | "webhook";
 
 export interface ExtrasChange {
   set?: Record<string, string>;

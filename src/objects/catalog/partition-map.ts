@@ -21,6 +21,7 @@ export function settingsFor(queue: { attributes: QueueAttributes }, index: numbe
     fifo: queue.attributes.fifoQueue,
     paused: queue.attributes.paused === true,
     maxInFlightPerGroup: queue.attributes.maxInFlightPerGroup ?? 0,
+    webhook: queue.attributes.webhook ?? null,
     deadLetter: queue.attributes.redrivePolicy
       ? {
         queue: queue.attributes.redrivePolicy.deadLetterQueue,

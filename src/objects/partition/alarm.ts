@@ -1,6 +1,6 @@
 // The steps of a Partition's one alarm, in order: report a hot window to the
 // Catalog, fire due schedules, move pending dead letters, take a redrive step, remove expired
-// messages. The Partition runs each on its own (a failing step is logged and
+// messages (the Partition adds push webhook deliveries, webhook.ts, and the monitor's steps). The Partition runs each on its own (a failing step is logged and
 // retried, and never keeps the others from running); each step's writes are
 // one transaction.
 import { RETENTION_CHUNK } from "../../shared/limits.js";

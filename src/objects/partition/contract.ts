@@ -2,6 +2,7 @@
 // the settings the Catalog pushes, the options of a receive, and the commands
 // a batch carries.
 import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, Result, SentMessage, VisibilityOutcome } from "../../shared/types.js";
+import type { WebhookDelivery } from "../../shared/limits.js";
 import type { LeaseOptions } from "./lease.js";
 import type { DeadLetterSettings } from "./meta.js";
 
@@ -30,6 +31,8 @@ export interface PartitionSettings {
   paused?: boolean;
   /** Standard queues: at most this many messages of one group in flight (0: no limit); sends route a group to one partition. */
   maxInFlightPerGroup?: number;
+  /** A push webhook: the alarm delivers batches (webhook.ts). */
+  webhook?: WebhookDelivery | null;
 }
 
 export interface ReceiveOptions extends LeaseOptions {

@@ -4,6 +4,7 @@
 // the `meta` and `counters` rows, so they are read once when it starts and
 // kept in memory; every change writes the row and the copy together, inside
 // the caller's synchronous step.
+import type { WebhookDelivery } from "../../shared/limits.js";
 import type { Problem } from "../../shared/problems.js";
 import type { Counters } from "../../shared/types.js";
 
@@ -57,6 +58,8 @@ export interface MetaState {
   paused: boolean;
   /** Standard queues: messages of one group in flight at most (0: no limit). */
   maxInFlightPerGroup: number;
+  /** A push webhook's delivery settings, or null (webhook.ts). */
+  webhook: WebhookDelivery | null;
 }
 
 
@@ -84,6 +87,7 @@ const META_COLUMNS: Record<keyof MetaState, Column> = {
   moveTask: { column: "move_task", ...json },
   paused: { column: "paused", ...flag },
   maxInFlightPerGroup: { column: "max_in_flight_per_group", ...plain },
+  webhook: { column: "webhook", ...json },
 };
 
 const COUNTER_COLUMNS: Record<keyof Counters, string> = {

@@ -17,6 +17,7 @@ import type { DeleteOutcome, LeaseRef, LeasedMessage, NewMessage, PartitionStats
 import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
 import { AlarmClock } from "./alarm-clock.js";
+import { WebhookDeliverer } from "./webhook.js";
 import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
@@ -45,8 +46,9 @@ export class Partition extends DurableObject<Env> {
   readonly #monitor: Monitor;
   readonly #push: PushSubscribers;
   readonly #alarm: AlarmClock;
+  readonly #webhooks: WebhookDeliverer;
   #retryAt: number | null = null;
-  readonly #waiters = new Waiters({ count: () => this.#push.count, woken: () => this.#push.wake() });
+  readonly #waiters = new Waiters({ count: () => this.#push.count, woken: () => { this.#push.wake(); this.#webhooks.wake(); } });
   readonly #waitsById = new Map<string, () => void>();
   /** SQLite rows read and written since the counters were last written. */
   #tally = { read: 0, written: 0 };
@@ -67,6 +69,7 @@ export class Partition extends DurableObject<Env> {
     const visible = (now: number, { retentionMs, fifo } = this.#engine.meta.state) => this.#engine.store.hasVisible(now, now - retentionMs, fifo);
     this.#push = new PushSubscribers({ ctx, run: (commands) => this.run(commands), admit: (ref) => this.#atomically(() => this.#engine.admit(ref)), hasVisible: () => visible(Date.now()) });
     this.#alarm = new AlarmClock(ctx.storage);
+    this.#webhooks = new WebhookDeliverer({ env, name: ctx.id.name, meta: () => this.#engine.meta, run: (commands) => this.run(commands), visible, arm: (at) => this.#alarm.noLaterThan(at) });
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());
   }
 
@@ -173,8 +176,8 @@ export class Partition extends DurableObject<Env> {
     const refused = this.#atomically(() => {
       const refusal = this.#engine.admit(ref, settings.retentionSeconds);
       if (refusal) return refusal;
-      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused, maxInFlightPerGroup } = settings;
-      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false, maxInFlightPerGroup: maxInFlightPerGroup ?? 0 });
+      const { draining, splitThreshold, sendRateLimit, fifo, deadLetter, paused, maxInFlightPerGroup, webhook } = settings;
+      this.#engine.meta.set({ draining, splitThreshold, sendRate: sendRateLimit ?? 0, fifo: fifo ?? false, deadLetter: deadLetter ?? null, paused: paused ?? false, maxInFlightPerGroup: maxInFlightPerGroup ?? 0, webhook: webhook ?? null });
       return null;
     });
     if (refused) return refused;
@@ -271,7 +274,7 @@ export class Partition extends DurableObject<Env> {
         return report;
       },
     });
-    steps.push(...this.#monitor.steps({ env: this.env, name: this.ctx.id.name, stats: (now) => this.#readStats(now), atomically: (work) => this.#atomically(work) }));
+    steps.push(["webhook", () => this.#webhooks.step()], ...this.#monitor.steps({ env: this.env, name: this.ctx.id.name, stats: (now) => this.#readStats(now), atomically: (work) => this.#atomically(work) }));
     for (const [step, run] of steps) {
       try {
         await run();
@@ -386,6 +389,7 @@ export class Partition extends DurableObject<Env> {
       retryAt: this.#retryAt,
       monitorAt: this.#monitor.dueAt(Date.now()),
       scheduleAt: this.#engine.schedules.nextAt(),
+      webhook: this.#webhooks.due(Date.now()),
     });
     await this.#alarm.due(next);
   }

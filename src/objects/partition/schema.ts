@@ -154,4 +154,8 @@ export const PARTITION_MIGRATIONS: readonly Migration[] = [
     `ALTER TABLE counters ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE series ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0`,
   ],
+  // Push webhooks (issue 17): the subscription's delivery settings as the Catalog pushed them (JSON, no URL or secret).
+  [
+    `ALTER TABLE meta ADD COLUMN webhook TEXT`,
+  ],
 ];

@@ -12,8 +12,9 @@ import { Refusal } from "../../core/index.js";
 import { ApiError } from "../api-error.js";
 import type { AppEnv } from "../context.js";
 import { parse } from "../validation.js";
+import { fromAttributes, receivedJson } from "./received.js";
 import { renderRest } from "./render.js";
-import { alertsSchema, cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, metricsSchema, peekSchema, receiveSchema, scheduleSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema } from "./schemas.js";
+import { alertsSchema, cancelMoveSchema, createQueueSchema, deleteSchema, listSchema, metricsSchema, peekSchema, receiveSchema, scheduleSchema, sendSchema, startMoveSchema, updateQueueSchema, visibilitySchema, webhookSchema } from "./schemas.js";
 
 export const rest = new Hono<AppEnv>();
 
@@ -72,20 +73,7 @@ rest.post("/queues/:name/messages/receive", async (c) => {
     : { messages: await c.var.service.messages.receive(name, receive), deleted: null };
   return c.json({
     ...(deleted ? { deleted: batchBody(c, "deleteReceiptHandles", deleted) } : {}),
-    messages: messages.map((message) => ({
-      id: message.id,
-      body: message.body,
-      md5OfBody: message.md5OfBody,
-      receiptHandle: message.receiptHandle,
-      receiveCount: message.receiveCount,
-      sentAt: message.sentAt,
-      firstReceivedAt: message.firstReceivedAt,
-      attributes: fromAttributes(message.attributes),
-      ...(message.priority === 0 ? {} : { priority: message.priority }),
-      ...(message.messageGroupId === undefined ? {} : { messageGroupId: message.messageGroupId }),
-      ...(message.sequenceNumber === undefined ? {} : { sequenceNumber: message.sequenceNumber }),
-      ...(message.deadLetterSourceQueue === undefined ? {} : { deadLetterSourceQueue: message.deadLetterSourceQueue }),
-    })),
+    messages: messages.map(receivedJson),
   });
 });
 
@@ -139,6 +127,21 @@ rest.put("/queues/:name/alerts", async (c) => {
   }, new URL(c.req.url).origin));
 });
 
+/** Push webhooks: the answer to PUT and rotate-secret carries the signing secret, shown that once. */
+rest.put("/queues/:name/webhook", async (c) => {
+  const input = parse(webhookSchema, await jsonBody(c));
+  return c.json(await c.var.service.webhooks.set(c.req.param("name"), input, new URL(c.req.url).origin));
+});
+
+rest.get("/queues/:name/webhook", async (c) => c.json(await c.var.service.webhooks.get(c.req.param("name"))));
+
+rest.delete("/queues/:name/webhook", async (c) => {
+  await c.var.service.webhooks.delete(c.req.param("name"));
+  return c.body(null, 204);
+});
+
+rest.post("/queues/:name/webhook/rotate-secret", async (c) => c.json(await c.var.service.webhooks.rotateSecret(c.req.param("name"))));
+
 rest.get("/queues/:name/dead-letter-sources", async (c) => c.json({ queues: await c.var.service.queues.deadLetterSources(c.req.param("name")) }));
 
 /** Redrive: move a dead-letter queue's messages back to their sources (or to `destination`). */
@@ -183,9 +186,10 @@ async function jsonBody(c: Context<AppEnv>, empty?: unknown): Promise<unknown> {
 }
 
 function queueJson(queue: QueueRecord) {
-  const { redrivePolicy } = queue.attributes;
+  // The webhook is shown by GET .../webhook (the record keeps only its delivery settings).
+  const { redrivePolicy, webhook: _webhook, ...rest } = queue.attributes;
   // grantedBy is the server's bookkeeping (who may move dead letters), not an attribute the client set.
-  const attributes = redrivePolicy ? { ...queue.attributes, redrivePolicy: { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } } : queue.attributes;
+  const attributes = { ...rest, redrivePolicy: redrivePolicy ? { deadLetterQueue: redrivePolicy.deadLetterQueue, maxReceiveCount: redrivePolicy.maxReceiveCount } : redrivePolicy };
   return { name: queue.name, attributes, createdAt: queue.createdAt, updatedAt: queue.updatedAt };
 }
 
@@ -196,10 +200,6 @@ function scheduleJson(schedule: ScheduleView) {
 /** REST takes a plain string as shorthand for a String attribute. */
 function toAttributes(input: Record<string, string | MessageAttributeValue>): MessageAttributes {
   return Object.fromEntries(Object.entries(input).map(([name, value]) => [name, typeof value === "string" ? { dataType: "String", stringValue: value } : value]));
-}
-
-function fromAttributes(attributes: MessageAttributes): Record<string, string | MessageAttributeValue> {
-  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, value.dataType === "String" ? value.stringValue! : value]));
 }
 
 async function openCursor(cursors: Cursors, cursor: string): Promise<string> {

@@ -131,3 +131,13 @@ export const alertsSchema = z
 
 /** GET /queues/:name/subscribe (a WebSocket upgrade). */
 export const subscribeSchema = z.object({ credits: queryInteger().optional(), visibilityTimeout: queryInteger().optional() }).strict();
+
+/** PUT /v1/queues/:name/webhook; the bounds are the core's (core/webhooks.ts), so they are worded once. */
+export const webhookSchema = z
+  .object({
+    url: z.string(),
+    batchSize: integer().optional(),
+    maxConcurrency: integer().optional(),
+    timeoutSeconds: integer().optional(),
+  })
+  .strict();
