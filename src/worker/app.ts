@@ -22,7 +22,8 @@ import { credentialRoutes } from "./rest/credentials.js";
 import { renderRest } from "./rest/render.js";
 import { rest } from "./rest/routes.js";
 import { subscribeRoutes } from "./rest/subscribe.js";
-import { handleSqs, isSqsPath } from "./sqs/handler.js";
+import { failure, handleSqs, isSqsPath } from "./sqs/handler.js";
+import { detectProtocol } from "./sqs/protocol.js";
 
 /** JSON can escape each byte of a 1 MiB batch into up to six characters. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
@@ -30,7 +31,7 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use(requestId({ headerName: "x-request-id" }));
-app.use(control);
+app.use(control((request, path, message, requestId, retryAfterSeconds) => (isSqsRequest(request, path) ? failure(detectProtocol(request.headers), "ServiceUnavailable", message, requestId, retryAfterSeconds) : null)));
 
 // A path that is not valid percent-encoded UTF-8 (e.g. %ed%a0%80) makes the
 // router's decoding throw URIError later: refuse it here as the client's error.
@@ -92,6 +93,12 @@ app.get("/dashboard/uplot.css", uplotRoute);
 // named by the QueueUrl parameter, so the path is only where clients post. A
 // plain GET (no Action, no signature: a browser, curl) gets the landing page.
 app.on(["POST", "GET"], "/", (c) => (isLandingRequest(c.req.raw, new URL(c.req.url)) ? landing(c) : handleSqs(c)));
+
+/** What goes to the SQS handler: a POST to a queue URL, or a POST or non-landing GET to `/`. */
+function isSqsRequest(request: Request, path: string): boolean {
+  if (path === "/") return (request.method === "POST" || request.method === "GET") && !isLandingRequest(request, new URL(request.url));
+  return request.method === "POST" && isSqsPath(path);
+}
 
 app.notFound(() => {
   throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");

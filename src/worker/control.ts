@@ -13,9 +13,6 @@ import type { MiddlewareHandler } from "hono";
 import { serverState, type StorageReport } from "../core/index.js";
 import { ApiError } from "./api-error.js";
 import type { AppEnv } from "./context.js";
-import { isLandingRequest } from "./landing.js";
-import { failure, isSqsPath } from "./sqs/handler.js";
-import { detectProtocol } from "./sqs/protocol.js";
 
 export const CONTROL_PATH = "/_edgeq/control";
 /** Seconds a client is asked to wait before retrying a request turned away by a drain. */
@@ -28,8 +25,13 @@ interface ControlReport {
   draining?: boolean;
 }
 
-/** Counts requests in flight, turns new ones away while draining, and serves the control path. */
-export const control: MiddlewareHandler<AppEnv> = async (c, next) => {
+/**
+ * Counts requests in flight, turns new ones away while draining, and serves
+ * the control path. `sqsRefusal` words the drain's refusal for a request the
+ * SQS handler would take (app.ts passes it: this layer does not import the
+ * adapters), or answers null for any other request.
+ */
+export const control = (sqsRefusal: (request: Request, path: string, message: string, requestId: string, retryAfterSeconds: number) => Response | null): MiddlewareHandler<AppEnv> => async (c, next) => {
   if (c.req.path === CONTROL_PATH) {
     const token = c.env.EDGEQ_CONTROL_TOKEN;
     if (!token || c.req.method !== "POST") throw new ApiError("NotFound", "no such route; the REST API lives under /v1 (see README)");
@@ -41,7 +43,8 @@ export const control: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   if (serverState.draining) {
     // An SQS client gets the refusal in its protocol's shape (its SDK retries a 503 ServiceUnavailable), everyone else REST's.
-    if (isSqsRequest(c.req.raw, c.req.path)) return failure(detectProtocol(c.req.raw.headers), "ServiceUnavailable", "The service is shutting down. Please retry.", c.var.requestId, DRAIN_RETRY_AFTER_SECONDS);
+    const sqs = sqsRefusal(c.req.raw, c.req.path, "The service is shutting down. Please retry.", c.var.requestId, DRAIN_RETRY_AFTER_SECONDS);
+    if (sqs) return sqs;
     const response = c.json({ error: { code: "ServiceUnavailable", message: `the server is shutting down; retry after ${DRAIN_RETRY_AFTER_SECONDS} seconds`, requestId: c.var.requestId } }, 503);
     response.headers.set("retry-after", String(DRAIN_RETRY_AFTER_SECONDS));
     return response;
@@ -58,10 +61,4 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   const encode = (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const [a, b] = await Promise.all([encode(given), encode(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
-}
-
-/** What app.ts hands to the SQS handler: a POST to a queue URL, or a POST or non-landing GET to `/`. */
-function isSqsRequest(request: Request, path: string): boolean {
-  if (path === "/") return request.method === "POST" || (request.method === "GET" && !isLandingRequest(request, new URL(request.url)));
-  return request.method === "POST" && isSqsPath(path);
 }
