@@ -253,6 +253,34 @@ describe("WebSocket subscribers", () => {
   });
 });
 
+describe("acks coalesced at the relay", () => {
+  it("acks sent frame after frame while a delete is on its way, and one frame of more than 10, all delete their messages", async () => {
+    const name = uniqueName("push-acks");
+    await createQueue(name);
+    const bodies = Array.from({ length: 25 }, (_, i) => `a${i}`);
+    await send(name, bodies.slice(0, 10));
+    await send(name, bodies.slice(10, 20));
+    await send(name, bodies.slice(20));
+    const sub = await subscribe(name, "?credits=25");
+    const pushed: Frame[] = [];
+    for (let i = 0; i < 25; i++) pushed.push(await sub.next());
+    expect(new Set(pushed.map((f) => f.message!.body))).toEqual(new Set(bodies));
+    // 12 frames of one handle, sent without waiting: most arrive while the first delete is on its way.
+    for (const frame of pushed.slice(0, 12)) sub.send({ type: "ack", receiptHandles: [frame.message!.receiptHandle] });
+    // 13 handles in one frame: more than one delete call holds.
+    sub.send({ type: "ack", receiptHandles: pushed.slice(12).map((f) => f.message!.receiptHandle) });
+    let depth = -1;
+    for (let i = 0; i < 50 && depth !== 0; i++) {
+      await settle();
+      depth = (await stats(name)).depth;
+    }
+    expect(depth).toBe(0);
+    expect(sub.frames.filter((f) => f.type !== "message")).toEqual([]);
+    expect(sub.frames).toHaveLength(25); // nothing pushed twice
+    sub.ws!.close();
+  });
+});
+
 describe("bad frames and bad subscriptions", () => {
   it("answers each bad frame with an error frame and keeps serving the subscriber and the others", async () => {
     const name = uniqueName("push-bad");

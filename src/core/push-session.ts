@@ -67,6 +67,9 @@ export class PushSession {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #drainCheck: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Acked handles waiting for the delete on its way to finish (see #queueAcks). */
+  readonly #acks: string[] = [];
+  #ackFlush: Promise<void> | undefined;
   #draining = false;
   #drainedSent = false;
 
@@ -201,12 +204,11 @@ export class PushSession {
       for (const handle of known) this.#inFlight.delete(handle);
       this.#distribute(); // the credit is free as soon as the subscriber is done with the message
     }
+    if (kind === "ack") return this.#queueAcks(known);
     const { messages, queue } = this.#context;
     for (let i = 0; i < known.length; i += 10) {
       const chunk = known.slice(i, i + 10);
-      const { failed } = kind === "ack"
-        ? await messages.deleteMessages(queue.name, chunk)
-        : await messages.changeVisibility(queue.name, chunk.map((receiptHandle) => ({ receiptHandle, visibilityTimeout: seconds })));
+      const { failed } = await messages.changeVisibility(queue.name, chunk.map((receiptHandle) => ({ receiptHandle, visibilityTimeout: seconds })));
       const refused = new Set(failed.map(({ index }) => index));
       for (const { index, problem } of failed) this.#send({ type: "error", code: problem.code, message: this.#context.render(problem), receiptHandles: [chunk[index]!] });
       if (kind === "extend") {
@@ -215,6 +217,28 @@ export class PushSession {
         });
         this.#arm();
       }
+    }
+  }
+
+  /**
+   * Acks wait while a delete is on its way and go out together in the next
+   * (one delete call, so one RPC per partition, for up to 10 handles): the
+   * subscriber's credit is already free, so only the row's deletion waits.
+   */
+  #queueAcks(handles: string[]): void {
+    this.#acks.push(...handles);
+    this.#ackFlush ??= this.#flushAcks().finally(() => (this.#ackFlush = undefined));
+  }
+
+  async #flushAcks(): Promise<void> {
+    const { messages, queue } = this.#context;
+    while (this.#acks.length > 0) {
+      const chunk = this.#acks.splice(0, 10);
+      // Each delete call is guarded on its own: a refused one is answered, and the acks behind it still go out.
+      await this.#guard(async () => {
+        const { failed } = await messages.deleteMessages(queue.name, chunk);
+        for (const { index, problem } of failed) this.#send({ type: "error", code: problem.code, message: this.#context.render(problem), receiptHandles: [chunk[index]!] });
+      });
     }
   }
 
