@@ -281,6 +281,34 @@ describe("acks coalesced at the relay", () => {
   });
 });
 
+describe("acks over the partition's socket (with the credit they free)", () => {
+  it("an ack of a lease that moved on deletes nothing; the current lease's ack deletes the message", async () => {
+    const name = uniqueName("push-stale-ack");
+    await createQueue(name);
+    await send(name, ["only"]);
+    const sub = await subscribe(name, "?credits=1");
+    const first = await sub.next();
+    expect(first.message!.receiveCount).toBe(1);
+    sub.send({ type: "nack", receiptHandles: [first.message!.receiptHandle] });
+    const second = await sub.next(); // the same message, leased again
+    expect(second.message!.id).toBe(first.message!.id);
+    expect(second.message!.receiveCount).toBe(2);
+    sub.send({ type: "ack", receiptHandles: [first.message!.receiptHandle] }); // the old lease
+    await settle();
+    await settle();
+    expect(await stats(name)).toMatchObject({ inFlight: 1, depth: 1 });
+    sub.send({ type: "ack", receiptHandles: [second.message!.receiptHandle] });
+    let depth = -1;
+    for (let i = 0; i < 50 && depth !== 0; i++) {
+      await settle();
+      depth = (await stats(name)).depth;
+    }
+    expect(depth).toBe(0);
+    expect(sub.frames.filter((f) => f.type !== "message")).toEqual([]);
+    sub.ws!.close();
+  });
+});
+
 describe("bad frames and bad subscriptions", () => {
   it("answers each bad frame with an error frame and keeps serving the subscriber and the others", async () => {
     const name = uniqueName("push-bad");

@@ -11,7 +11,7 @@
 import { MAX_VISIBILITY_TIMEOUT } from "../shared/limits.js";
 import type { Problem } from "../shared/problems.js";
 import { MAX_CLIENT_FRAME_BYTES, MAX_FRAME_HANDLES, MAX_PUSH_CREDITS, type PartitionFrame, type PushErrorCode, type RelayFrame, type ServerFrame, type WireLeased } from "../shared/push.js";
-import type { LeasedMessage, QueueRecord } from "../shared/types.js";
+import type { LeasedMessage, LeaseRef, QueueRecord } from "../shared/types.js";
 import type { CoreConfig } from "./config.js";
 import { openReceived } from "./envelope.js";
 import { receivedMessage, type Messages, type ReceivedMessage } from "./messages.js";
@@ -44,6 +44,8 @@ interface Link {
   held: number;
   ready: boolean;
   revoking: boolean;
+  /** Acked leases not yet sent to this partition (they go with its next credit frame, or alone at once). */
+  acks: LeaseRef[];
 }
 
 /** Handles this session issued, remembered so an ack of anyone else's is refused; bounded. */
@@ -59,7 +61,8 @@ export class PushSession {
   #credits: number;
   /** Pushed, not acknowledged, lease not expired: receipt handle -> when the lease ends. */
   readonly #inFlight = new Map<string, number>();
-  readonly #issued = new Set<string>();
+  /** Handles this session issued: where each one's lease lives, so an ack goes straight to its partition. */
+  readonly #issued = new Map<string, { link: Link; lease: LeaseRef }>();
   /** Pushed by a partition, still being opened. */
   #opening = 0;
   /** Partition frames in order: opening is async, and FIFO order must survive it. */
@@ -67,16 +70,13 @@ export class PushSession {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #drainCheck: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  /** Acked handles waiting for the delete on its way to finish (see #queueAcks). */
-  readonly #acks: string[] = [];
-  #ackFlush: Promise<void> | undefined;
   #draining = false;
   #drainedSent = false;
 
   constructor(context: SessionContext, client: WebSocket, partitions: { index: number; socket: WebSocket }[], credits: number) {
     this.#context = context;
     this.#client = client;
-    this.#links = partitions.map(({ index, socket }) => ({ index, socket, held: 0, ready: false, revoking: false }));
+    this.#links = partitions.map(({ index, socket }) => ({ index, socket, held: 0, ready: false, revoking: false, acks: [] }));
     this.#credits = credits;
   }
 
@@ -110,19 +110,19 @@ export class PushSession {
   }
 
   /** Opens the messages of one lease and gives each its receipt handle (one that does not open is logged and left out; its credit comes back). */
-  #open(link: Link, wire: WireLeased[]): Promise<{ count: number; messages: ReceivedMessage[] }> {
+  #open(link: Link, wire: WireLeased[]): Promise<{ count: number; messages: { message: ReceivedMessage; lease: LeaseRef }[] }> {
     link.held = Math.max(0, link.held - wire.length);
     this.#opening += wire.length;
     const { config, env, queue } = this.#context;
     return openReceived(env, config, queue, wire.map((message) => ({ partition: link.index, message: fromWire(message) })))
-      .then((opened) => Promise.all(opened.map(({ message }) => receivedMessage(config, queue, link.index, message))))
+      .then((opened) => Promise.all(opened.map(async ({ message }) => ({ message: await receivedMessage(config, queue, link.index, message), lease: { seq: message.seq, lease: message.receiveCount } }))))
       .then((messages) => ({ count: wire.length, messages }), (error: unknown) => {
         this.#opening -= wire.length;
         throw error;
       });
   }
 
-  async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<{ count: number; messages: ReceivedMessage[] }> | null): Promise<void> {
+  async #onPartition(link: Link, frame: PartitionFrame, opening: Promise<{ count: number; messages: { message: ReceivedMessage; lease: LeaseRef }[] }> | null): Promise<void> {
     if (frame.type === "ready") {
       link.ready = true;
     } else if (frame.type === "idle") {
@@ -137,9 +137,9 @@ export class PushSession {
     } else if (opening) {
       const { count, messages } = await opening;
       this.#opening -= count;
-      for (const message of this.#closed ? [] : messages) {
+      for (const { message, lease } of this.#closed ? [] : messages) {
         this.#inFlight.set(message.receiptHandle, Date.now() + this.#context.visibilityTimeout * 1000);
-        this.#remember(message.receiptHandle);
+        this.#remember(message.receiptHandle, { link, lease });
         this.#send({ type: "message", message: message as unknown as Extract<ServerFrame, { type: "message" }>["message"] });
       }
       this.#arm();
@@ -202,9 +202,13 @@ export class PushSession {
     if (known.length === 0) return;
     if (kind !== "extend") {
       for (const handle of known) this.#inFlight.delete(handle);
+      if (kind === "ack") for (const handle of known) {
+        const { link, lease } = this.#issued.get(handle)!;
+        link.acks.push(lease);
+      }
       this.#distribute(); // the credit is free as soon as the subscriber is done with the message
+      if (kind === "ack") return this.#flushAcks();
     }
-    if (kind === "ack") return this.#queueAcks(known);
     const { messages, queue } = this.#context;
     for (let i = 0; i < known.length; i += 10) {
       const chunk = known.slice(i, i + 10);
@@ -221,24 +225,13 @@ export class PushSession {
   }
 
   /**
-   * Acks wait while a delete is on its way and go out together in the next
-   * (one delete call, so one RPC per partition, for up to 10 handles): the
-   * subscriber's credit is already free, so only the row's deletion waits.
+   * Acks go to their partition over its socket: with the credit they free
+   * when #distribute hands it to that partition (one frame, so the partition
+   * deletes them and leases for the credit in one commit), else alone, now.
    */
-  #queueAcks(handles: string[]): void {
-    this.#acks.push(...handles);
-    this.#ackFlush ??= this.#flushAcks().finally(() => (this.#ackFlush = undefined));
-  }
-
-  async #flushAcks(): Promise<void> {
-    const { messages, queue } = this.#context;
-    while (this.#acks.length > 0) {
-      const chunk = this.#acks.splice(0, 10);
-      // Each delete call is guarded on its own: a refused one is answered, and the acks behind it still go out.
-      await this.#guard(async () => {
-        const { failed } = await messages.deleteMessages(queue.name, chunk);
-        for (const { index, problem } of failed) this.#send({ type: "error", code: problem.code, message: this.#context.render(problem), receiptHandles: [chunk[index]!] });
-      });
+  #flushAcks(): void {
+    for (const link of this.#links) {
+      if (link.acks.length > 0) this.#tell(link, { type: "credit", add: 0, acks: link.acks.splice(0) });
     }
   }
 
@@ -280,7 +273,7 @@ export class PushSession {
       link.ready = false;
       if (share === 0) continue;
       link.held += share;
-      this.#tell(link, { type: "credit", add: share });
+      this.#tell(link, { type: "credit", add: share, ...(link.acks.length > 0 ? { acks: link.acks.splice(0) } : {}) });
     }
   }
 
@@ -297,9 +290,9 @@ export class PushSession {
     }, Math.max(0, next - Date.now()) + 5);
   }
 
-  #remember(handle: string): void {
-    if (this.#issued.size >= MAX_ISSUED) this.#issued.delete(this.#issued.values().next().value!);
-    this.#issued.add(handle);
+  #remember(handle: string, target: { link: Link; lease: LeaseRef }): void {
+    if (this.#issued.size >= MAX_ISSUED) this.#issued.delete(this.#issued.keys().next().value!);
+    this.#issued.set(handle, target);
   }
 
   /** Runs a frame's work; a refusal becomes an error frame, a bug is logged and answered, never a closed socket. */

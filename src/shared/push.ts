@@ -3,7 +3,7 @@
 // Worker and a Partition exchange on their own socket, the error codes an
 // error frame carries, and the bounds of a subscription.
 import type { ErrorCode } from "./errors.js";
-import type { LeasedMessage } from "./types.js";
+import type { LeasedMessage, LeaseRef } from "./types.js";
 
 /** Messages a subscriber may hold in flight (granted credit, unacknowledged): more is a CreditOverflow. */
 export const MAX_PUSH_CREDITS = 1000;
@@ -39,8 +39,17 @@ export type ServerFrame =
   | { type: "error"; code: PushErrorCode | ErrorCode; message: string; receiptHandles?: string[] }
   | { type: "drained" };
 
-/** Worker to Partition: grant credit, or take back all the partition holds (it answers `returned`). */
-export type RelayFrame = { type: "credit"; add: number } | { type: "revoke" };
+/** Leases one Worker-to-Partition credit frame may ask to delete. */
+export const MAX_RELAY_ACKS = 1000;
+
+/**
+ * Worker to Partition: grant credit, or take back all the partition holds (it
+ * answers `returned`). `acks`: leases its subscriber acknowledged (the Worker
+ * checked they are handles it issued and opened them), which the partition
+ * deletes in the same commit as the lease for the credit (a lease that moved
+ * on is left alone, as a REST delete leaves it). Credit 0 with acks only deletes.
+ */
+export type RelayFrame = { type: "credit"; add: number; acks?: LeaseRef[] } | { type: "revoke" };
 
 /** A leased message on the Worker-Partition socket: a sealed body travels base64-encoded. */
 export type WireLeased = Omit<LeasedMessage, "body"> & { body?: string; body64?: string };

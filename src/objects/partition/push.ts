@@ -9,7 +9,7 @@
 // dead-lettering after maxReceiveCount apply to pushes as to receives, and
 // no message is leased to two sockets: the object leases one command at a time.
 import { MAX_BATCH_ENTRIES } from "../../shared/limits.js";
-import type { PartitionFrame, RelayFrame, WireLeased } from "../../shared/push.js";
+import { MAX_RELAY_ACKS, type PartitionFrame, type RelayFrame, type WireLeased } from "../../shared/push.js";
 import type { LeasedMessage, LeaseRef, Result } from "../../shared/types.js";
 import type { CommandResult, PartitionCommand, PartitionRef } from "./contract.js";
 
@@ -41,6 +41,8 @@ export class PushSubscribers {
   /** Pumps running (see pump). */
   #active = 0;
   #turn = 0;
+  /** Acked leases from the Worker, per incarnation, deleted in the next round's commit (see frame). */
+  #acks = new Map<number, LeaseRef[]>();
 
   constructor(host: PushHost) {
     this.#host = host;
@@ -95,6 +97,12 @@ export class PushSubscribers {
     const attachment = ws.deserializeAttachment() as Attachment;
     // Credit 0 is a poke: a socket without credit hears `ready` if messages wait here.
     if (frame.type === "credit" && Number.isSafeInteger(frame.add) && frame.add >= 0) {
+      const acks = Array.isArray(frame.acks) ? frame.acks.slice(0, MAX_RELAY_ACKS).filter((a) => Number.isSafeInteger(a?.seq) && Number.isSafeInteger(a?.lease)) : [];
+      if (acks.length > 0) {
+        const pending = this.#acks.get(attachment.incarnation) ?? [];
+        this.#acks.set(attachment.incarnation, pending);
+        for (const { seq, lease } of acks) pending.push({ seq, lease });
+      }
       ws.serializeAttachment({ ...attachment, credit: attachment.credit + frame.add, idle: frame.add > 0 ? false : attachment.idle });
       // Not awaited: the next frames (more credit) are taken while this round commits, and join the next round.
       this.wake();
@@ -143,13 +151,19 @@ export class PushSubscribers {
       ws.serializeAttachment({ ...before, credit: before.credit - take });
       asks.push({ ws, before, take });
     }
-    if (asks.length === 0) return false;
-    const commands = asks.map(({ before, take }): PartitionCommand => ({
+    // The acks that came in since the last round are deleted first, in the same commit as the leases.
+    const deletes = [...this.#acks].map(([incarnation, leases]): PartitionCommand => ({ kind: "delete", ref: { incarnation }, leases }));
+    this.#acks.clear();
+    if (asks.length === 0) {
+      if (deletes.length > 0) await this.#host.run(deletes);
+      return false;
+    }
+    const leases = asks.map(({ before, take }): PartitionCommand => ({
       kind: "receive",
       ref: { incarnation: before.incarnation },
       options: { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty", push: true },
     }));
-    const results = (await this.#host.run(commands)) as Result<{ messages: LeasedMessage[] }>[];
+    const results = (await this.#host.run([...deletes, ...leases])).slice(deletes.length) as Result<{ messages: LeasedMessage[] }>[];
     let more = false;
     for (const [i, { ws, before, take }] of asks.entries()) {
       const result = results[i]!;
