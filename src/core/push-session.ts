@@ -2,9 +2,9 @@
 // them). The subscriber grants credit: that many messages pushed and not yet
 // acknowledged at most. The session hands that credit to the partitions
 // (a partition holds what it may still lease for this subscriber), opens what
-// they push, gives each message its receipt handle and forwards it; acks,
-// nacks and extends go through the same core calls as REST deletes and
-// visibility changes. A partition with messages but no credit says `ready`;
+// they push, gives each message its receipt handle and forwards it; nacks
+// and extends go through the same core call as REST visibility changes, and
+// acks go to their partition with its next credit (see #flushAcks). A partition with messages but no credit says `ready`;
 // when no credit is free, the session takes back what idle partitions hold
 // (`revoke`) and gives it to the ready ones. Bad frames get an error frame;
 // nothing a subscriber sends can close another's socket or touch its messages.
