@@ -18,6 +18,7 @@ import { migrate, runSql, type Exec } from "../migrate.js";
 import { alarmSteps } from "./alarm.js";
 import { AlarmClock } from "./alarm-clock.js";
 import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
+import { dropInChunks } from "./drop.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
@@ -239,19 +240,13 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * The queue was deleted: remove its messages and refuse every later request
-   * for this incarnation (a Worker with a stale cache must not revive it).
+   * The queue was deleted: refuse every later request for this incarnation (a
+   * Worker with a stale cache must not revive it), and remove its messages in steps (drop.ts).
    */
   async drop(incarnation: number): Promise<Result<object>> {
     if (this.#engine.meta.state.incarnation > incarnation) return { ok: true }; // a newer queue already lives here
-    this.#atomically(() => {
-      this.#engine.clear();
-      this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
-      this.#engine.meta.resetCounters();
-      this.#engine.series.clear();
-      this.#engine.schedules.clear();
-    });
-    this.#waiters.wakeAll();
+    const atomically = <T>(work: () => T): T => this.#atomically(() => this.#flushed(work()));
+    await dropInChunks({ engine: this.#engine, atomically, dropped: () => this.#waiters.wakeAll() }, incarnation);
     return { ok: true };
   }
 
