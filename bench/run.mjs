@@ -8,13 +8,14 @@
 //   --server self|dev  --concurrency N (16) --body-size BYTES (200) --batch 1,10
 //   --min-seconds S (10) --min-messages N (2,000; 20,000 with --peers) --warmup-seconds S --warmup-messages N
 //   --partitions N[,N...] --depth N (default mode)  --systems edgeq,pgmq,bullmq --pgmq-sql FILE (peers)  --out FILE
-//   --waiters N | --wide N | --soak 30m   issue 20's scenarios on the product server (bench/lib/load-scenarios.mjs)
+//   --waiters N | --wide N | --soak 30m | --keyed 3m   issue 20's scenarios on the product server (bench/lib/load-scenarios.mjs)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { baselineBench } from "./lib/baseline-run.mjs";
 import { closeAgent } from "./lib/http.mjs";
 import { parseOptions } from "./lib/options.mjs";
+import { keyedScenario } from "./lib/keyed-scenario.mjs";
 import { loadTable, soakScenario, waitersScenario, wideScenario } from "./lib/load-scenarios.mjs";
 import { peersBench } from "./lib/peers-run.mjs";
 import { peersTable } from "./lib/peers-report.mjs";
@@ -28,7 +29,7 @@ const options = parseOptions(process.argv.slice(2));
 const runId = new Date().toISOString().replace(/[:.]/g, "-");
 const progress = makeProgress();
 stopAllOnSignal();
-const loadRun = options.waiters ? "waiters" : options.wide ? "wide" : options.soakMs ? "soak" : null;
+const loadRun = options.waiters ? "waiters" : options.wide ? "wide" : options.soakMs ? "soak" : options.keyedMs ? "keyed" : null;
 const suffix = `${loadRun ?? (options.peers ? "peers" : options.server)}${options.quick ? "-quick" : ""}`;
 
 let exitCode = 0;
@@ -74,7 +75,9 @@ async function loadBench() {
       ? await waitersScenario(server, options.waiters, progress)
       : options.wide
         ? await wideScenario(server, options.wide, progress)
-        : await soakScenario(server, options.soakMs, progress);
+        : options.keyedMs
+          ? await keyedScenario(server, options.keyedMs, progress)
+          : await soakScenario(server, options.soakMs, progress);
     return { meta: { runId, scenario: loadRun, node: process.version }, ...result };
   } finally {
     await stop();

@@ -9,9 +9,10 @@
 //                 out of the latencies, which they would only measure the wait of), a
 //                 partitioned queue, a FIFO queue; producers hold back above a
 //                 depth of 2,000) for the duration: per minute throughput,
-//                 p50/p99 latency, workerd and server RSS
+//                 p50/p99 latency, workerd and server RSS, the data
+//                 directory's size and the KV dedup cache's blob files
 import http from "node:http";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { summary } from "./measure.mjs";
 
@@ -20,13 +21,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value, digits = 2) => (value === null || value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
 
 /** A client with its own keep-alive pool, sized for the scenario (the shared one stops at 64 sockets). */
-function client(baseUrl, sockets) {
+export function client(baseUrl, sockets) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const base = new URL(baseUrl);
-  function call(method, path, body) {
+  function call(method, path, body, extraHeaders = {}) {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: base.hostname, port: base.port, path, method, agent, headers: { ...AUTH, ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) } }, (res) => {
+      const req = http.request({ host: base.hostname, port: base.port, path, method, agent, headers: { ...AUTH, ...extraHeaders, ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) } }, (res) => {
         const chunks = [];
         res.on("data", (chunk) => chunks.push(chunk));
         res.on("end", () => {
@@ -50,6 +51,29 @@ export function rssMiB(pid) {
     return line ? round(Number(line.split(/\s+/)[1]) / 1024, 1) : null;
   } catch {
     return null;
+  }
+}
+
+/** Bytes allocated under `dir` (as du counts them); files that vanish while it looks (KV's temporary files) are skipped. */
+export function dataMiB(dir) {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      bytes += statSync(join(entry.parentPath, entry.name)).blocks * 512;
+    } catch {
+      // gone since the listing
+    }
+  }
+  return Math.round(bytes / 1024 / 102.4) / 10;
+}
+
+/** Blob files in Miniflare's KV store of DEDUP_CACHE: one per dedup entry still on disk. */
+export function kvBlobs(dir) {
+  try {
+    return readdirSync(join(dir, "v3", "kv", "DEDUP_CACHE", "blobs")).length;
+  } catch {
+    return 0;
   }
 }
 
@@ -286,6 +310,8 @@ export async function soakScenario(server, durationMs, progress) {
       serverMiB: rssMiB(pids.server),
       benchMiB: round(process.memoryUsage().rss / 1024 / 1024, 1),
       depth: depths.reduce((sum, d) => sum + (d ?? 0), 0),
+      dataMiB: dataMiB(server.stateDir),
+      kvBlobs: kvBlobs(server.stateDir),
     };
     minutes.push(row);
     progress.note(`minute ${row.minute}: ${row.requestsPerSec} req/s, p50/p99 ${round(row.latencyMs.p50, 1)}/${round(row.latencyMs.p99, 1)} ms, workerd ${row.workerdMiB} MiB, server ${row.serverMiB} MiB, depth ${row.depth}, errors ${row.errors}`);
@@ -316,11 +342,16 @@ export function loadTable(result) {
     out.push(`list page of 1000: p50 ${round(result.listPage1000Ms.p50, 1)} ms, p99 ${round(result.listPage1000Ms.p99, 1)} ms; first page of 100: p50 ${round(result.listPage100Ms.p50, 1)} ms, p99 ${round(result.listPage100Ms.p99, 1)} ms`);
     out.push(`each queue sent to, received from and deleted from in ${result.sendReceiveDeleteSeconds} s; ${result.receivedOwnMessage}/${result.queues} received their own message`);
     out.push(`workerd RSS: ${result.workerdMiB.before} MiB before, ${result.workerdMiB.afterCreate} MiB after creating, ${result.workerdMiB.afterUse} MiB after using every queue; server (Node) ${result.serverMiB} MiB`);
+  } else if (result.scenario === "keyed") {
+    out.push("| seconds | messages sent/s | send p50 / p99 ms | data dir MiB | KV blob files | workerd MiB |");
+    out.push("|---|---|---|---|---|---|");
+    for (const r of result.rows) out.push(`| ${r.seconds} | ${r.sentPerSec} | ${round(r.sendMs.p50, 1)} / ${round(r.sendMs.p99, 1)} | ${r.dataMiB} | ${r.kvBlobs} | ${r.workerdMiB} |`);
+    out.push(`${result.sent} messages sent with ${result.requests} Idempotency-Keys, ${result.errors} errors`);
   } else if (result.scenario === "soak") {
-    out.push("| minute | req/s | errors | p50 / p99 ms (all) | send p50 / p99 | receive p50 / p99 | delete p50 / p99 | long polls | workerd MiB | server MiB | bench MiB | depth |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| minute | req/s | errors | p50 / p99 ms (all) | send p50 / p99 | receive p50 / p99 | delete p50 / p99 | long polls | workerd MiB | server MiB | bench MiB | depth | data dir MiB | KV blobs |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     const pp = (s) => `${round(s.p50, 1)} / ${round(s.p99, 1)}`;
-    for (const m of result.minutes) out.push(`| ${m.minute} | ${m.requestsPerSec} | ${m.errors} | ${pp(m.latencyMs)} | ${pp(m.sendMs)} | ${pp(m.receiveMs)} | ${pp(m.deleteMs)} | ${m.longPolls} | ${m.workerdMiB} | ${m.serverMiB} | ${m.benchMiB} | ${m.depth} |`);
+    for (const m of result.minutes) out.push(`| ${m.minute} | ${m.requestsPerSec} | ${m.errors} | ${pp(m.latencyMs)} | ${pp(m.sendMs)} | ${pp(m.receiveMs)} | ${pp(m.deleteMs)} | ${m.longPolls} | ${m.workerdMiB} | ${m.serverMiB} | ${m.benchMiB} | ${m.depth} | ${m.dataMiB} | ${m.kvBlobs} |`);
     out.push(`growth first to last minute: workerd ${result.growth.workerdMiB} MiB, server ${result.growth.serverMiB} MiB; workerd at most ${result.workerdMaxMiB} MiB`);
   }
   return out.join("\n");

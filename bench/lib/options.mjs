@@ -31,6 +31,7 @@ export function parseOptions(args) {
     waiters: null,
     wide: null,
     soakMs: null,
+    keyedMs: null,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -84,10 +85,16 @@ export function parseOptions(args) {
         opts.soakMs = ms;
         break;
       }
+      case "--keyed": {
+        const ms = parseDuration(value);
+        if (ms === null || ms < 10_000) fail(`--keyed takes a duration of at least 10s such as 3m or 90s, got ${value}`);
+        opts.keyedMs = ms;
+        break;
+      }
       default: fail(`unknown argument ${arg}`);
     }
   }
-  if ([opts.waiters, opts.wide, opts.soakMs, opts.peers || null].filter((v) => v !== null && v !== false).length > 1) fail("--waiters, --wide, --soak and --peers are separate runs: choose one");
+  if ([opts.waiters, opts.wide, opts.soakMs, opts.keyedMs, opts.peers || null].filter((v) => v !== null && v !== false).length > 1) fail("--waiters, --wide, --soak, --keyed and --peers are separate runs: choose one");
   if (opts.peers && opts.server !== "self") fail("--peers measures the self-hosted server only (npm start)");
   return opts;
 }

@@ -71,8 +71,8 @@ export function deadlineFor(target: Target, method: string, args: readonly unkno
   if (target !== "partition") return base;
   if (method === "receive") return base + 1000 * Number((args[1] as { waitSeconds?: number } | undefined)?.waitSeconds ?? 0);
   if (method === "awaitMessages") return base + 1000 * Number(args[1] ?? 0);
-  // A purge runs in steps of PURGE_CHUNK messages with the partition serving others between them: long, not stuck.
-  if (method === "purge") return PURGE_DEADLINE_MS;
+  // A purge (and a queue's drop) runs in steps of PURGE_CHUNK messages with the partition serving others between them: long, not stuck.
+  if (method === "purge" || method === "drop") return PURGE_DEADLINE_MS;
   return base;
 }
 

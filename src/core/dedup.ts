@@ -11,6 +11,8 @@ import type { CoreConfig } from "./config.js";
 import { hashSecret } from "./master.js";
 
 const KV_MIN_TTL_SECONDS = 60;
+/** How often a self-hosted Worker asks Miniflare's KV to drop expired entries (see sweepDedupCache). */
+export const DEDUP_SWEEP_INTERVAL_MS = 5_000;
 
 /**
  * Sends `messages` through `send`, except those whose dedup id the KV cache
@@ -56,5 +58,22 @@ async function remember(env: Env, config: CoreConfig, digest: string, sent: Sent
     await env.DEDUP_CACHE.put(kvKey(config, digest), JSON.stringify(sent), { expirationTtl: ttl });
   } catch (error) {
     console.error(JSON.stringify({ level: "warn", event: "dedup-cache-write-failed", error: String(error) }));
+  }
+}
+
+/**
+ * Self-hosted only (the server's control ping calls it): Miniflare's KV
+ * store, unlike Cloudflare's, removes an expired entry only when that key is
+ * read again, or when a list() runs, which deletes every expired row
+ * (`DELETE FROM _mf_entries WHERE expiration < now`) and their blob files.
+ * Dedup keys are almost never read again, so without this each send with a
+ * dedup id left a ~4 KiB file behind for good. A one-key list is the sweep;
+ * entries still inside their window stay, so dedup keeps its semantics.
+ */
+export async function sweepDedupCache(env: Env): Promise<void> {
+  try {
+    await env.DEDUP_CACHE.list({ prefix: "dedup/", limit: 1 });
+  } catch (error) {
+    console.error(JSON.stringify({ level: "warn", event: "dedup-cache-sweep-failed", error: String(error) }));
   }
 }

@@ -3,6 +3,7 @@ export { QueueService } from "./service.js";
 export type { Cursors } from "./cursors.js";
 export { problemOf, Refusal } from "./refusal.js";
 export { serverState, type StorageReport } from "./server-state.js";
+export { DEDUP_SWEEP_INTERVAL_MS, sweepDedupCache } from "./dedup.js";
 export { storageRefusal } from "./bulkhead.js";
 export { authorize, can, canSee, covers, ACTIONS, type Action, type Grant, type Principal } from "./permissions.js";
 export type { CoreConfig } from "./config.js";

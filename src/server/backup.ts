@@ -11,7 +11,8 @@
 // started is in it. Miniflare's KV (v3/kv: the dedup cache, DEDUP_CACHE) is
 // left out: a fast path whose entries live 5 minutes, while each partition
 // keeps the authoritative dedup records; under Miniflare it is one file per
-// send, most of a busy directory's size. The manifest, written last, records the objects, their
+// keyed message of the last five minutes (older ones are swept:
+// core/dedup.ts), most of a busy directory's size. The manifest, written last, records the objects, their
 // schema versions and the master key's fingerprint (restore.ts checks them).
 /// <reference types="node" />
 import { createHash } from "node:crypto";

@@ -8,9 +8,11 @@
 // requests already in flight finish, and push subscribers' sockets are closed
 // with 1012 (service restart) by their sessions (core/push-session.ts) so that
 // they reconnect elsewhere. (A Connection: close would be dropped:
-// workerd owns the hop-by-hop headers.)
+// workerd owns the hop-by-hop headers.) Each ping, at most every
+// DEDUP_SWEEP_INTERVAL_MS, also sweeps the expired entries of Miniflare's KV
+// dedup cache, which Miniflare would otherwise keep on disk for good.
 import type { MiddlewareHandler } from "hono";
-import { serverState, type StorageReport } from "../core/index.js";
+import { DEDUP_SWEEP_INTERVAL_MS, serverState, sweepDedupCache, type StorageReport } from "../core/index.js";
 import { ApiError } from "./api-error.js";
 import type { AppEnv } from "./context.js";
 
@@ -19,6 +21,7 @@ export const CONTROL_PATH = "/_edgeq/control";
 export const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 let inFlight = 0;
+let sweptAt = 0;
 
 interface ControlReport {
   storage?: StorageReport;
@@ -39,6 +42,10 @@ export const control = (sqsRefusal: (request: Request, path: string, message: st
     const report = (await c.req.json().catch(() => ({}))) as ControlReport;
     if (report.storage) serverState.storageLow = report.storage.free < report.storage.reserve ? report.storage : null;
     if (report.draining === true) serverState.draining = true;
+    if (Date.now() - sweptAt >= DEDUP_SWEEP_INTERVAL_MS) {
+      sweptAt = Date.now();
+      c.executionCtx.waitUntil(sweepDedupCache(c.env));
+    }
     return c.json({ inFlight, draining: serverState.draining, storageLow: serverState.storageLow !== null });
   }
   if (serverState.draining) {

@@ -18,17 +18,18 @@ import { Schedules } from "./schedules.js";
 import { Series } from "./series.js";
 import { MessageStore, toInsert } from "./store.js";
 import { TenantShares, UNGROUPED } from "./tenants.js";
+import { WAKE_ALL } from "./waiters.js";
 
 /** What a batch of commands leaves for the object to do once it has committed. */
 export interface Effects {
-  /** Something became receivable now: wake the long-pollers. */
-  wake: boolean;
+  /** How many messages became receivable now: wakes as many long-pollers (WAKE_ALL: every one). */
+  wake: number;
   /** Times something the commands created comes due. */
   due: number[];
 }
 
 export function noEffects(): Effects {
-  return { wake: false, due: [] };
+  return { wake: 0, due: [] };
 }
 
 export class Engine {
@@ -114,6 +115,12 @@ export class Engine {
     return null;
   }
 
+  /** A message some receive could lease now (the queue not paused): what a long poll waits for. */
+  receivable(now = Date.now()): boolean {
+    const { retentionMs, fifo, paused } = this.#meta.state;
+    return !paused && this.store.hasVisible(now, now - retentionMs, fifo);
+  }
+
   send(ref: PartitionRef, retentionSeconds: number, messages: NewMessage[], effects: Effects): Result<{ messages: SentMessage[] }> {
     const refused = this.admit(ref, retentionSeconds);
     if (refused) return refused;
@@ -139,7 +146,7 @@ export class Engine {
     this.#measureLoad(ref.incarnation, now);
     for (const row of rows) {
       if (row.visibleAt > now) effects.due.push(row.visibleAt);
-      else effects.wake = true;
+      else effects.wake++;
     }
     // Retention of the oldest message sent here: what arms the alarm when the partition was empty.
     if (rows.length > 0) effects.due.push(Math.min(...rows.map((row) => row.sentAt)) + this.#meta.state.retentionMs);
@@ -238,10 +245,10 @@ export class Engine {
     const now = Date.now();
     const { outcomes, firstReceivedAt, released } = this.store.deleteLeases(leases, now);
     this.#tenants.noteReleased(released);
-    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true; // a capped group may deliver again
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = WAKE_ALL; // a capped group may deliver again
     const deleted = outcomes.filter((result) => result === "deleted").length;
     if (deleted > 0) this.count({ depth: -deleted, deleted, deleteLatencyMs: firstReceivedAt.reduce((sum, at) => sum + Math.max(0, now - at), 0), deleteLatencyCount: firstReceivedAt.length });
-    if (deleted > 0 && this.#meta.state.fifo) effects.wake = true; // a group's next message may be deliverable now
+    if (deleted > 0 && this.#meta.state.fifo) effects.wake = WAKE_ALL; // a group's next message may be deliverable now
     return { ok: true, outcomes };
   }
 
@@ -252,11 +259,11 @@ export class Engine {
     const released: string[] = [];
     const outcomes = this.store.changeVisibility(entries, now, released);
     this.#tenants.noteReleased(released);
-    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = true;
+    if (released.length > 0 && this.#meta.state.maxInFlightPerGroup > 0) effects.wake = WAKE_ALL;
     entries.forEach((entry, i) => {
       if (outcomes[i] !== "changed") return;
       this.#activity = true;
-      if (entry.visibilityTimeout === 0) effects.wake = true;
+      if (entry.visibilityTimeout === 0) effects.wake++;
       else if (waiting) effects.due.push(now + entry.visibilityTimeout * 1000);
     });
     return { ok: true, outcomes };

@@ -19,6 +19,7 @@ import { alarmSteps } from "./alarm.js";
 import { AlarmClock } from "./alarm-clock.js";
 import { WebhookDeliverer } from "./webhook.js";
 import type { CommandResult, CommandResults, PartitionCommand, PartitionRef, PartitionSettings, PeekedMessage, PeekState, ReceiveOptions } from "./contract.js";
+import { dropInChunks } from "./drop.js";
 import { Engine, fail, noEffects, type Effects } from "./engine.js";
 import { GroupCommit } from "./group-commit.js";
 import type { MoveTask } from "./meta.js";
@@ -100,11 +101,14 @@ export class Partition extends DurableObject<Env> {
    */
   async receive(ref: PartitionRef, options: ReceiveOptions): Promise<Result<{ messages: LeasedMessage[] }>> {
     const deadline = Date.now() + options.waitSeconds * 1000;
-    for (;;) {
+    for (let waited = false; ; ) {
       const wakes = this.#waiters.wakes;
       const [result] = (await this.run([{ kind: "receive", ref, options }])) as CommandResults["receive"][];
-      if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) return result!;
-      if (this.#waiters.wakes === wakes) await this.#waitForMessages(result!.limited ? Math.min(deadline, Date.now() + 1_000) : deadline);
+      if (!result!.ok || result!.messages.length > 0 || Date.now() >= deadline || this.#engine.refusal(ref)) {
+        if (waited) this.#waiters.passOn(() => this.#engine.receivable());
+        return result!;
+      }
+      if (this.#waiters.wakes === wakes) await this.#waitForMessages(result!.limited ? Math.min(deadline, Date.now() + 1_000) : deadline, (waited = true));
     }
   }
 
@@ -141,11 +145,9 @@ export class Partition extends DurableObject<Env> {
     try {
       for (;;) {
         if (this.#engine.refusal(ref) || cancelled) return { ok: true, available: false };
-        const now = Date.now();
-        const { retentionMs, fifo } = this.#engine.meta.state;
-        if (!this.#engine.meta.state.paused && this.#engine.store.hasVisible(now, now - retentionMs, fifo)) return { ok: true, available: true };
-        if (now >= deadline) return { ok: true, available: false };
-        await this.#waitForMessages(deadline);
+        if (this.#engine.receivable()) return { ok: true, available: true };
+        if (Date.now() >= deadline) return { ok: true, available: false };
+        await this.#waitForMessages(deadline, false);
       }
     } finally {
       this.#waitsById.delete(waitId);
@@ -168,7 +170,7 @@ export class Partition extends DurableObject<Env> {
     const cancel = this.#waitsById.get(waitId);
     if (!cancel) return;
     cancel();
-    this.#waiters.wakeAll();
+    this.#waiters.wake(0); // watchers only: the cancelled one ends, the others look again
   }
 
   /** Applies the queue's configuration as the Catalog sees it. */
@@ -241,19 +243,13 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * The queue was deleted: remove its messages and refuse every later request
-   * for this incarnation (a Worker with a stale cache must not revive it).
+   * The queue was deleted: refuse every later request for this incarnation (a
+   * Worker with a stale cache must not revive it), and remove its messages in steps (drop.ts).
    */
   async drop(incarnation: number): Promise<Result<object>> {
     if (this.#engine.meta.state.incarnation > incarnation) return { ok: true }; // a newer queue already lives here
-    this.#atomically(() => {
-      this.#engine.clear();
-      this.#engine.meta.set({ incarnation, dropped: true, moveTask: null });
-      this.#engine.meta.resetCounters();
-      this.#engine.series.clear();
-      this.#engine.schedules.clear();
-    });
-    this.#waiters.wakeAll();
+    const atomically = <T>(work: () => T): T => this.#atomically(() => this.#flushed(work()));
+    await dropInChunks({ engine: this.#engine, atomically, dropped: () => this.#waiters.wakeAll() }, incarnation);
     return { ok: true };
   }
 
@@ -366,13 +362,13 @@ export class Partition extends DurableObject<Env> {
 
   /** After a batch committed: wake long-pollers, and arm the alarm no later than anything the batch made due. */
   async #settle(effects: Effects): Promise<void> {
-    if (effects.wake) this.#waiters.wakeAll();
+    if (effects.wake > 0) this.#waiters.wake(effects.wake);
     if (effects.due.length > 0) await this.#alarm.noLaterThan(Math.min(...effects.due));
   }
 
-  #waitForMessages(deadline: number): Promise<void> {
+  #waitForMessages(deadline: number, receiver: boolean): Promise<void> {
     const next = this.#engine.store.nextReceivable(Date.now(), this.#engine.meta.state.fifo);
-    return this.#waiters.wait(Math.min(deadline, next ?? deadline));
+    return this.#waiters.wait(Math.min(deadline, next ?? deadline), receiver ? "receiver" : "watcher");
   }
 
   /** Arms the one alarm no later than the earliest due time (see schedule.ts), or deletes it. */
