@@ -107,6 +107,16 @@ describe("maxInFlightPerGroup", () => {
     expect((await rest("GET", `/v1/queues/${name}/stats`)).body).toMatchObject({ inFlight: 4, visible: 8 });
   });
 
+  it("fills a batch past a group at its cap with another group's messages behind it, though the batch already took some of them", async () => {
+    // Found by the property test: the batch took busy-0, busy-1 (the cap), skipped busy-2, took calm-0; looking
+    // behind busy-2 for more of calm, it read calm's first visible row, calm-0 itself, and came back one short.
+    const name = await queue("cap-fill", { maxInFlightPerGroup: 2 });
+    await send(name, ["busy-0", "busy-1", "busy-2"].map((body) => ({ body, messageGroupId: "busy" })));
+    await send(name, ["calm-0", "calm-1"].map((body) => ({ body, messageGroupId: "calm" })));
+    expect((await receive(name, 4)).map((m) => m.body).sort()).toEqual(["busy-0", "busy-1", "calm-0", "calm-1"]);
+    expect(await receive(name, 4)).toEqual([]); // busy-2 waits for a place in its group
+  });
+
   it("a long poll blocked only by a group's cap waits (no busy loop) and is answered once the group's message is deleted", async () => {
     const name = await queue("cap-poll", { partitions: 2, maxInFlightPerGroup: 1 });
     await send(name, [{ body: "first", messageGroupId: "g" }, { body: "second", messageGroupId: "g" }]);

@@ -116,8 +116,10 @@ export class TenantShares {
       for (let i = 0; i < Math.min(MAX_PROBES, candidates.length) && picked.length < limit; i++) {
         const tenant = candidates[(this.#cursor + i) % candidates.length]!;
         probed.add(tenant);
-        const want = Math.min(limit - picked.length, room(tenant) - (taken.get(tenant) ?? 0));
-        if (want > 0) for (const row of this.#store.tenantVisible(tenant, want, now, cutoff, minPriority)) if (!seen.has(row.seq)) add(row);
+        const already = taken.get(tenant) ?? 0;
+        const want = Math.min(limit - picked.length, room(tenant) - already);
+        // The rows this batch already took from the tenant are still visible in the store: read past them.
+        if (want > 0) for (const row of this.#store.tenantVisible(tenant, want + already, now, cutoff, minPriority)) if (!seen.has(row.seq) && (taken.get(tenant) ?? 0) < already + want) add(row);
       }
       this.#cursor++;
     };
