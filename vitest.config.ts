@@ -2,6 +2,8 @@
 //   *.unit.test.ts    pure code in Node
 //   *.worker.test.ts  inside workerd through the Workers Vitest plugin
 //   *.e2e.test.ts     Node against a real server process over real HTTP
+//   *.load.test.ts    the same, under sustained load (the bench's smoke run, 24,000 keep-alive
+//                     requests): not in `npm test`, run by `npm run test:load` and .ci/run
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -29,6 +31,16 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/**/*.e2e.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "load",
+          include: ["test/**/*.load.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,

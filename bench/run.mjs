@@ -4,7 +4,7 @@
 // and writes JSON under bench/results/ (git-ignored).
 //   default      edgeq vs the bare baseline Durable Object, bench build (bench/wrangler.toml)
 //   --peers      edgeq (`npm start`) vs pgmq (PostgreSQL 15) vs BullMQ (Redis 7), --rounds N (3), medians
-//   --quick      a short smoke run of either (test/bench.e2e.test.ts runs the default one)
+//   --quick      a short smoke run of either (test/bench.load.test.ts runs the default one)
 //   --server self|dev  --concurrency N (16) --body-size BYTES (200) --batch 1,10
 //   --min-seconds S (10) --min-messages N (2,000; 20,000 with --peers) --warmup-seconds S --warmup-messages N
 //   --partitions N[,N...] --depth N (default mode)  --systems edgeq,pgmq,bullmq --pgmq-sql FILE (peers)  --out FILE
