@@ -1,6 +1,6 @@
 // Push against long-poll pull alone, N times on one bench-build server: the
 // drain rates and send-to-delivery p50 of the bench's pushVsPull (docs/performance.md).
-// Usage: BACKLOG=4000 node bench/push-vs-pull.mjs [checkout] [runs]
+// Usage (Node 22, as npm scripts have it): BACKLOG=4000 npx node bench/push-vs-pull.mjs [checkout] [runs]
 import { pathToFileURL } from "node:url";
 const root = process.argv[2] ?? new URL("..", import.meta.url).pathname;
 const { startServer } = await import(pathToFileURL(`${root}/bench/lib/server.mjs`));
