@@ -4,13 +4,12 @@
 // at-most-once `receive --delete`, FIFO sends with groups and dedup, and
 // `--deliver-at`. The CLI is built into a private directory so that other
 // test files reading dist/ are not disturbed.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleCli, type BundledCli } from "./helpers/cli.js";
+import { bundleCli, runCli, type BundledCli, type CliRun } from "./helpers/cli.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -30,24 +29,8 @@ afterAll(async () => {
   bundle?.remove();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env.PATH!, HOME: home, EDGEQ_ENDPOINT: server.url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk) => (stdout += chunk));
-    child.stderr!.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(...args: string[]): Promise<CliRun> {
+  return runCli(bin, home, server.url, args);
 }
 
 /** Runs a command that must succeed with --json, and parses what it printed. */

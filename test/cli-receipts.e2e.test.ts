@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, type Message } from "../src/sdk/index.js";
-import { bundleCli, type BundledCli } from "./helpers/cli.js";
+import { bundleCli, runCli, type BundledCli, type CliRun } from "./helpers/cli.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 let server: RunningServer;
@@ -35,12 +35,6 @@ afterAll(async () => {
   bundle?.remove();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function start(args: string[]) {
   return spawn(process.execPath, [bin, ...args], {
     env: { PATH: process.env.PATH!, HOME: home, EDGEQ_ENDPOINT: server.url },
@@ -48,16 +42,8 @@ function start(args: string[]) {
   });
 }
 
-function run(args: string[], stdin = ""): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = start(args);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function run(args: string[], stdin = ""): Promise<CliRun> {
+  return runCli(bin, home, server.url, args, stdin);
 }
 
 async function sendAll(queue: string, bodies: string[]): Promise<void> {

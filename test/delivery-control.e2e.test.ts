@@ -2,13 +2,12 @@
 // pause/resume through the SDK and the `edgeq` CLI, and both surviving a
 // SIGKILL of the server (state on disk). The CLI is built into a private
 // directory, as in cli-delivery.e2e.test.ts.
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeQ, InvalidParameterValueError, ResourceNotFoundError } from "../src/sdk/index.js";
-import { bundleCli, type BundledCli } from "./helpers/cli.js";
+import { bundleCli, runCli, type BundledCli, type CliRun } from "./helpers/cli.js";
 import { DEV_SECRET, startServer, type RunningServer } from "./helpers/server.js";
 
 const running: RunningServer[] = [];
@@ -32,15 +31,8 @@ afterAll(async () => {
   bundle?.remove();
 });
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH!, HOME: home, EDGEQ_ENDPOINT: server.url }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk) => (stdout += chunk));
-    child.stderr!.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(bin, home, server.url, args);
 }
 
 async function json(...args: string[]): Promise<any> {
