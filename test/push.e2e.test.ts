@@ -2,6 +2,7 @@
 // the SDK (Node's WebSocket), a raw socket killed mid-stream, the queue spread
 // over two partitions so one subscriber's socket reaches both.
 import { spawn } from "node:child_process";
+import { request } from "node:http";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,5 +166,41 @@ describe("WebSocket push through the SDK", () => {
     const subscription = queue.subscribe(() => undefined);
     await subscription.stop();
     await expect(subscription.done).resolves.toBeUndefined();
+  });
+
+  it("refuses per-message compression: a subscriber that offers permessage-deflate gets plain frames", async () => {
+    await edgeq.createQueue("push-no-deflate");
+    const url = new URL(server.url);
+    // A raw upgrade offering what browsers and Node's WebSocket offer: the answer agrees to no extension.
+    const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+      const upgrade = request({
+        host: url.hostname,
+        port: url.port,
+        path: "/v1/queues/push-no-deflate/subscribe",
+        headers: {
+          connection: "Upgrade",
+          upgrade: "websocket",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-protocol": `edgeq.v1, edgeq.bearer.${DEV_SECRET}`,
+          "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
+        },
+      });
+      upgrade.on("upgrade", (response, socket) => {
+        socket.destroy();
+        resolve({ status: String(response.statusCode), ...response.headers });
+      });
+      upgrade.on("response", (response) => reject(new Error(`no upgrade: ${response.statusCode}`)));
+      upgrade.on("error", reject);
+      upgrade.end();
+    });
+    expect(headers.status).toBe("101");
+    expect(headers["sec-websocket-protocol"]).toBe("edgeq.v1");
+    expect(headers["sec-websocket-extensions"]).toBeUndefined();
+    // Node's own WebSocket (undici) offers deflate too, and opens with no extension.
+    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/v1/queues/push-no-deflate/subscribe`, ["edgeq.v1", `edgeq.bearer.${DEV_SECRET}`]);
+    await once(ws, "open");
+    expect(ws.extensions).toBe("");
+    ws.close(1000);
   });
 });
