@@ -253,6 +253,28 @@ describe("WebSocket subscribers", () => {
   });
 });
 
+describe("one lease shared by a round's subscribers (standard queues)", () => {
+  it("each subscriber gets what its credit allows, never more and never a message twice, each with its own visibility timeout", async () => {
+    const name = uniqueName("push-deal");
+    await createQueue(name, { visibilityTimeout: 30 });
+    const subs = [await subscribe(name, "?credits=1"), await subscribe(name, "?credits=2"), await subscribe(name, "?credits=3&visibilityTimeout=300")];
+    await send(name, Array.from({ length: 10 }, (_, i) => `d${i}`));
+    for (const [i, sub] of subs.entries()) for (let n = 0; n <= i; n++) expect((await sub.next()).type).toBe("message");
+    await settle();
+    const messages = (sub: (typeof subs)[number]) => sub.frames.filter((f) => f.type === "message").map((f) => f.message!);
+    expect(subs.map((sub) => messages(sub).length)).toEqual([1, 2, 3]);
+    expect(new Set(subs.flatMap((sub) => messages(sub).map((m) => m.id))).size).toBe(6);
+    expect(await stats(name)).toMatchObject({ visible: 4, inFlight: 6 });
+    // The third leased for its 300 s, the others for the queue's 30 s.
+    const leases = await runInDurableObject(partitionOf(name, 0), (_instance, state) =>
+      state.storage.sql.exec<{ seconds: number }>("SELECT ROUND((visible_at - ?) / 1000.0) AS seconds FROM messages WHERE leased = 1 ORDER BY visible_at", Date.now()).toArray().map((row) => row.seconds));
+    expect(leases).toHaveLength(6);
+    expect(leases.filter((seconds) => seconds >= 29 && seconds <= 30)).toHaveLength(3);
+    expect(leases.filter((seconds) => seconds >= 299 && seconds <= 300)).toHaveLength(3);
+    for (const sub of subs) sub.ws!.close();
+  });
+});
+
 describe("many acks at once", () => {
   it("acks sent frame after frame without waiting, and one frame of more than 10, all delete their messages", async () => {
     const name = uniqueName("push-acks");

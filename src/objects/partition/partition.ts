@@ -68,7 +68,7 @@ export class Partition extends DurableObject<Env> {
     this.#engine = new Engine(exec);
     this.#monitor = new Monitor(this.#engine);
     const visible = (now: number, { retentionMs, fifo } = this.#engine.meta.state) => this.#engine.store.hasVisible(now, now - retentionMs, fifo);
-    this.#push = new PushSubscribers({ ctx, run: (commands) => this.run(commands), admit: (ref) => this.#atomically(() => this.#engine.admit(ref)), hasVisible: () => visible(Date.now()) });
+    this.#push = new PushSubscribers({ ctx, run: (commands) => this.run(commands), admit: (ref) => this.#atomically(() => this.#engine.admit(ref)), hasVisible: () => visible(Date.now()), fifo: () => this.#engine.meta.state.fifo });
     this.#alarm = new AlarmClock(ctx.storage);
     this.#webhooks = new WebhookDeliverer({ env, name: ctx.id.name, meta: () => this.#engine.meta, run: (commands) => this.run(commands), visible, arm: (at) => this.#alarm.noLaterThan(at) });
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());

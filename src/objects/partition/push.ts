@@ -34,7 +34,19 @@ export interface PushHost {
   admit(ref: PartitionRef): { ok: false; code: string } | null;
   /** True when some message could be leased now. */
   hasVisible(): boolean;
+  /** The queue is FIFO: a group's messages must reach one subscriber, in order. */
+  fifo(): boolean;
 }
+
+/** A socket's part in a round: the credit it reserved. */
+interface Ask {
+  ws: WebSocket;
+  before: Attachment;
+  take: number;
+}
+
+/** Messages one shared receive takes at most (its sockets' credit, up to 10 each). */
+const MAX_SHARED_LEASE = 100;
 
 export class PushSubscribers {
   readonly #host: PushHost;
@@ -140,10 +152,14 @@ export class PushSubscribers {
 
   /**
    * One lease for every socket with credit, all in one call (one commit):
-   * true if some socket got all it asked for (there may be more).
+   * true if some socket got all it asked for (there may be more). On a
+   * standard queue the sockets that lease alike share one receive command
+   * (one index read for the round, not one per socket) and its messages are
+   * dealt out in turn; on a FIFO queue each socket leases on its own, so a
+   * group's messages go to one subscriber in order.
    */
   async #round(order: WebSocket[]): Promise<boolean> {
-    const asks: { ws: WebSocket; before: Attachment; take: number }[] = [];
+    const asks: Ask[] = [];
     for (const ws of order) {
       const before = ws.deserializeAttachment() as Attachment | null;
       if (!before || before.credit <= 0 || ws.readyState !== WebSocket.OPEN) continue;
@@ -158,31 +174,39 @@ export class PushSubscribers {
       if (deletes.length > 0) await this.#host.run(deletes);
       return false;
     }
-    const leases = asks.map(({ before, take }): PartitionCommand => ({
-      kind: "receive",
-      ref: { incarnation: before.incarnation },
-      options: { maxMessages: take, visibilityTimeout: before.visibilityTimeout, maxInFlight: before.maxInFlight, overLimit: "empty", push: true },
-    }));
+    const groups = this.#host.fifo() ? asks.map((ask) => [ask]) : alike(asks);
+    const leases = groups.map((group): PartitionCommand => {
+      const { incarnation, visibilityTimeout, maxInFlight } = group[0]!.before;
+      const maxMessages = group.reduce((sum, ask) => sum + ask.take, 0);
+      return { kind: "receive", ref: { incarnation }, options: { maxMessages, visibilityTimeout, maxInFlight, overLimit: "empty", push: true } };
+    });
     const results = (await this.#host.run([...deletes, ...leases])).slice(deletes.length) as Result<{ messages: LeasedMessage[] }>[];
     let more = false;
-    for (const [i, { ws, before, take }] of asks.entries()) {
+    for (const [i, group] of groups.entries()) {
       const result = results[i]!;
-      const messages = result.ok ? result.messages : [];
-      if (!result.ok) send(ws, { type: "refused", code: result.code });
-      if (ws.readyState !== WebSocket.OPEN) {
-        await this.#release({ incarnation: before.incarnation }, messages);
-        continue;
+      const shares = deal(result.ok ? result.messages : [], group.map((ask) => ask.take));
+      for (const [j, ask] of group.entries()) {
+        if (!result.ok) send(ask.ws, { type: "refused", code: result.code });
+        if ((await this.#deliver(ask, shares[j]!)) && result.ok) more = true;
       }
-      const after = ws.deserializeAttachment() as Attachment;
-      const unused = take - messages.length;
-      if (messages.length > 0) send(ws, { type: "messages", messages: messages.map(toWire) }); // one frame per lease
-      if (after.generation === before.generation) {
-        ws.serializeAttachment({ ...after, credit: after.credit + unused, idle: unused > 0 });
-        if (unused > 0 && !after.idle) send(ws, { type: "idle" }); // once, until credit comes again
-      } else if (unused > 0) send(ws, { type: "returned", credit: unused });
-      if (result.ok && unused === 0) more = true;
     }
     return more;
+  }
+
+  /** Pushes one socket its share of a lease and settles its credit: true if it got all it asked for. */
+  async #deliver({ ws, before, take }: Ask, messages: LeasedMessage[]): Promise<boolean> {
+    if (ws.readyState !== WebSocket.OPEN) {
+      await this.#release({ incarnation: before.incarnation }, messages);
+      return false;
+    }
+    const after = ws.deserializeAttachment() as Attachment;
+    const unused = take - messages.length;
+    if (messages.length > 0) send(ws, { type: "messages", messages: messages.map(toWire) }); // one frame per lease
+    if (after.generation === before.generation) {
+      ws.serializeAttachment({ ...after, credit: after.credit + unused, idle: unused > 0 });
+      if (unused > 0 && !after.idle) send(ws, { type: "idle" }); // once, until credit comes again
+    } else if (unused > 0) send(ws, { type: "returned", credit: unused });
+    return unused === 0;
   }
 
   /** Leases taken for a socket that closed meanwhile come back at once. */
@@ -191,6 +215,37 @@ export class PushSubscribers {
     const entries = messages.map((m): LeaseRef & { visibilityTimeout: number } => ({ seq: m.seq, lease: m.receiveCount, visibilityTimeout: 0 }));
     await this.#host.run([{ kind: "visibility", ref, entries }]);
   }
+}
+
+/** Asks that lease with the same settings, in groups taking at most MAX_SHARED_LEASE, order kept. */
+function alike(asks: Ask[]): Ask[][] {
+  const groups = new Map<string, Ask[][]>();
+  const ordered: Ask[][] = [];
+  for (const ask of asks) {
+    const { incarnation, visibilityTimeout, maxInFlight } = ask.before;
+    const key = `${incarnation}/${visibilityTimeout}/${maxInFlight}`;
+    const chunks = groups.get(key) ?? [];
+    groups.set(key, chunks);
+    let last = chunks.at(-1);
+    if (!last || last.reduce((sum, a) => sum + a.take, 0) + ask.take > MAX_SHARED_LEASE) {
+      chunks.push((last = []));
+      ordered.push(last);
+    }
+    last.push(ask);
+  }
+  return ordered;
+}
+
+/** Deals `messages` out one at a time, in turn, to askers wanting `takes` each. */
+function deal(messages: LeasedMessage[], takes: number[]): LeasedMessage[][] {
+  const shares = takes.map((): LeasedMessage[] => []);
+  let next = 0;
+  for (const message of messages) {
+    while (shares[next]!.length >= takes[next]!) next = (next + 1) % takes.length;
+    shares[next]!.push(message);
+    next = (next + 1) % takes.length;
+  }
+  return shares;
 }
 
 function send(ws: WebSocket, frame: PartitionFrame): void {
