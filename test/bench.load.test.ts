@@ -38,9 +38,16 @@ it("npm run bench -- --quick completes and writes a valid JSON report", async ()
   for (const mode of ["push", "pull"]) {
     expect(report.pushVsPull[mode].latency.count).toBe(report.pushVsPull.latencyMessages);
     expect(report.pushVsPull[mode].latency.p50).toBeGreaterThan(0);
-    expect(report.pushVsPull[mode].throughput.messages).toBe(report.pushVsPull.backlog);
-    expect(report.pushVsPull[mode].throughput.msgsPerSec).toBeGreaterThan(0);
+    const { throughput } = report.pushVsPull[mode];
+    expect(throughput.rounds).toBeGreaterThanOrEqual(3);
+    expect(throughput.messages).toBe(throughput.rounds * report.pushVsPull.backlog);
+    expect(throughput.seconds).toBeGreaterThanOrEqual(report.meta.minSeconds);
+    expect(throughput.perRound).toHaveLength(throughput.rounds);
+    expect(throughput.msgsPerSec).toBeGreaterThan(0);
   }
+  // The modes take turns, so both ran the same number of drain rounds, and the ratio is of the same run.
+  expect(report.pushVsPull.push.throughput.rounds).toBe(report.pushVsPull.pull.throughput.rounds);
+  expect(report.pushVsPull.drainRatio.perRoundMin).toBeLessThanOrEqual(report.pushVsPull.drainRatio.perRoundMax);
   expect(log).toContain("push vs long-poll pull");
   // The purge of the deep queue removed what was there; the probe's sends during it survived (the first may land before it began).
   const purge = report.costGrowth.deep.purge;

@@ -6,9 +6,13 @@
 //   send-to-delivery latency: one producer sends one message at a time, paced,
 //     while the consumers wait; each message's time from the start of its send
 //     request to its arrival at a consumer.
-//   throughput: a backlog filled untimed, then drained by the consumers; msgs/s.
+//   throughput: a backlog filled untimed, then drained by the consumers; msgs/s
+//     over all rounds (drained messages / seconds spent draining).
 // Both use `consumers` clients: subscribers with credit 10 each, or pollers
-// asking for 10 at a time.
+// asking for 10 at a time. The two modes take turns, round by round (pull
+// first in odd rounds, push first in even ones), so a drift of the machine
+// during the phase reaches both alike; the drain rounds go on until each mode
+// has drained for at least --min-seconds, like every other phase of the bench.
 import { performance } from "node:perf_hooks";
 import { fill, summary } from "./measure.mjs";
 import { postJson } from "./http.mjs";
@@ -18,22 +22,52 @@ const AUTH = { authorization: `Bearer ${SECRET}` };
 const CREDITS = 10;
 const PACE_MS = 5;
 const ACK_LINGER_MS = 2;
+const LATENCY_ROUNDS = 4;
+const MIN_DRAIN_ROUNDS = 3;
+const MODES = ["pull", "push"];
 
 export async function pushVsPull(url, options, progress, queueName, edgeqTarget) {
   const consumers = Math.min(options.concurrency, 4);
   const latencyMessages = options.quick ? 200 : 1_000;
   const backlog = options.minMessages;
-  const result = { consumers, latencyMessages, backlog };
-  for (const mode of ["pull", "push"]) {
-    const latencyTarget = await edgeqTarget(url, queueName(`${mode}-lat`));
-    progress.note(`${mode}: send-to-delivery latency, ${latencyMessages} messages, ${consumers} consumers`);
-    const latency = await deliveryLatency(url, latencyTarget, mode, consumers, latencyMessages, options.bodySize);
-    const drainTarget = await edgeqTarget(url, queueName(`${mode}-tp`));
-    await fill(drainTarget, { count: backlog, batch: 10, concurrency: options.concurrency, bodySize: options.bodySize });
-    progress.note(`${mode}: drain a backlog of ${backlog}`);
-    const throughput = await drain(url, drainTarget, mode, consumers, backlog);
-    result[mode] = { latency, throughput };
+  const result = { consumers, latencyMessages, latencyRounds: LATENCY_ROUNDS, backlog };
+  const turns = (round) => (round % 2 === 0 ? MODES : [...MODES].reverse());
+
+  const latencies = { pull: [], push: [] };
+  const perRound = Math.ceil(latencyMessages / LATENCY_ROUNDS);
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    const count = Math.min(perRound, latencyMessages - round * perRound);
+    for (const mode of turns(round)) {
+      const target = await edgeqTarget(url, queueName(`${mode}-lat${round}`));
+      progress.note(`${mode}: send-to-delivery latency, round ${round + 1} of ${LATENCY_ROUNDS}, ${count} messages, ${consumers} consumers`);
+      latencies[mode].push(...(await deliveryLatency(url, target, mode, consumers, count, options.bodySize)));
+    }
   }
+
+  const drains = { pull: [], push: [] };
+  const targets = {};
+  for (const mode of MODES) targets[mode] = await edgeqTarget(url, queueName(`${mode}-tp`));
+  const seconds = (mode) => drains[mode].reduce((sum, d) => sum + d.seconds, 0);
+  for (let round = 0; round < MIN_DRAIN_ROUNDS || MODES.some((mode) => seconds(mode) < options.minSeconds); round++) {
+    for (const mode of turns(round)) {
+      await fill(targets[mode], { count: backlog, batch: 10, concurrency: options.concurrency, bodySize: options.bodySize });
+      progress.note(`${mode}: drain round ${round + 1}, a backlog of ${backlog}`);
+      drains[mode].push(await drain(url, targets[mode], mode, consumers, backlog));
+    }
+  }
+  for (const mode of MODES) {
+    const messages = drains[mode].reduce((sum, d) => sum + d.messages, 0);
+    // Each round's clock starts at its first delivery: the messages after it, over the time they took.
+    const timed = messages - drains[mode].length;
+    const total = seconds(mode);
+    result[mode] = {
+      latency: summary(latencies[mode]),
+      throughput: { rounds: drains[mode].length, messages, seconds: Math.round(total * 100) / 100, msgsPerSec: Math.round(timed / total), perRound: drains[mode].map((d) => d.msgsPerSec) },
+    };
+  }
+  const ratios = drains.push.map((d, i) => d.msgsPerSec / drains.pull[i].msgsPerSec).sort((a, b) => a - b);
+  const two = (value) => Math.round(value * 100) / 100;
+  result.drainRatio = { overall: two(result.push.throughput.msgsPerSec / result.pull.throughput.msgsPerSec), perRoundMin: two(ratios[0]), perRoundMedian: two(ratios[Math.floor(ratios.length / 2)]), perRoundMax: two(ratios.at(-1)) };
   return result;
 }
 
@@ -62,7 +96,7 @@ async function deliveryLatency(url, target, mode, consumers, count, bodySize) {
   }
   await all;
   await stop();
-  return summary(latencies);
+  return latencies;
 }
 
 async function drain(url, target, mode, consumers, count) {
@@ -78,7 +112,7 @@ async function drain(url, target, mode, consumers, count) {
   await all;
   const seconds = (performance.now() - first) / 1000;
   await stop();
-  return { messages: got, seconds: Math.round(seconds * 100) / 100, msgsPerSec: Math.round((got - 1) / seconds) };
+  return { messages: got, seconds, msgsPerSec: Math.round((got - 1) / seconds) };
 }
 
 /** WebSocket subscribers; acks of messages that arrive within ACK_LINGER_MS go out as one frame (as the SDK does). */

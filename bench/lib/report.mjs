@@ -28,7 +28,9 @@ export function table(result) {
   if (purge) out.push(`purge at depth ${purge.depth}: ${purge.purged} messages in ${fmt(purge.seconds, 2)} s (${fmt(purge.messagesPerSec)} msg/s); ${purge.probeSends} single sends meanwhile, latency p50/p99/max ${fmt(purge.probeLatency.p50, 1)}/${fmt(purge.probeLatency.p99, 1)}/${fmt(purge.probeLatency.max, 1)} ms; ${purge.left} messages left (the probe's)`);
   const p = result.pushVsPull;
   if (p) {
-    out.push(`push vs long-poll pull (${p.consumers} consumers): send-to-delivery p50/p95/p99 ms push ${lat(p.push.latency)}, pull ${lat(p.pull.latency)} (${p.latencyMessages} paced sends); drain of ${p.backlog}: push ${fmt(p.push.throughput.msgsPerSec)} msg/s, pull ${fmt(p.pull.throughput.msgsPerSec)} msg/s`);
+    const r = p.drainRatio;
+    out.push(`push vs long-poll pull (${p.consumers} consumers, the modes taking turns): send-to-delivery p50/p95/p99 ms push ${lat(p.push.latency)}, pull ${lat(p.pull.latency)} (${p.latencyMessages} paced sends each, ${p.latencyRounds} rounds)`);
+    out.push(`  drain, rounds of a ${p.backlog}-message backlog: push ${fmt(p.push.throughput.msgsPerSec)} msg/s (${p.push.throughput.rounds} rounds, ${fmt(p.push.throughput.seconds, 1)} s), pull ${fmt(p.pull.throughput.msgsPerSec)} msg/s (${p.pull.throughput.rounds} rounds, ${fmt(p.pull.throughput.seconds, 1)} s); push/pull ${fmt(r.overall, 2)}, per round ${fmt(r.perRoundMin, 2)}-${fmt(r.perRoundMax, 2)} (median ${fmt(r.perRoundMedian, 2)})`);
   }
   const m = result.meta;
   out.push(`server: ${m.server} (bench build); partitions: ${m.partitions ?? "n/a (attribute not supported by this server)"}; requests throttled (429, retried): ${m.throttledRequests}`);
