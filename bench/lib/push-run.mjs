@@ -99,7 +99,7 @@ async function deliveryLatency(url, target, mode, consumers, count, bodySize) {
   return latencies;
 }
 
-async function drain(url, target, mode, consumers, count) {
+export async function drain(url, target, mode, consumers, count) {
   // From the first delivery to the last, so that opening sockets or a first poll is not counted.
   let got = 0;
   let first = 0;
