@@ -97,8 +97,8 @@ describe("receipt handles", () => {
 });
 
 describe("tail and Ctrl-C", () => {
-  /** Enough that tail (several hundred messages/s here) is still streaming when Ctrl-C comes. */
-  const TOTAL = 300;
+  /** Enough that tail (a few thousand messages/s over push here) is still streaming when Ctrl-C comes. */
+  const TOTAL = 600;
 
   it("hands back at once every leased message it has not printed, in 10 tries", async () => {
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -110,7 +110,7 @@ describe("tail and Ctrl-C", () => {
       const firstLine = new Promise<void>((resolve) => child.stdout.on("data", (chunk) => ((stdout += chunk), resolve())));
       const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
       await firstLine;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 100)); // Ctrl-C at a random moment of the stream
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 30)); // Ctrl-C at a random moment of the stream
       child.kill("SIGINT");
       expect(await exited).toBe(0);
       const printed = stdout.trim().split("\n").map((line) => JSON.parse(line).body as string);
