@@ -215,8 +215,8 @@ function tlsFilesOf(certFile: string | undefined, keyFile: string | undefined): 
 /** wrangler and esbuild load only to build from source: an installed package has neither. */
 async function prepareWorker(prebuiltDir: string | undefined, wranglerConfig: string): Promise<PreparedWorker> {
   if (prebuiltDir) return readPrebuiltWorker(prebuiltDir);
-  const { buildWorkerFromSource } = await import("./worker-build.js");
-  return buildWorkerFromSource(wranglerConfig);
+  const { cachedSourceBuild } = await import("./worker-cache.js");
+  return cachedSourceBuild(wranglerConfig, async () => (await import("./worker-build.js")).buildWithInputs(wranglerConfig));
 }
 
 /** SIGTERM makes workerd drain; SIGKILL only if the drain outlives its deadline. */
