@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: edgeq as a self-hosted server on workerd (src/server), state on
-// disk, built from this checkout's sources at every start so edits take effect.
+// disk, built from this checkout's sources so edits take effect at the next start
+// (the Worker's build is cached while its files hash the same: src/server/worker-cache.ts).
 // The server module is TypeScript, so it is bundled with esbuild (dependencies
 // left external) and imported. Flags are the server's own (src/server/flags.ts),
 // the same `edgeq serve` takes: `npm start -- --help` lists them.
